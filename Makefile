@@ -1,0 +1,99 @@
+# cpssl — build, test, demo, install.
+#   make          build ./cpcmd
+#   make deps     install every build and test dependency (apt-get)
+#   make check    deps + build + unit tests (plain and ASan+UBSan) + integration tests
+#   make demo     the main job end to end on a throw-away CPSSL_HOME
+#   make install  install cpcmd, config and scripts under PREFIX / CPSSL_HOME
+
+PKGS     := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -D_GNU_SOURCE
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
+
+PREFIX     ?= /usr/local
+CPSSL_HOME ?= /usr/local/cpssl
+
+# VARIANT selects an object tree: plain (default) or asan.
+VARIANT  ?= plain
+ifeq ($(VARIANT),asan)
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS   := -O1 -g
+else
+SAN      :=
+endif
+OUT      := build/$(VARIANT)
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN) -I. $(PKG_CFLAGS)
+
+LIB_SRC  := $(sort $(wildcard cpssl/*/*.c))
+MOD_SRC  := $(sort $(wildcard modules/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/%.o)
+MOD_OBJ  := $(MOD_SRC:%.c=$(OUT)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+
+.PHONY: all deps check unit-bins fuzz-bins demo install clean bench config-template
+
+all: $(OUT)/cpcmd
+ifeq ($(VARIANT),plain)
+all: cpcmd
+cpcmd: $(OUT)/cpcmd
+	cp $< $@
+endif
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(OUT)/libcpssl.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(OUT)/libcpmod.a: $(MOD_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(OUT)/cpcmd: $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+$(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(OUT)/libcpmod.a $(OUT)/libcpssl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
+
+unit-bins: $(UNIT_BIN) $(OUT)/cpcmd
+
+deps:
+	@scripts/install-deps
+
+# The README's test command. Deps first, then everything in a fresh make so
+# pkg-config runs after the libraries exist.
+check: deps
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory VARIANT=plain unit-bins
+	$(MAKE) --no-print-directory VARIANT=asan unit-bins
+	$(MAKE) --no-print-directory fuzz-bins
+	tests/run.sh
+
+fuzz-bins:
+	$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
+demo: deps
+	$(MAKE) --no-print-directory all
+	scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(CPSSL_HOME)/etc \
+	           $(DESTDIR)$(CPSSL_HOME)/scripts
+	install -d -m 0700 $(DESTDIR)$(CPSSL_HOME)/storage
+	install -m 0755 cpcmd $(DESTDIR)$(PREFIX)/bin/cpcmd
+	test -e $(DESTDIR)$(CPSSL_HOME)/etc/config.ini || \
+	  install -m 0644 etc/config.ini $(DESTDIR)$(CPSSL_HOME)/etc/config.ini
+
+# etc/config.ini is the key table rendered; a unit test keeps them equal.
+config-template: cpcmd
+	./cpcmd --default-config > etc/config.ini
+
+clean:
+	rm -rf build cpcmd
+
+-include $(LIB_OBJ:.o=.d) $(MOD_OBJ:.o=.d) $(OUT)/cpcmd.d
