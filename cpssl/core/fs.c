@@ -1,0 +1,223 @@
+#include "cpssl/core/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int dir_of(const char *path, char *out, size_t outlen)
+{
+	char tmp[PATH_MAX];
+
+	if (strlen(path) >= sizeof(tmp))
+		return -1;
+	strcpy(tmp, path);
+	if (snprintf(out, outlen, "%s", dirname(tmp)) >= (int)outlen)
+		return -1;
+	return 0;
+}
+
+int cps_fs_fsync_dir(const char *dir, cps_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cps_fail(err, CPS_E_IO, "cannot open directory %s: %s",
+				dir, strerror(errno));
+	if (fsync(fd) != 0 && errno != EINVAL) {
+		int e = errno;
+
+		close(fd);
+		return cps_fail(err, CPS_E_IO, "cannot sync directory %s: %s",
+				dir, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cps_fs_write_atomic(const char *path, const void *data, size_t len,
+			mode_t mode, cps_err *err)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX];
+	int fd, e;
+
+	if (dir_of(path, dir, sizeof(dir)) != 0 ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		return cps_fail(err, CPS_E_IO, "path too long: %s", path);
+
+	/* mkstemp creates 0600; a wider mode is set by fchmod before any byte
+	 * is written, so a key is never readable by others. */
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return cps_fail(err, CPS_E_IO, "cannot create a file in %s: %s",
+				dir, strerror(errno));
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		return cps_fail(err, CPS_E_IO, "cannot write %s: %s", path,
+				strerror(e));
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		unlink(tmp);
+		return cps_fail(err, CPS_E_IO, "cannot write %s: %s", path,
+				strerror(e));
+	}
+	if (rename(tmp, path) != 0) {
+		e = errno;
+		unlink(tmp);
+		return cps_fail(err, CPS_E_IO, "cannot replace %s: %s", path,
+				strerror(e));
+	}
+	return cps_fs_fsync_dir(dir, err);
+}
+
+int cps_fs_mkdir_p(const char *path, mode_t mode, cps_err *err)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return cps_fail(err, CPS_E_IO, "invalid directory path '%s'", path);
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) == 0) {
+			/* mkdir honours the umask; set the mode we asked for. */
+			if (chmod(buf, mode) != 0)
+				return cps_fail(err, CPS_E_IO,
+						"cannot set mode of %s: %s", buf,
+						strerror(errno));
+		} else if (errno != EEXIST) {
+			return cps_fail(err, CPS_E_IO,
+					"cannot create directory %s: %s", buf,
+					strerror(errno));
+		} else {
+			struct stat st;
+
+			if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+				return cps_fail(err, CPS_E_IO,
+						"%s exists and is not a directory",
+						buf);
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}
+
+int cps_fs_read(const char *path, size_t max, char **out, size_t *len,
+		cps_err *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return cps_fail(err, CPS_E_NOTFOUND, "%s does not exist",
+					path);
+		return cps_fail(err, CPS_E_IO, "cannot open %s: %s", path,
+				strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cps_fail(err, CPS_E_IO, "%s is not a regular file", path);
+	}
+	if ((size_t)st.st_size > max) {
+		close(fd);
+		return cps_fail(err, CPS_E_INVAL,
+				"%s is too large (%lld bytes, limit %zu)", path,
+				(long long)st.st_size, max);
+	}
+	buf = malloc(max + 1);
+	if (buf == NULL) {
+		close(fd);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory reading %s", path);
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + got, max + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			free(buf);
+			return cps_fail(err, CPS_E_IO, "cannot read %s: %s", path,
+					strerror(e));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {
+			close(fd);
+			free(buf);
+			return cps_fail(err, CPS_E_INVAL,
+					"%s is too large (limit %zu bytes)", path,
+					max);
+		}
+	}
+	close(fd);
+	buf[got] = '\0';
+	*out = buf;
+	if (len)
+		*len = got;
+	return 0;
+}
+
+int cps_fs_unlink(const char *path, cps_err *err)
+{
+	if (unlink(path) != 0 && errno != ENOENT)
+		return cps_fail(err, CPS_E_IO, "cannot remove %s: %s", path,
+				strerror(errno));
+	return 0;
+}
+
+char *cps_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	char *out;
+
+	while (la > 0 && a[la - 1] == '/')
+		la--;
+	while (*b == '/')
+		b++;
+	if (asprintf(&out, "%.*s/%s", (int)la, a, b) < 0)
+		return NULL;
+	return out;
+}

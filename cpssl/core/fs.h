@@ -1,0 +1,33 @@
+/* File system helpers with the durability discipline every write follows:
+ * temp file in the same directory (mkstemp), explicit mode from creation,
+ * write, fsync, rename, fsync the directory. */
+#ifndef CPSSL_CORE_FS_H
+#define CPSSL_CORE_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cpssl/core/err.h"
+
+/* Replace PATH with DATA atomically; the file has MODE from the moment it
+ * exists (umask-independent). */
+int cps_fs_write_atomic(const char *path, const void *data, size_t len,
+			mode_t mode, cps_err *err);
+
+/* Create PATH and its missing parents with MODE (umask-independent). Existing
+ * directories are left as they are. */
+int cps_fs_mkdir_p(const char *path, mode_t mode, cps_err *err);
+
+/* Read a whole regular file of at most MAX bytes; *out is NUL-terminated. */
+int cps_fs_read(const char *path, size_t max, char **out, size_t *len,
+		cps_err *err);
+
+int cps_fs_fsync_dir(const char *dir, cps_err *err);
+
+/* Remove a file; a missing file is not an error. */
+int cps_fs_unlink(const char *path, cps_err *err);
+
+/* Join path parts with '/', into a fresh string (NULL on overflow/ENOMEM). */
+char *cps_path_join(const char *a, const char *b);
+
+#endif
