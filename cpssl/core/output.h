@@ -1,0 +1,20 @@
+/* Rendering of command results: YAML (libyaml emitter) or JSON (json-c). */
+#ifndef CPSSL_CORE_OUTPUT_H
+#define CPSSL_CORE_OUTPUT_H
+
+#include <json-c/json.h>
+
+#include "cpssl/core/err.h"
+
+typedef enum cps_format {
+	CPS_FMT_YAML = 0,
+	CPS_FMT_JSON,
+} cps_format;
+
+int cps_format_parse(const char *name, cps_format *out, cps_err *err);
+
+/* Render VALUE (NULL is the null value) as text ending in a newline. */
+int cps_output_render(json_object *value, cps_format fmt, char **out,
+		      cps_err *err);
+
+#endif
