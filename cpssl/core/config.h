@@ -1,0 +1,196 @@
+/* config.ini: the one table of known keys (type, default, description), the
+ * loaded values, typed accessors, validation, and in-place editing that keeps
+ * comments and order. */
+#ifndef CPSSL_CORE_CONFIG_H
+#define CPSSL_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "cpssl/core/err.h"
+
+typedef enum cps_ctype {
+	CPS_CT_BOOL,
+	CPS_CT_INT,       /* decimal, within [min, max] */
+	CPS_CT_STRING,    /* one line of printable text */
+	CPS_CT_ENUM,      /* one of choices ("a|b|c"; "" allowed when listed) */
+	CPS_CT_DURATION,  /* "now", "N", "N seconds|minutes|hours|days" */
+	CPS_CT_URL,       /* https:// URL, or empty */
+	CPS_CT_PATH,      /* absolute path, or empty */
+	CPS_CT_COMMAND,   /* argv split on spaces; absolute program path or name */
+	CPS_CT_HOSTNAMES, /* comma-separated hostnames */
+	CPS_CT_HOSTPORT,  /* host:port (port 53 when omitted), or empty */
+	CPS_CT_HOSTPORTS, /* comma-separated host:port */
+	CPS_CT_CHOICES,   /* comma-separated subset of choices */
+	CPS_CT_SECRET,    /* like STRING, never logged */
+} cps_ctype;
+
+enum {
+	CPS_CK_SITE = 1 << 0, /* a site may override it */
+};
+
+/* X(id, section, key, type, default, choices, min, max, flags, description) */
+#define CPS_CONFIG_KEYS(X)                                                     \
+	X(CPSSL_FS_ROOT, "cpssl", "fs_root", CPS_CT_PATH, "/", NULL, 0, 0, 0,    \
+	  "Prefix for every system path cpssl writes (site trees, haproxy "      \
+	  "ssl.d, the challenge directory). \"/\" on a real server; a temp "     \
+	  "directory for tests and the demo.")                                   \
+	X(LE_DEBUG, "letsencrypt", "debug", CPS_CT_BOOL, "false", NULL, 0, 0, 0, \
+	  "Use Let's Encrypt's staging server (untrusted \"Fake LE\" "           \
+	  "certificates, higher rate limits) instead of production.")            \
+	X(LE_SERVER, "letsencrypt", "server", CPS_CT_URL, "", NULL, 0, 0, 0,     \
+	  "ACME directory URL of another CA; empty selects Let's Encrypt "       \
+	  "(production, or staging when debug is true).")                        \
+	X(LE_CA_BUNDLE, "letsencrypt", "ca_bundle", CPS_CT_PATH, "", NULL, 0, 0, \
+	  0, "PEM file of extra CA certificates trusted for the ACME server's "  \
+	  "HTTPS endpoint (a private CA such as Pebble). Added to the system "   \
+	  "trust, never replacing it.")                                          \
+	X(LE_VERIFY_IP, "letsencrypt", "verify_ip", CPS_CT_BOOL, "true", NULL,  \
+	  0, 0, CPS_CK_SITE,                                                     \
+	  "Before ordering, check that each name resolves to the site's IP "    \
+	  "address (wildcards exempt). Turn off for NAT/hairpin setups.")       \
+	X(LE_STRICT_MODE, "letsencrypt", "strict_mode", CPS_CT_BOOL, "false",   \
+	  NULL, 0, 0, CPS_CK_SITE,                                               \
+	  "Fail the whole request when any name fails verification, instead "   \
+	  "of dropping that name and issuing the rest.")                        \
+	X(LE_ALTERNATIVE_FORM, "letsencrypt", "alternative_form", CPS_CT_BOOL,  \
+	  "false", NULL, 0, 0, CPS_CK_SITE,                                      \
+	  "Also request www.D for D and D for www.D when the alternative "      \
+	  "name verifies.")                                                      \
+	X(LE_ADDITIONAL_CERTS, "letsencrypt", "additional_certs",               \
+	  CPS_CT_HOSTNAMES, "", NULL, 0, 0, 0,                                   \
+	  "Extra names for the server's own certificate, besides the server "   \
+	  "hostname (comma-separated).")                                         \
+	X(LE_LOOKAHEAD_DAYS, "letsencrypt", "lookahead_days", CPS_CT_INT, "10", \
+	  NULL, -999, 999, 0,                                                    \
+	  "Start renewing a certificate this many days before it expires.")     \
+	X(LE_LOOKBEHIND_DAYS, "letsencrypt", "lookbehind_days", CPS_CT_INT, "0",\
+	  NULL, -999, 999, 0,                                                    \
+	  "Stop renewing this many days before expiry; negative values keep "   \
+	  "trying after expiry (-1: up to one day after).")                     \
+	X(LE_KEY_TYPE, "letsencrypt", "key_type", CPS_CT_ENUM, "ec-256",        \
+	  "ec-256|ec-384|rsa-2048|rsa-3072|rsa-4096", 0, 0, CPS_CK_SITE,         \
+	  "Key type of new certificate keys.")                                   \
+	X(LE_NOTIFY_FAILURE, "letsencrypt", "notify_failure", CPS_CT_BOOL,      \
+	  "true", NULL, 0, 0, 0,                                                 \
+	  "Notify the administrator when a renewal fails.")                     \
+	X(LE_DISABLED_CHALLENGES, "letsencrypt", "disabled_challenges",         \
+	  CPS_CT_CHOICES, "tls-alpn", "http|dns|tls-alpn", 0, 0, 0,              \
+	  "Challenge mechanisms never used (comma-separated: http, dns, "       \
+	  "tls-alpn).")                                                          \
+	X(LE_DNS_VALIDATION_WAIT, "letsencrypt", "dns_validation_wait",         \
+	  CPS_CT_INT, "30", NULL, 0, 3600, 0,                                    \
+	  "Seconds to wait for a dns-01 TXT record to appear on the zone's "    \
+	  "authoritative servers before telling the CA to check it.")           \
+	X(HTTPD_RELOAD_DELAY, "httpd", "reload_delay", CPS_CT_DURATION,         \
+	  "2 minutes", NULL, 0, 86400, 0,                                        \
+	  "Delay before the web server reload that follows a deployment; all "  \
+	  "deployments inside the window share one reload. \"now\" reloads "    \
+	  "at once.")                                                            \
+	X(HTTPD_RELOAD_COMMAND, "httpd", "reload_command", CPS_CT_COMMAND,      \
+	  "apachectl graceful", NULL, 0, 0, 0,                                   \
+	  "Command that reloads Apache (run without a shell).")                 \
+	X(HTTPD_CONFIGTEST_COMMAND, "httpd", "configtest_command",              \
+	  CPS_CT_COMMAND, "apachectl -t", NULL, 0, 0, 0,                         \
+	  "Command that checks Apache's configuration before a reload; a "      \
+	  "failure cancels the reload.")                                         \
+	X(MAIL_PROXY, "mail", "proxy", CPS_CT_ENUM, "", "|haproxy", 0, 0, 0,    \
+	  "\"haproxy\" when haproxy terminates TLS for mail; certificates are " \
+	  "then also written to /etc/haproxy/ssl.d.")                           \
+	X(MAIL_HAPROXY_RELOAD_COMMAND, "mail", "haproxy_reload_command",        \
+	  CPS_CT_COMMAND, "systemctl reload haproxy", NULL, 0, 0, 0,             \
+	  "Command that reloads haproxy (run without a shell).")                \
+	X(DNS_RESOLVERS, "dns", "resolvers", CPS_CT_HOSTPORTS, "", NULL, 0, 0,  \
+	  0, "Recursive resolvers used for IP verification (host:port, "        \
+	  "comma-separated); empty uses /etc/resolv.conf.")                     \
+	X(DNS_PROVIDER, "dns", "provider", CPS_CT_ENUM, "", "|rfc2136|hook", 0, \
+	  0, CPS_CK_SITE,                                                        \
+	  "How dns-01 TXT records are published: rfc2136 (TSIG-signed "         \
+	  "dynamic update), hook (an executable), or empty (none).")            \
+	X(DNS_RFC2136_SERVER, "dns", "rfc2136_server", CPS_CT_HOSTPORT, "",     \
+	  NULL, 0, 0, CPS_CK_SITE,                                               \
+	  "Primary server accepting dynamic updates (host:port).")              \
+	X(DNS_RFC2136_KEY_NAME, "dns", "rfc2136_key_name", CPS_CT_STRING, "",   \
+	  NULL, 0, 0, CPS_CK_SITE, "TSIG key name.")                             \
+	X(DNS_RFC2136_KEY_ALGORITHM, "dns", "rfc2136_key_algorithm",            \
+	  CPS_CT_ENUM, "hmac-sha256",                                            \
+	  "hmac-md5|hmac-sha1|hmac-sha224|hmac-sha256|hmac-sha384|hmac-sha512",  \
+	  0, 0, CPS_CK_SITE, "TSIG algorithm.")                                  \
+	X(DNS_RFC2136_KEY_SECRET, "dns", "rfc2136_key_secret", CPS_CT_SECRET,   \
+	  "", NULL, 0, 0, CPS_CK_SITE, "TSIG secret (base64).")                  \
+	X(DNS_HOOK, "dns", "hook", CPS_CT_PATH, "", NULL, 0, 0, CPS_CK_SITE,    \
+	  "Executable run as HOOK setup|teardown NAME VALUE to publish and "    \
+	  "remove a dns-01 TXT record.")                                         \
+	X(DNS_AUTHORITATIVE_NS, "dns", "authoritative_ns", CPS_CT_HOSTPORTS,    \
+	  "", NULL, 0, 0, CPS_CK_SITE,                                           \
+	  "Authoritative servers asked whether a TXT record has propagated "    \
+	  "(host:port, comma-separated); empty asks the zone's NS records.")
+
+typedef enum cps_cfg_id {
+#define CPS_CFG_ENUM(id, ...) CPS_CFG_##id,
+	CPS_CONFIG_KEYS(CPS_CFG_ENUM)
+#undef CPS_CFG_ENUM
+	CPS_CFG__COUNT
+} cps_cfg_id;
+
+typedef struct cps_config_key {
+	cps_cfg_id id;
+	const char *section, *key;
+	cps_ctype type;
+	const char *def, *choices;
+	long min, max;
+	unsigned flags;
+	const char *desc;
+} cps_config_key;
+
+const cps_config_key *cps_config_key_get(cps_cfg_id id);
+/* NULL when unknown; the error lists the valid sections or keys. */
+const cps_config_key *cps_config_key_find(const char *section, const char *key,
+					  cps_err *err);
+/* 0 when SECTION is known, else -1 with the valid sections listed. */
+int cps_config_section_check(const char *section, cps_err *err);
+const char *cps_ctype_name(cps_ctype type);
+
+/* Validate VALUE (a literal-parsed argument: string, bool, number, array)
+ * for KEY and return its canonical config.ini text. */
+int cps_config_normalize(const cps_config_key *k, json_object *value,
+			 char **out, cps_err *err);
+
+/* Canonical text → a typed value for output. */
+json_object *cps_config_typed(const cps_config_key *k, const char *text);
+
+typedef enum cps_source {
+	CPS_SRC_BUILTIN = 0,
+	CPS_SRC_FILE,
+	CPS_SRC_SITE,
+} cps_source;
+
+const char *cps_source_name(cps_source src);
+
+typedef struct cps_config cps_config;
+
+/* Load PATH (a missing file means all built-in defaults). Unknown sections
+ * and keys are reported as warnings through the log; a bad value is an error
+ * naming the file, line, key and what is expected. */
+int cps_config_load(const char *path, cps_config **out, cps_err *err);
+void cps_config_free(cps_config *cfg);
+
+const char *cps_config_str(const cps_config *cfg, cps_cfg_id id);
+bool cps_config_bool(const cps_config *cfg, cps_cfg_id id);
+long cps_config_int(const cps_config *cfg, cps_cfg_id id);
+cps_source cps_config_source(const cps_config *cfg, cps_cfg_id id);
+
+/* Parsers for canonical text shared with site overrides. */
+bool cps_bool_text(const char *text);
+int cps_duration_parse(const char *text, long *seconds, cps_err *err);
+
+/* Set KEY to the canonical text CANON in the file at PATH, keeping every
+ * other line, comment and the order; the file is created from the shipped
+ * template when missing and replaced atomically. */
+int cps_config_edit(const char *path, const cps_config_key *k,
+		    const char *canon, cps_err *err);
+
+/* The documented default config.ini (the shipped etc/config.ini). */
+char *cps_config_render_default(void);
+
+#endif
