@@ -1,0 +1,42 @@
+/* Hostname, e-mail and host:port validation. Every name is validated and
+ * normalized here before it is stored, compared, or becomes part of a path. */
+#ifndef CPSSL_NAMES_HOSTNAME_H
+#define CPSSL_NAMES_HOSTNAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cpssl/core/err.h"
+
+#define CPS_HOSTNAME_MAX 253
+#define CPS_EMAIL_MAX    254
+
+enum {
+	CPS_NAME_ALLOW_WILDCARD = 1 << 0, /* "*.d.example" is acceptable */
+};
+
+/* Validate IN and write its canonical form (lower case, no trailing dot) to
+ * OUT. Rules: LDH labels of 1-63 characters, no leading/trailing hyphen, no
+ * "--" in positions 3-4 unless "xn--", at most 253 characters, at least two
+ * labels, not an IP address, ASCII only (IDNs in A-label form), a wildcard
+ * only as the whole leftmost label and only with CPS_NAME_ALLOW_WILDCARD. */
+int cps_hostname_normalize(const char *in, unsigned flags,
+			   char out[CPS_HOSTNAME_MAX + 1], cps_err *err);
+
+bool cps_hostname_is_wildcard(const char *name);
+
+/* NAME equals DOMAIN or is a subdomain of it (both canonical). A wildcard
+ * "*.D" is within DOMAIN when D is. */
+bool cps_hostname_within(const char *name, const char *domain);
+
+/* A deliberately plain check: one '@', a non-empty local part of printable
+ * ASCII without spaces, quotes or angle brackets, and a valid domain. */
+int cps_email_normalize(const char *in, char out[CPS_EMAIL_MAX + 1],
+			cps_err *err);
+
+/* "host:port" or "[v6]:port" (port 1-65535); HOST is an IP address or a
+ * hostname. DEFAULT_PORT is used when the port is omitted (0: required). */
+int cps_hostport_parse(const char *in, int default_port, char *host,
+		       size_t hostlen, int *port, cps_err *err);
+
+#endif
