@@ -1,0 +1,8 @@
+/* Migrations contributed by each table family, listed in order in db.c. */
+#ifndef CPSSL_STORE_SCHEMA_H
+#define CPSSL_STORE_SCHEMA_H
+
+extern const char cps_schema_sites_v1[];  /* sites.c */
+extern const char cps_schema_server_v1[]; /* server.c */
+
+#endif

@@ -1,0 +1,17 @@
+/* Server-wide state kept in the store: the server hostname (net.hostname)
+ * and the administrator's e-mail address (ACME account contact). */
+#ifndef CPSSL_STORE_SERVER_H
+#define CPSSL_STORE_SERVER_H
+
+#include "cpssl/core/err.h"
+#include "cpssl/store/db.h"
+
+#define CPS_SERVER_HOSTNAME "net.hostname"
+#define CPS_SERVER_EMAIL    "admin.email"
+
+/* *value is NULL when unset. */
+int cps_server_get(cps_store *st, const char *key, char **value, cps_err *err);
+int cps_server_set(cps_store *st, const char *key, const char *value,
+		   cps_err *err);
+
+#endif
