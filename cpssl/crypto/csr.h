@@ -1,0 +1,17 @@
+/* Certificate signing requests for ACME finalize. */
+#ifndef CPSSL_CRYPTO_CSR_H
+#define CPSSL_CRYPTO_CSR_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+
+#include "cpssl/core/err.h"
+
+/* DER CSR signed by KEY (SHA-256) with every name as a dNSName SAN, in the
+ * given order; the subject CN is the first name when it fits in 64
+ * characters, otherwise the subject is empty. Names are canonical hostnames
+ * (wildcards allowed). *der is freed with OPENSSL_free. */
+int cps_csr_create(EVP_PKEY *key, const char *const *names, size_t n,
+		   unsigned char **der, size_t *derlen, cps_err *err);
+
+#endif
