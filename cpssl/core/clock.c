@@ -1,0 +1,36 @@
+#include "cpssl/core/clock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+time_t cps_now(void)
+{
+	const char *fake = getenv("CPSSL_NOW");
+
+	if (fake && *fake) {
+		char *end;
+		long long v = strtoll(fake, &end, 10);
+
+		if (*end == '\0' && v > 0)
+			return (time_t)v;
+	}
+	return time(NULL);
+}
+
+long long cps_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cps_sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	if (ms <= 0)
+		return;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}

@@ -1,0 +1,17 @@
+/* Time: the wall clock (which a test build may shift with CPSSL_NOW), a
+ * monotonic clock for deadlines, and sleeping. */
+#ifndef CPSSL_CORE_CLOCK_H
+#define CPSSL_CORE_CLOCK_H
+
+#include <time.h>
+
+/* Seconds since the epoch; CPSSL_NOW=<epoch seconds> overrides it so that
+ * renewal windows can be tested without waiting for certificates to age. */
+time_t cps_now(void);
+
+/* Milliseconds on a monotonic clock. */
+long long cps_monotonic_ms(void);
+
+void cps_sleep_ms(long ms);
+
+#endif

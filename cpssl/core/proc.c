@@ -1,0 +1,430 @@
+#include "cpssl/core/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpssl/core/clock.h"
+#include "cpssl/core/log.h"
+
+extern char **environ;
+
+#define KILL_GRACE_MS  2000 /* SIGTERM, then SIGKILL this much later */
+#define GIVE_UP_MS     1000 /* after SIGKILL: stop reading a pipe someone still holds */
+#define DRAIN_MS       500  /* after the exit: read what is left in the pipe */
+#define TICK_MS        20   /* without a pidfd, look for the exit this often */
+#define OUT_START      4096
+
+static size_t env_name_len(const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+
+	return eq ? (size_t)(eq - entry) : strlen(entry);
+}
+
+/* The child's environment: ours, with ENV_EXTRA added or replacing entries
+ * of the same name. Built before fork so the child does not allocate. */
+static char **build_env(char *const env_extra[], cps_err *err)
+{
+	size_t n = 0, m = 0, k = 0;
+	char **env;
+
+	for (char **e = environ; e && *e; e++)
+		n++;
+	for (; env_extra && env_extra[m]; m++) {
+		const char *eq = strchr(env_extra[m], '=');
+
+		if (eq == NULL || eq == env_extra[m]) {
+			cps_fail(err, CPS_E_INTERNAL,
+				 "environment entry '%.64s' is not NAME=value",
+				 env_extra[m]);
+			return NULL;
+		}
+	}
+	env = calloc(n + m + 1, sizeof(*env));
+	if (env == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	for (char **e = environ; e && *e; e++) {
+		size_t len = env_name_len(*e);
+		bool replaced = false;
+
+		for (size_t i = 0; i < m && !replaced; i++)
+			replaced = env_name_len(env_extra[i]) == len &&
+				   strncmp(env_extra[i], *e, len) == 0;
+		if (!replaced)
+			env[k++] = *e;
+	}
+	for (size_t i = 0; i < m; i++)
+		env[k++] = env_extra[i];
+	env[k] = NULL;
+	return env;
+}
+
+static const char *env_get(char *const env[], const char *name)
+{
+	size_t len = strlen(name);
+
+	for (; *env; env++)
+		if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
+			return *env + len + 1;
+	return NULL;
+}
+
+/* Find NAME in the child's PATH, as execvp would, but before fork. Empty
+ * PATH entries (the current directory) are skipped on purpose. Returns a
+ * fresh path, or NULL with errno ENOENT/EACCES/ENOMEM. */
+static char *path_search(const char *name, char *const env[])
+{
+	const char *path = env_get(env, "PATH"), *p, *colon;
+	int saved = ENOENT;
+
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p; p = *colon ? colon + 1 : colon) {
+		size_t dlen;
+		char *full;
+		struct stat st;
+
+		colon = strchrnul(p, ':');
+		dlen = (size_t)(colon - p);
+		if (dlen == 0)
+			continue;
+		if (asprintf(&full, "%.*s/%s", (int)dlen, p, name) < 0) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(full, X_OK) == 0)
+				return full;
+			saved = EACCES;
+		}
+		free(full);
+	}
+	errno = saved;
+	return NULL;
+}
+
+/* In the child, between fork and exec: async-signal-safe calls only. */
+static void child(const char *path, char *const argv[], char *const env[],
+		  int devnull, int out, int status)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int e;
+
+	setpgid(0, 0);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL); /* ignored signals survive exec */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		goto fail;
+	/* descriptors someone opened without O_CLOEXEC must not leak either */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	execve(path, argv, env);
+fail:
+	e = errno;
+	while (write(status, &e, sizeof(e)) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+/* A parent started with 0, 1 or 2 closed gets them back from pipe2/open;
+ * move such descriptors up so the dup2 calls in the child cannot clobber
+ * one another or leave a close-on-exec flag on the child's stdio. */
+static int lift(int *fd)
+{
+	int nfd;
+
+	if (*fd > 2)
+		return 0;
+	nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		return -1;
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+static int wait_child(pid_t pid, int *status)
+{
+	pid_t r;
+
+	do
+		r = waitpid(pid, status, 0);
+	while (r < 0 && errno == EINTR);
+	return r == pid ? 0 : -1;
+}
+
+/* Keep the first MAX bytes of the output; read and drop the rest so the
+ * child never blocks on a full pipe. Returns 0 on EOF, 1 to go on. */
+static int read_output(int fd, cps_proc_result *res, size_t *cap, size_t max)
+{
+	char scratch[4096];
+
+	for (;;) {
+		char *dst = scratch;
+		size_t room = sizeof(scratch);
+		ssize_t n;
+
+		if (res->output_len < max) {
+			if (res->output_len == *cap) {
+				size_t ncap = *cap * 2 > max ? max : *cap * 2;
+				char *p = realloc(res->output, ncap + 1);
+
+				if (p == NULL)
+					return -1;
+				res->output = p;
+				*cap = ncap;
+			}
+			dst = res->output + res->output_len;
+			room = *cap - res->output_len;
+		}
+		n = read(fd, dst, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		if (n <= 0)
+			return 0;
+		if (dst == scratch)
+			res->truncated = true;
+		else
+			res->output_len += (size_t)n;
+		if ((size_t)n < room)
+			return 1;
+	}
+}
+
+/* A program that cannot be started (not found, not executable) is an error
+ * (-1, "cannot run PROG: REASON"), detected through a close-on-exec status
+ * pipe, rather than an exit status 127 a caller could mistake for the
+ * program's own. */
+int cps_proc_run(char *const argv[], char *const env_extra[], int timeout_s,
+		 size_t max_output, cps_proc_result *res, cps_err *err)
+{
+	int outp[2] = { -1, -1 }, statp[2] = { -1, -1 }, devnull = -1, pidfd = -1;
+	char **env = NULL, *path = NULL;
+	int64_t deadline, kill_at = 0, give_up = 0, drain_until = 0;
+	bool exited = false, eof = false, broken = false;
+	size_t cap = 0;
+	int status = 0, e = 0, rc = -1;
+	ssize_t n;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
+		return cps_fail(err, CPS_E_INTERNAL, "no program to run");
+	if (timeout_s <= 0)
+		return cps_fail(err, CPS_E_INTERNAL,
+				"running %.200s needs a time limit", argv[0]);
+	cap = max_output < OUT_START ? max_output : OUT_START;
+	res->output = malloc(cap + 1);
+	env = build_env(env_extra, err);
+	if (res->output == NULL || env == NULL) {
+		if (env != NULL)
+			cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (strchr(argv[0], '/') != NULL) {
+		path = strdup(argv[0]);
+	} else if ((path = path_search(argv[0], env)) == NULL) {
+		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: %s (searched PATH)",
+			 argv[0], strerror(errno));
+		goto out;
+	}
+	if (path == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(statp, O_CLOEXEC) < 0 ||
+	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    lift(&outp[0]) < 0 || lift(&outp[1]) < 0 || lift(&statp[0]) < 0 ||
+	    lift(&statp[1]) < 0 || lift(&devnull) < 0) {
+		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: %s", argv[0],
+			 strerror(errno));
+		goto out;
+	}
+	cps_debug("running %s", path);
+	pid = fork();
+	if (pid < 0) {
+		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: fork: %s", argv[0],
+			 strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child(path, argv, env, devnull, outp[1], statp[1]);
+	setpgid(pid, pid); /* also here: no race with the kill below */
+	close(outp[1]);
+	close(statp[1]);
+	outp[1] = statp[1] = -1;
+
+	/* EOF: exec succeeded and closed the pipe; an int: exec failed */
+	do
+		n = read(statp[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(e)) {
+		wait_child(pid, &status);
+		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: %s", argv[0],
+			 strerror(e));
+		goto out;
+	}
+
+	deadline = cps_monotonic_ms() + (int64_t)timeout_s * 1000;
+	pidfd = (int)pidfd_open(pid, 0);
+	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	while (!(exited && eof)) {
+		struct pollfd pfd[2];
+		int64_t t = cps_monotonic_ms(), next;
+		nfds_t np = 0;
+
+		if (!exited && !res->timed_out && t >= deadline) {
+			cps_debug("%s ran out of time (%d s): SIGTERM", path, timeout_s);
+			kill(-pid, SIGTERM);
+			res->timed_out = true;
+			kill_at = t + KILL_GRACE_MS;
+		}
+		if (kill_at && t >= kill_at) {
+			kill(-pid, SIGKILL);
+			kill_at = 0;
+			give_up = t + GIVE_UP_MS;
+		}
+		/* a process outside the group (or one left behind after the
+		 * exit) may hold the pipe open: do not wait for it forever */
+		if ((give_up && t >= give_up) || (exited && t >= drain_until))
+			break;
+		next = exited ? drain_until : give_up ? give_up :
+		       kill_at ? kill_at : deadline;
+		if (!exited && pidfd < 0 && next > t + TICK_MS)
+			next = t + TICK_MS;
+		if (!eof) {
+			pfd[np].fd = outp[0];
+			pfd[np++].events = POLLIN;
+		}
+		if (!exited && pidfd >= 0) {
+			pfd[np].fd = pidfd;
+			pfd[np++].events = POLLIN;
+		}
+		if (poll(pfd, np, (int)(next - t)) < 0 && errno != EINTR) {
+			cps_fail(err, CPS_E_EXEC, "waiting for %.200s: %s", argv[0],
+				 strerror(errno));
+			broken = true;
+			break;
+		}
+		if (!eof) {
+			int r = read_output(outp[0], res, &cap, max_output);
+
+			if (r < 0) {
+				cps_fail(err, CPS_E_NOMEM, "out of memory");
+				broken = true;
+				break;
+			}
+			eof = r == 0;
+		}
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+			exited = true;
+			drain_until = cps_monotonic_ms() + DRAIN_MS;
+		}
+	}
+	if (!exited) {
+		if (broken || give_up)
+			kill(-pid, SIGKILL); /* the wait below must end */
+		if (wait_child(pid, &status) < 0 && !broken) {
+			cps_fail(err, CPS_E_EXEC, "waiting for %.200s: %s",
+				 argv[0], strerror(errno));
+			broken = true;
+		}
+	}
+	if (broken)
+		goto out;
+	if (WIFEXITED(status))
+		res->exit_status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		res->exit_status = 128 + WTERMSIG(status);
+	res->output[res->output_len] = '\0';
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (statp[i] >= 0)
+			close(statp[i]);
+	}
+	if (devnull >= 0)
+		close(devnull);
+	if (pidfd >= 0)
+		close(pidfd);
+	free(path);
+	free(env);
+	if (rc < 0)
+		cps_proc_result_free(res);
+	return rc;
+}
+
+void cps_proc_result_free(cps_proc_result *res)
+{
+	if (res == NULL)
+		return;
+	free(res->output);
+	memset(res, 0, sizeof(*res));
+}
+
+int cps_proc_split(const char *command, char ***argv, cps_err *err)
+{
+	size_t n = 0, i = 0;
+	const char *p;
+	char **v;
+
+	*argv = NULL;
+	for (p = command; *p;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		n++;
+		p += strcspn(p, " \t");
+	}
+	if (n == 0)
+		return cps_fail(err, CPS_E_INVAL, "the command is empty");
+	v = calloc(n + 1, sizeof(*v));
+	if (v == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	for (p = command; i < n; i++) {
+		size_t len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		v[i] = strndup(p, len);
+		if (v[i] == NULL) {
+			cps_proc_argv_free(v);
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		}
+		p += len;
+	}
+	*argv = v;
+	return 0;
+}
+
+void cps_proc_argv_free(char **argv)
+{
+	if (argv == NULL)
+		return;
+	for (char **a = argv; *a; a++)
+		free(*a);
+	free(argv);
+}

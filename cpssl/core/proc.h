@@ -1,0 +1,34 @@
+/* Running programs without a shell: fork + execve with an argv array, a
+ * bounded time and bounded captured output. Never system()/popen(). */
+#ifndef CPSSL_CORE_PROC_H
+#define CPSSL_CORE_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cpssl/core/err.h"
+
+typedef struct cps_proc_result {
+	int exit_status;  /* exit code, or 128 + signal number */
+	bool timed_out;   /* killed after the time limit */
+	char *output;     /* stdout and stderr interleaved, NUL-terminated, capped */
+	size_t output_len;
+	bool truncated;   /* output exceeded the cap */
+} cps_proc_result;
+
+/* Run ARGV (argv[0] an absolute path, or a name looked up in PATH) with the
+ * current environment plus ENV_EXTRA ("NAME=value" strings, NULL-terminated;
+ * may be NULL), stdin from /dev/null, for at most TIMEOUT_S seconds (then
+ * SIGTERM, and SIGKILL 2 s later, to the child's process group). Output is
+ * captured up to MAX_OUTPUT bytes. Returns 0 when the program ran (whatever
+ * its exit status; look at res), -1 when it could not be started. */
+int cps_proc_run(char *const argv[], char *const env_extra[], int timeout_s,
+		 size_t max_output, cps_proc_result *res, cps_err *err);
+void cps_proc_result_free(cps_proc_result *res);
+
+/* Split a config command ("apachectl -k graceful") on spaces and tabs into
+ * a NULL-terminated argv; no quoting, no expansion of any kind. */
+int cps_proc_split(const char *command, char ***argv, cps_err *err);
+void cps_proc_argv_free(char **argv);
+
+#endif
