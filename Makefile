@@ -9,7 +9,7 @@ PKGS     := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-            -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -D_GNU_SOURCE
+            -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Wno-unknown-warning-option -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 
@@ -33,6 +33,9 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/%.o)
 MOD_OBJ  := $(MOD_SRC:%.c=$(OUT)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+# C programs driven by integration scripts against real servers
+ITEST_SRC := $(sort $(wildcard tests/integration/c/itest_*.c))
+ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(OUT)/itests/%)
 
 .PHONY: all deps check unit-bins fuzz-bins demo install clean bench config-template
 
@@ -60,7 +63,11 @@ $(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(OUT)/libcpmod.a $(OUT)/libcps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
 
-unit-bins: $(UNIT_BIN) $(OUT)/cpcmd
+$(OUT)/itests/%: tests/integration/c/%.c tests/unit/unit.h $(OUT)/libcpmod.a $(OUT)/libcpssl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
+
+unit-bins: $(UNIT_BIN) $(ITEST_BIN) $(OUT)/cpcmd
 
 deps:
 	@scripts/install-deps

@@ -2,8 +2,9 @@
 # Runs every test and ends with one summary line: "N passed, N failed".
 #   unit tests: each binary in build/plain/tests and build/asan/tests (TAP)
 #   fuzz:       each libFuzzer target for a bounded time (FUZZ_SECONDS)
-#   integration: tests/integration/*.sh (TAP) with CPCMD=build/plain/cpcmd;
-#               scripts marked "# also-asan" run again with the ASan+UBSan cpcmd
+#   integration: tests/integration/*.sh (TAP) with CPCMD=build/plain/cpcmd and
+#               ITESTS=build/plain/itests (C programs from tests/integration/c);
+#               scripts marked "# also-asan" run again with the ASan+UBSan build
 # Usage: tests/run.sh [PATTERN]   (only tests whose path contains PATTERN)
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -63,9 +64,9 @@ done
 
 for t in tests/integration/*.sh; do
 	[[ -x $t ]] || continue
-	CPCMD=$top/build/plain/cpcmd run_tap "$t" 900 "$t"
+	CPCMD=$top/build/plain/cpcmd ITESTS=$top/build/plain/itests run_tap "$t" 900 "$t"
 	if grep -q '^# also-asan' "$t"; then
-		CPCMD=$top/build/asan/cpcmd run_tap "$t [asan]" 900 "$t"
+		CPCMD=$top/build/asan/cpcmd ITESTS=$top/build/asan/itests run_tap "$t [asan]" 900 "$t"
 	fi
 done
 

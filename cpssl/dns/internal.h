@@ -1,0 +1,79 @@
+/* Private to cpssl/dns: server lists, single-server queries with ldns, and
+ * the provider internals shared by provider.c, rfc2136.c and hook.c. */
+#ifndef CPSSL_DNS_INTERNAL_H
+#define CPSSL_DNS_INTERNAL_H
+
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
+#include <stdbool.h>
+
+#include "cpssl/core/err.h"
+#include "cpssl/dns/provider.h"
+#include "cpssl/names/hostname.h"
+
+/* One DNS server: as configured (for messages) and as an address. */
+typedef struct cps_dns_server {
+	char label[CPS_HOSTNAME_MAX + 16]; /* "host:port" / "[v6]:port" */
+	char ip[INET6_ADDRSTRLEN];
+	int port;
+} cps_dns_server;
+
+/* "host:port" (default port 53); a host name is resolved with
+ * getaddrinfo, an IP address is taken as it is. */
+int cps_dns_server_parse(const char *hostport, cps_dns_server *s, cps_err *err);
+/* "host:port,host:port" (spaces around entries allowed); an empty list
+ * gives *n = 0. Free *out with free(). */
+int cps_dns_servers_parse(const char *list, cps_dns_server **out, size_t *n,
+			  cps_err *err);
+
+enum {
+	CPS_DNS_Q_RD = 1 << 0,  /* recursion desired */
+	CPS_DNS_Q_TCP = 1 << 1, /* TCP only (a dead server fails at once) */
+};
+
+/* Ask one server (S, or /etc/resolv.conf when S is NULL) for NAME TYPE,
+ * TIMEOUT_MS per try. 0 with *pkt when the answer is NOERROR or NXDOMAIN;
+ * -1 naming the server for no answer (CPS_E_TIMEOUT) or another rcode
+ * (CPS_E_DNS). */
+int cps_dns_query(const cps_dns_server *s, const char *name,
+		  ldns_rr_type type, unsigned flags, int timeout_ms, int tries,
+		  ldns_pkt **pkt, cps_err *err);
+
+/* cps_dns_zone_of asking one server with FLAGS. */
+int cps_dns_zone_at(const cps_dns_server *s, const char *name, unsigned flags,
+		    char zone[CPS_HOSTNAME_MAX + 1], cps_err *err);
+
+/* cps_dns_txt_lookup with an explicit time budget. */
+int cps_dns_txt_lookup_at(const cps_dns_server *s, const char *name,
+			  int timeout_ms, int tries, char ***values, size_t *n,
+			  cps_err *err);
+
+/* The addresses (port 53) of ZONE's NS records, found through RESOLVERS
+ * ("" = /etc/resolv.conf). Free *out with free(). */
+int cps_dns_ns_servers(const char *resolvers, const char *zone,
+		       cps_dns_server **out, size_t *n, cps_err *err);
+
+/* Name of an rcode ("SERVFAIL"), or "RCODE n". BUF holds the latter. */
+const char *cps_dns_rcode_name(int rcode, char *buf, size_t len);
+
+typedef enum cps_dns_kind {
+	CPS_DNS_RFC2136,
+	CPS_DNS_HOOK,
+} cps_dns_kind;
+
+struct cps_dns_provider {
+	cps_dns_kind kind;
+	cps_dns_server update;   /* rfc2136: the primary server */
+	char *key_name, *key_secret;
+	const char *key_algorithm; /* ldns' name for it, static */
+	char *hook;
+	char *authoritative_ns;  /* "" = the zone's NS */
+	char *resolvers;         /* "" = /etc/resolv.conf */
+};
+
+int cps_dns_rfc2136_update(cps_dns_provider *p, const char *name,
+			   const char *value, bool add, cps_err *err);
+int cps_dns_hook_run(cps_dns_provider *p, const char *action,
+		     const char *name, const char *value, cps_err *err);
+
+#endif

@@ -1,0 +1,323 @@
+#include "cpssl/dns/provider.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpssl/core/clock.h"
+#include "cpssl/core/log.h"
+#include "cpssl/dns/internal.h"
+#include "cpssl/dns/resolve.h"
+
+#define POLL_FIRST_MS 100  /* first pause between propagation checks */
+#define POLL_MAX_MS   1000 /* the pause grows to this */
+#define ASK_MIN_MS    200  /* one check never waits less than this for an answer */
+
+/* Config names to the algorithm names ldns signs with. ldns 1.8 has no
+ * HMAC-SHA224 and misspells HMAC-SHA384 ("hmac-shac384."), so neither
+ * can work: refuse them up front instead of failing at the first update. */
+static const struct {
+	const char *config, *ldns;
+} algorithms[] = {
+	{ "hmac-md5", "hmac-md5.sig-alg.reg.int." },
+	{ "hmac-sha1", "hmac-sha1." },
+	{ "hmac-sha256", "hmac-sha256." },
+	{ "hmac-sha512", "hmac-sha512." },
+};
+
+static bool empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+static bool base64_ok(const char *s)
+{
+	size_t len = strlen(s), pad = 0;
+
+	if (len == 0 || len % 4 != 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return false;
+	}
+	return pad <= 2;
+}
+
+static int check_rfc2136(const cps_dns_settings *s, cps_dns_provider *p,
+			 cps_err *err)
+{
+	const char *alg = empty(s->key_algorithm) ? "hmac-sha256" : s->key_algorithm;
+	ldns_rdf *kn;
+
+	if (empty(s->rfc2136_server))
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] rfc2136_server is not set: give the host:port of the primary server that accepts dynamic updates");
+	if (cps_dns_server_parse(s->rfc2136_server, &p->update, err) < 0)
+		return cps_err_prefix(err, "[dns] rfc2136_server");
+	if (empty(s->key_name))
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] rfc2136_key_name is not set: give the name of the TSIG key the server accepts updates with");
+	kn = ldns_dname_new_frm_str(s->key_name);
+	if (kn == NULL)
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] rfc2136_key_name '%.64s' is not a valid key name",
+				s->key_name);
+	ldns_rdf_deep_free(kn);
+	if (empty(s->key_secret))
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] rfc2136_key_secret is not set: give the TSIG secret (base64, as in the server's key file)");
+	if (!base64_ok(s->key_secret))
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] rfc2136_key_secret is not valid base64 (copy the secret from the server's key file)");
+	for (size_t i = 0; i < sizeof(algorithms) / sizeof(algorithms[0]); i++)
+		if (strcasecmp(alg, algorithms[i].config) == 0)
+			p->key_algorithm = algorithms[i].ldns;
+	if (p->key_algorithm == NULL)
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] rfc2136_key_algorithm '%.32s' is not supported: use hmac-sha256 (or hmac-sha512, hmac-sha1, hmac-md5)",
+				alg);
+	p->key_name = strdup(s->key_name);
+	p->key_secret = strdup(s->key_secret);
+	if (!p->key_name || !p->key_secret)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	return 0;
+}
+
+static int check_hook(const cps_dns_settings *s, cps_dns_provider *p,
+		      cps_err *err)
+{
+	struct stat st;
+
+	if (empty(s->hook))
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] hook is not set: give the absolute path of an executable run as HOOK setup|teardown NAME VALUE");
+	if (s->hook[0] != '/')
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] hook must be an absolute path, not '%.200s'", s->hook);
+	if (stat(s->hook, &st) < 0 || !S_ISREG(st.st_mode))
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] hook %.200s does not exist or is not a file", s->hook);
+	if (access(s->hook, X_OK) < 0)
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] hook %.200s is not executable (chmod +x it)", s->hook);
+	p->hook = strdup(s->hook);
+	if (p->hook == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	return 0;
+}
+
+static int check_list(const char *list, const char *key, cps_err *err)
+{
+	cps_dns_server *sv;
+	size_t n;
+
+	if (cps_dns_servers_parse(list, &sv, &n, err) < 0)
+		return cps_err_prefix(err, "[dns] %s", key);
+	free(sv);
+	return 0;
+}
+
+int cps_dns_provider_new(const cps_dns_settings *s, cps_dns_provider **out,
+			 cps_err *err)
+{
+	const char *name = s->provider ? s->provider : "";
+	cps_dns_provider *p;
+	int rc;
+
+	*out = NULL;
+	if (*name == '\0')
+		return cps_fail(err, CPS_E_CONFIG,
+				"no DNS provider is configured: set [dns] provider (rfc2136 or hook) in config.ini or per site");
+	if (strcmp(name, "rfc2136") != 0 && strcmp(name, "hook") != 0)
+		return cps_fail(err, CPS_E_CONFIG,
+				"'%.32s' is not a DNS provider: set [dns] provider to rfc2136 or hook",
+				name);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	if (strcmp(name, "rfc2136") == 0) {
+		p->kind = CPS_DNS_RFC2136;
+		rc = check_rfc2136(s, p, err);
+	} else {
+		p->kind = CPS_DNS_HOOK;
+		rc = check_hook(s, p, err);
+	}
+	if (rc == 0)
+		rc = check_list(s->authoritative_ns, "authoritative_ns", err);
+	if (rc == 0)
+		rc = check_list(s->resolvers, "resolvers", err);
+	if (rc == 0) {
+		p->authoritative_ns = strdup(s->authoritative_ns ? s->authoritative_ns : "");
+		p->resolvers = strdup(s->resolvers ? s->resolvers : "");
+		if (!p->authoritative_ns || !p->resolvers)
+			rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	if (rc < 0) {
+		cps_dns_provider_free(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+void cps_dns_provider_free(cps_dns_provider *p)
+{
+	if (p == NULL)
+		return;
+	free(p->key_name);
+	if (p->key_secret) {
+		explicit_bzero(p->key_secret, strlen(p->key_secret));
+		free(p->key_secret);
+	}
+	free(p->hook);
+	free(p->authoritative_ns);
+	free(p->resolvers);
+	free(p);
+}
+
+const char *cps_dns_provider_name(const cps_dns_provider *p)
+{
+	return p->kind == CPS_DNS_RFC2136 ? "rfc2136" : "hook";
+}
+
+int cps_dns_txt_add(cps_dns_provider *p, const char *name, const char *value,
+		    cps_err *err)
+{
+	if (p->kind == CPS_DNS_RFC2136)
+		return cps_dns_rfc2136_update(p, name, value, true, err);
+	return cps_dns_hook_run(p, "setup", name, value, err);
+}
+
+int cps_dns_txt_del(cps_dns_provider *p, const char *name, const char *value,
+		    cps_err *err)
+{
+	if (p->kind == CPS_DNS_RFC2136)
+		return cps_dns_rfc2136_update(p, name, value, false, err);
+	return cps_dns_hook_run(p, "teardown", name, value, err);
+}
+
+/* [dns] authoritative_ns, or the addresses of the zone's NS records. */
+static int servers_for(cps_dns_provider *p, const char *name,
+		       cps_dns_server **sv, size_t *n, cps_err *err)
+{
+	char zone[CPS_HOSTNAME_MAX + 1];
+
+	if (*p->authoritative_ns)
+		return cps_dns_servers_parse(p->authoritative_ns, sv, n, err);
+	if (cps_dns_zone_of(p->resolvers, name, zone, err) < 0 ||
+	    cps_dns_ns_servers(p->resolvers, zone, sv, n, err) < 0)
+		return cps_err_prefix(err,
+				      "cannot find the authoritative servers for %.253s (list them in [dns] authoritative_ns)",
+				      name);
+	return 0;
+}
+
+/* One server's answer: 1 when VALUE is among NAME's TXT strings. WHY
+ * says what it answered otherwise. */
+static int check_one(const cps_dns_server *s, const char *name,
+		     const char *value, int budget_ms, char *why, size_t len)
+{
+	char **vals = NULL;
+	size_t n = 0;
+	cps_err e;
+	int found = 0;
+
+	cps_err_clear(&e);
+	if (cps_dns_txt_lookup_at(s, name, budget_ms, 1, &vals, &n, &e) < 0) {
+		snprintf(why, len, "%s", e.code == CPS_E_TIMEOUT ? "no answer" : e.msg);
+		return 0;
+	}
+	for (size_t i = 0; i < n && !found; i++)
+		found = strcmp(vals[i], value) == 0;
+	if (!found)
+		snprintf(why, len, n ? "%zu other TXT value%s" : "no TXT record", n,
+			 n == 1 ? "" : "s");
+	cps_dns_strv_free(vals, n);
+	return found;
+}
+
+int cps_dns_wait_txt(cps_dns_provider *p, const char *name, const char *value,
+		     int timeout_s, cps_err *err)
+{
+	int64_t deadline = cps_monotonic_ms() + (int64_t)(timeout_s > 0 ? timeout_s : 0) * 1000;
+	cps_dns_server *sv = NULL;
+	char (*why)[160] = NULL;
+	bool *seen = NULL;
+	size_t n = 0, left;
+	int pause = POLL_FIRST_MS, rc = -1;
+
+	if (servers_for(p, name, &sv, &n, err) < 0)
+		return -1;
+	if (n == 0) {
+		free(sv);
+		return cps_fail(err, CPS_E_CONFIG,
+				"no authoritative server to ask for %.253s: set [dns] authoritative_ns",
+				name);
+	}
+	seen = calloc(n, sizeof(*seen));
+	why = calloc(n, sizeof(*why));
+	if (seen == NULL || why == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	left = n;
+	for (;;) {
+		int64_t t;
+
+		for (size_t i = 0; i < n; i++) {
+			int64_t budget = deadline - cps_monotonic_ms();
+
+			if (seen[i])
+				continue;
+			/* a dead server must not stretch the wait much past the limit */
+			budget = budget < ASK_MIN_MS ? ASK_MIN_MS :
+				 budget > POLL_MAX_MS ? POLL_MAX_MS : budget;
+			if (check_one(&sv[i], name, value, (int)budget, why[i],
+				      sizeof(why[i]))) {
+				seen[i] = true;
+				left--;
+			}
+		}
+		if (left == 0) {
+			cps_debug("dns: %s TXT seen on all %zu authoritative servers", name, n);
+			rc = 0;
+			break;
+		}
+		t = cps_monotonic_ms();
+		if (t >= deadline) {
+			char list[700] = "";
+			size_t o = 0;
+
+			for (size_t i = 0; i < n && o < sizeof(list); i++)
+				if (!seen[i])
+					o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s (%s)",
+							      o ? ", " : "", sv[i].label, why[i]);
+			cps_fail(err, CPS_E_TIMEOUT,
+				 "the TXT record %.253s with the challenge value was not seen within %d s on %s",
+				 name, timeout_s, list);
+			break;
+		}
+		if (pause > deadline - t)
+			pause = (int)(deadline - t);
+		cps_sleep_ms((long)pause);
+		pause = pause * 3 / 2 > POLL_MAX_MS ? POLL_MAX_MS : pause * 3 / 2;
+		if (pause < POLL_FIRST_MS)
+			pause = POLL_FIRST_MS;
+	}
+out:
+	free(why);
+	free(seen);
+	free(sv);
+	return rc;
+}

@@ -1,0 +1,45 @@
+/* dns-01 publication: TXT records added and removed through a provider —
+ * rfc2136 (TSIG-signed dynamic update with ldns) or hook (an executable run
+ * as HOOK setup|teardown NAME VALUE) — and a bounded wait until the zone's
+ * authoritative servers answer the record. */
+#ifndef CPSSL_DNS_PROVIDER_H
+#define CPSSL_DNS_PROVIDER_H
+
+#include "cpssl/core/err.h"
+
+typedef struct cps_dns_settings {
+	const char *provider;       /* "rfc2136", "hook" or "" (none) */
+	const char *rfc2136_server; /* "host:port" */
+	const char *key_name, *key_algorithm, *key_secret; /* TSIG */
+	const char *hook;           /* absolute path of the hook */
+	const char *authoritative_ns; /* comma-separated host:port; "" = zone NS */
+	const char *resolvers;      /* comma-separated host:port; "" = resolv.conf */
+} cps_dns_settings;
+
+typedef struct cps_dns_provider cps_dns_provider;
+
+/* Validates the settings (a missing server, key or hook is a clear error
+ * naming the config key to set). */
+int cps_dns_provider_new(const cps_dns_settings *s, cps_dns_provider **out,
+			 cps_err *err);
+void cps_dns_provider_free(cps_dns_provider *p);
+const char *cps_dns_provider_name(const cps_dns_provider *p);
+
+/* Add one TXT record VALUE at NAME (e.g. "_acme-challenge.example.com"),
+ * TTL 60. Other TXT records at NAME are kept (two challenges for d and *.d
+ * coexist). Errors name the provider, the zone and the server's answer
+ * (e.g. NOTAUTH for a wrong TSIG key, REFUSED, a timeout). */
+int cps_dns_txt_add(cps_dns_provider *p, const char *name, const char *value,
+		    cps_err *err);
+/* Remove exactly that record; removing a record that is not there is not
+ * an error. */
+int cps_dns_txt_del(cps_dns_provider *p, const char *name, const char *value,
+		    cps_err *err);
+
+/* Wait (polling, bounded by TIMEOUT_S seconds) until every authoritative
+ * server answers NAME TXT including VALUE. 0 when seen everywhere; -1 with
+ * CPS_E_TIMEOUT naming the servers that did not answer it. */
+int cps_dns_wait_txt(cps_dns_provider *p, const char *name, const char *value,
+		     int timeout_s, cps_err *err);
+
+#endif
