@@ -1,0 +1,95 @@
+#include "cpssl/acme/account.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpssl/core/log.h"
+
+static char *contact_payload(const char *email, bool new_account)
+{
+	json_object *o = json_object_new_object(), *contact = json_object_new_array();
+	char mailto[300];
+	char *out;
+
+	snprintf(mailto, sizeof(mailto), "mailto:%s", email);
+	json_object_array_add(contact, json_object_new_string(mailto));
+	if (new_account)
+		json_object_object_add(o, "termsOfServiceAgreed", json_object_new_boolean(1));
+	json_object_object_add(o, "contact", contact);
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return out;
+}
+
+static int kid_from(cps_acme_resp *r, char **kid, cps_err *err)
+{
+	if (r->http.location == NULL || strncmp(r->http.location, "https://", 8) != 0) {
+		cps_acme_resp_free(r);
+		return cps_fail(err, CPS_E_PROTO,
+				"the CA's account answer carries no account URL (Location)");
+	}
+	*kid = strdup(r->http.location);
+	cps_acme_resp_free(r);
+	return *kid ? 0 : cps_fail(err, CPS_E_NOMEM, "out of memory");
+}
+
+int cps_acme_account_lookup(cps_acme *c, char **kid, cps_err *err)
+{
+	cps_acme_resp r;
+
+	*kid = NULL;
+	if (cps_acme_load_directory(c, err) != 0)
+		return -1;
+	if (cps_acme_post(c, cps_acme_endpoint(c, "newAccount"),
+			  "{\"onlyReturnExisting\":true}", CPS_ACME_JWK,
+			  "the account lookup", &r, err) != 0) {
+		if (strcmp(cps_acme_last_problem(c), "accountDoesNotExist") == 0) {
+			cps_err_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	return kid_from(&r, kid, err);
+}
+
+int cps_acme_account_create(cps_acme *c, const char *email, char **kid,
+			    cps_err *err)
+{
+	char *payload;
+	cps_acme_resp r;
+	int rc;
+
+	*kid = NULL;
+	if (cps_acme_load_directory(c, err) != 0)
+		return -1;
+	payload = contact_payload(email, true);
+	if (payload == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	rc = cps_acme_post(c, cps_acme_endpoint(c, "newAccount"), payload,
+			   CPS_ACME_JWK, "the account registration", &r, err);
+	free(payload);
+	if (rc != 0)
+		return -1;
+	cps_info("registered an ACME account with %s for %s",
+		 cps_acme_directory_url(c), email);
+	return kid_from(&r, kid, err);
+}
+
+int cps_acme_account_set_contact(cps_acme *c, const char *email, cps_err *err)
+{
+	char *payload = contact_payload(email, false);
+	cps_acme_resp r;
+	int rc;
+
+	if (payload == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	rc = cps_acme_post(c, cps_acme_kid(c), payload, 0,
+			   "the account contact update", &r, err);
+	free(payload);
+	if (rc != 0)
+		return -1;
+	cps_acme_resp_free(&r);
+	cps_info("ACME account contact changed to %s", email);
+	return 0;
+}

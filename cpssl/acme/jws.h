@@ -1,0 +1,26 @@
+/* JSON Web Signatures for ACME (RFC 7515, RFC 8555 §6.2): the account key's
+ * JWK and thumbprint, and flattened JWS objects signed with ES256, ES384 or
+ * RS256. */
+#ifndef CPSSL_ACME_JWS_H
+#define CPSSL_ACME_JWS_H
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "cpssl/core/err.h"
+
+/* "ES256" (P-256), "ES384" (P-384), "RS256" (RSA), or NULL. */
+const char *cps_jws_alg(const EVP_PKEY *key);
+
+/* The public JWK with members in lexicographic order, as RFC 7638 needs. */
+int cps_jwk_json(const EVP_PKEY *key, char **out, cps_err *err);
+
+/* base64url(SHA-256(JWK)), RFC 7638. */
+int cps_jwk_thumbprint(const EVP_PKEY *key, char **out, cps_err *err);
+
+/* Flattened JWS: protected header {alg, kid or jwk, nonce, url}, PAYLOAD
+ * ("" for POST-as-GET), signature. KID NULL puts the JWK in the header. */
+int cps_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
+		 const char *url, const char *payload, char **out, cps_err *err);
+
+#endif

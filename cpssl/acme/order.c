@@ -1,0 +1,499 @@
+#include "cpssl/acme/order.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpssl/acme/jws.h"
+#include "cpssl/core/b64.h"
+#include "cpssl/core/clock.h"
+#include "cpssl/core/log.h"
+
+#define POLL_FIRST_MS 40     /* a fast CA is usually done by then */
+#define POLL_MAX_MS 2000
+#define RETRY_AFTER_MAX_S 60 /* a CA asking for longer still hits our deadline */
+#define MAX_AUTHZ 100        /* RFC-wise no limit; Let's Encrypt allows 100 names */
+
+static char *dup_member(json_object *o, const char *key)
+{
+	const char *s = cps_acme_str(o, key);
+
+	return s ? strdup(s) : NULL;
+}
+
+static char *problem_detail(json_object *o)
+{
+	json_object *e;
+	const char *d;
+
+	if (!json_object_object_get_ex(o, "error", &e))
+		return NULL;
+	d = cps_acme_str(e, "detail");
+	return strdup(d ? d : (cps_acme_str(e, "type") ? cps_acme_str(e, "type") : "unknown error"));
+}
+
+void cps_acme_order_free(cps_acme_order *o)
+{
+	if (o == NULL)
+		return;
+	free(o->url);
+	free(o->status);
+	free(o->finalize);
+	free(o->certificate);
+	for (size_t i = 0; i < o->nauthz; i++)
+		free(o->authzs[i]);
+	free(o->authzs);
+	free(o->error);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Refresh O from an order object (the URL is kept). */
+static int order_from_json(cps_acme_order *o, json_object *j, cps_err *err)
+{
+	json_object *arr;
+	size_t n;
+
+	if (j == NULL || cps_acme_str(j, "status") == NULL)
+		return cps_fail(err, CPS_E_PROTO, "the CA's order answer is not an order object");
+	free(o->status);
+	free(o->finalize);
+	free(o->certificate);
+	free(o->error);
+	o->status = dup_member(j, "status");
+	o->finalize = dup_member(j, "finalize");
+	o->certificate = dup_member(j, "certificate");
+	o->error = problem_detail(j);
+	if (json_object_object_get_ex(j, "authorizations", &arr) &&
+	    json_object_is_type(arr, json_type_array)) {
+		n = json_object_array_length(arr);
+		if (n > MAX_AUTHZ)
+			return cps_fail(err, CPS_E_PROTO, "the CA's order lists %zu authorizations", n);
+		for (size_t i = 0; i < o->nauthz; i++)
+			free(o->authzs[i]);
+		free(o->authzs);
+		o->authzs = calloc(n ? n : 1, sizeof(char *));
+		o->nauthz = 0;
+		if (o->authzs == NULL)
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			json_object *u = json_object_array_get_idx(arr, i);
+
+			if (!json_object_is_type(u, json_type_string))
+				return cps_fail(err, CPS_E_PROTO, "the CA's order has a malformed authorization URL");
+			o->authzs[o->nauthz++] = strdup(json_object_get_string(u));
+		}
+	}
+	return 0;
+}
+
+static char *identifiers_payload(const char *const *names, size_t n)
+{
+	json_object *o = json_object_new_object(), *ids = json_object_new_array();
+	char *out;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *id = json_object_new_object();
+
+		json_object_object_add(id, "type", json_object_new_string("dns"));
+		json_object_object_add(id, "value", json_object_new_string(names[i]));
+		json_object_array_add(ids, id);
+	}
+	json_object_object_add(o, "identifiers", ids);
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
+}
+
+int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
+		       cps_acme_order *out, cps_err *err)
+{
+	char *payload, what[300];
+	cps_acme_resp r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (cps_acme_load_directory(c, err) != 0)
+		return -1;
+	payload = identifiers_payload(names, n);
+	if (payload == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	snprintf(what, sizeof(what), "the new order for %s%s", names[0],
+		 n > 1 ? " and more" : "");
+	rc = cps_acme_post(c, cps_acme_endpoint(c, "newOrder"), payload, 0, what, &r, err);
+	free(payload);
+	if (rc != 0)
+		return -1;
+	if (r.http.location == NULL) {
+		cps_acme_resp_free(&r);
+		return cps_fail(err, CPS_E_PROTO, "the CA's new order carries no order URL (Location)");
+	}
+	out->url = strdup(r.http.location);
+	rc = order_from_json(out, r.json, err);
+	cps_acme_resp_free(&r);
+	if (rc == 0 && out->nauthz == 0)
+		rc = cps_fail(err, CPS_E_PROTO, "the CA's new order has no authorizations");
+	if (rc != 0)
+		cps_acme_order_free(out);
+	return rc;
+}
+
+static int order_refresh(cps_acme *c, cps_acme_order *o, cps_acme_resp *r,
+			 cps_err *err)
+{
+	int rc;
+
+	if (cps_acme_post(c, o->url, NULL, 0, "the order status", r, err) != 0)
+		return -1;
+	rc = order_from_json(o, r->json, err);
+	return rc;
+}
+
+int cps_acme_order_get(cps_acme *c, const char *url, cps_acme_order *out,
+		       cps_err *err)
+{
+	cps_acme_resp r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->url = strdup(url);
+	if (out->url == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	rc = order_refresh(c, out, &r, err);
+	cps_acme_resp_free(&r);
+	if (rc != 0)
+		cps_acme_order_free(out);
+	return rc;
+}
+
+void cps_acme_authz_free(cps_acme_authz *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->nch; i++) {
+		free(a->ch[i].type);
+		free(a->ch[i].url);
+		free(a->ch[i].token);
+		free(a->ch[i].status);
+		free(a->ch[i].error);
+	}
+	free(a->ch);
+	free(a->url);
+	free(a->name);
+	free(a->status);
+	memset(a, 0, sizeof(*a));
+}
+
+static int authz_from_json(cps_acme_authz *a, json_object *j, cps_err *err)
+{
+	json_object *id, *chs, *wild;
+	const char *value;
+	size_t n;
+
+	if (j == NULL || cps_acme_str(j, "status") == NULL ||
+	    !json_object_object_get_ex(j, "identifier", &id) ||
+	    (value = cps_acme_str(id, "value")) == NULL ||
+	    !json_object_object_get_ex(j, "challenges", &chs) ||
+	    !json_object_is_type(chs, json_type_array))
+		return cps_fail(err, CPS_E_PROTO,
+				"the CA's authorization answer is not an authorization object");
+	a->status = dup_member(j, "status");
+	if (json_object_object_get_ex(j, "wildcard", &wild) && json_object_get_boolean(wild)) {
+		if (asprintf(&a->name, "*.%s", value) < 0)
+			a->name = NULL;
+	} else {
+		a->name = strdup(value);
+	}
+	n = json_object_array_length(chs);
+	a->ch = calloc(n ? n : 1, sizeof(*a->ch));
+	if (a->name == NULL || a->status == NULL || a->ch == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n && i < 16; i++) {
+		json_object *ch = json_object_array_get_idx(chs, i);
+		cps_acme_challenge *x = &a->ch[a->nch];
+		const char *tok = cps_acme_str(ch, "token");
+
+		if (cps_acme_str(ch, "type") == NULL || cps_acme_str(ch, "url") == NULL)
+			continue;
+		x->type = dup_member(ch, "type");
+		x->url = dup_member(ch, "url");
+		x->status = dup_member(ch, "status");
+		/* the token becomes a file name: only base64url is accepted */
+		x->token = tok && cps_b64url_valid(tok, 16, 256) ? strdup(tok) : NULL;
+		x->error = problem_detail(ch);
+		a->nch++;
+	}
+	return 0;
+}
+
+int cps_acme_authz_get(cps_acme *c, const char *url, cps_acme_authz *out,
+		       cps_err *err)
+{
+	cps_acme_resp r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (cps_acme_post(c, url, NULL, 0, "the authorization", &r, err) != 0)
+		return -1;
+	out->url = strdup(url);
+	rc = authz_from_json(out, r.json, err);
+	cps_acme_resp_free(&r);
+	if (rc != 0)
+		cps_acme_authz_free(out);
+	return rc;
+}
+
+const cps_acme_challenge *cps_acme_authz_challenge(const cps_acme_authz *a,
+						   const char *type)
+{
+	for (size_t i = 0; i < a->nch; i++)
+		if (strcmp(a->ch[i].type, type) == 0)
+			return &a->ch[i];
+	return NULL;
+}
+
+int cps_acme_challenge_respond(cps_acme *c, const char *url, cps_err *err)
+{
+	cps_acme_resp r;
+
+	if (cps_acme_post(c, url, "{}", 0, "the challenge response", &r, err) != 0)
+		return -1;
+	cps_acme_resp_free(&r);
+	return 0;
+}
+
+static bool status_in(const char *status, const char *list)
+{
+	size_t n = strlen(status);
+	const char *p = list;
+
+	while (p && *p) {
+		if (strncmp(p, status, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/* Sleep before the next poll: the CA's Retry-After when given (bounded),
+ * else exponential backoff; never past the deadline. */
+static int poll_sleep(const cps_acme_resp *r, int attempt, long long deadline_ms,
+		      const char *what, cps_err *err)
+{
+	long wait = cps_http_retry_after(r->http.retry_after, cps_now());
+	long long now = cps_monotonic_ms(), ms;
+
+	if (wait > RETRY_AFTER_MAX_S)
+		wait = RETRY_AFTER_MAX_S;
+	if (wait >= 0)
+		ms = wait * 1000;
+	else
+		ms = attempt < 6 ? (long long)POLL_FIRST_MS << attempt : POLL_MAX_MS;
+	if (ms > POLL_MAX_MS && wait < 0)
+		ms = POLL_MAX_MS;
+	if (now + ms > deadline_ms)
+		return cps_fail(err, CPS_E_TIMEOUT,
+				"gave up waiting for %s: the CA did not finish in time", what);
+	cps_sleep_ms((long)ms);
+	return 0;
+}
+
+int cps_acme_order_poll(cps_acme *c, cps_acme_order *o, const char *while_in,
+			long long deadline_ms, cps_err *err)
+{
+	cps_acme_resp r = { 0 };
+
+	for (int attempt = 0; status_in(o->status, while_in); attempt++) {
+		int rc = poll_sleep(&r, attempt, deadline_ms, "the order", err);
+
+		cps_acme_resp_free(&r);
+		if (rc != 0 || order_refresh(c, o, &r, err) != 0)
+			return -1;
+	}
+	cps_acme_resp_free(&r);
+	return 0;
+}
+
+int cps_acme_authz_poll(cps_acme *c, const char *url, long long deadline_ms,
+			cps_acme_authz *out, cps_err *err)
+{
+	cps_acme_resp r = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	for (int attempt = 0;; attempt++) {
+		int rc;
+
+		if (attempt > 0 && poll_sleep(&r, attempt - 1, deadline_ms,
+					      "the authorization", err) != 0) {
+			cps_acme_resp_free(&r);
+			return -1;
+		}
+		cps_acme_resp_free(&r);
+		cps_acme_authz_free(out);
+		if (cps_acme_post(c, url, NULL, 0, "the authorization", &r, err) != 0)
+			return -1;
+		out->url = strdup(url);
+		rc = authz_from_json(out, r.json, err);
+		if (rc != 0) {
+			cps_acme_resp_free(&r);
+			cps_acme_authz_free(out);
+			return -1;
+		}
+		if (strcmp(out->status, "pending") != 0)
+			break;
+	}
+	cps_acme_resp_free(&r);
+	return 0;
+}
+
+int cps_acme_order_finalize(cps_acme *c, cps_acme_order *o,
+			    const unsigned char *csr, size_t len, cps_err *err)
+{
+	char *b64 = cps_b64url_encode(csr, len), *payload = NULL;
+	cps_acme_resp r;
+	int rc;
+
+	if (b64 == NULL || asprintf(&payload, "{\"csr\":\"%s\"}", b64) < 0) {
+		free(b64);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	free(b64);
+	rc = cps_acme_post(c, o->finalize, payload, 0, "the finalization (CSR)", &r, err);
+	free(payload);
+	if (rc != 0)
+		return -1;
+	rc = order_from_json(o, r.json, err);
+	cps_acme_resp_free(&r);
+	return rc;
+}
+
+/* The issuer CN of the last certificate in a PEM chain. */
+static bool chain_top_issuer_is(const char *pem, const char *want)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x, *last = NULL;
+	char cn[256] = "";
+
+	while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		X509_free(last);
+		last = x;
+	}
+	BIO_free(bio);
+	if (last)
+		X509_NAME_get_text_by_NID(X509_get_issuer_name(last), NID_commonName,
+					  cn, sizeof(cn));
+	X509_free(last);
+	return strcmp(cn, want) == 0;
+}
+
+static int download(cps_acme *c, const char *url, cps_acme_resp *r, cps_err *err)
+{
+	/* RFC 8555 lets the certificate live elsewhere than the API */
+	if (cps_acme_post(c, url, NULL, CPS_ACME_PEM | CPS_ACME_ANY_ORIGIN,
+			  "the certificate download", r, err) != 0)
+		return -1;
+	if (strstr(r->http.body, "-----BEGIN CERTIFICATE-----") == NULL) {
+		cps_acme_resp_free(r);
+		return cps_fail(err, CPS_E_PROTO, "the CA's certificate download is not a PEM chain");
+	}
+	return 0;
+}
+
+int cps_acme_certificate_get(cps_acme *c, const char *url,
+			     const char *preferred_issuer, char **pem,
+			     cps_err *err)
+{
+	cps_acme_resp r;
+
+	*pem = NULL;
+	if (download(c, url, &r, err) != 0)
+		return -1;
+	if (preferred_issuer && *preferred_issuer &&
+	    !chain_top_issuer_is(r.http.body, preferred_issuer)) {
+		for (size_t i = 0; i < r.http.nlinks; i++) {
+			char *alt = cps_http_link(r.http.links[i], "alternate");
+			cps_acme_resp ar;
+
+			if (alt == NULL)
+				continue;
+			if (download(c, alt, &ar, err) == 0) {
+				if (chain_top_issuer_is(ar.http.body, preferred_issuer)) {
+					cps_debug("using the alternate chain issued by %s", preferred_issuer);
+					free(alt);
+					cps_acme_resp_free(&r);
+					*pem = strdup(ar.http.body);
+					cps_acme_resp_free(&ar);
+					return *pem ? 0 : cps_fail(err, CPS_E_NOMEM, "out of memory");
+				}
+				cps_acme_resp_free(&ar);
+			}
+			cps_err_clear(err);
+			free(alt);
+		}
+		cps_debug("no chain issued by %s is offered; keeping the default chain",
+			  preferred_issuer);
+	}
+	*pem = strdup(r.http.body);
+	cps_acme_resp_free(&r);
+	return *pem ? 0 : cps_fail(err, CPS_E_NOMEM, "out of memory");
+}
+
+int cps_acme_revoke(cps_acme *c, const unsigned char *der, size_t len,
+		    int reason, cps_err *err)
+{
+	char *b64 = cps_b64url_encode(der, len), *payload = NULL;
+	cps_acme_resp r;
+	int rc;
+
+	if (cps_acme_load_directory(c, err) != 0) {
+		free(b64);
+		return -1;
+	}
+	if (b64 == NULL ||
+	    asprintf(&payload, "{\"certificate\":\"%s\",\"reason\":%d}", b64, reason) < 0) {
+		free(b64);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	free(b64);
+	rc = cps_acme_post(c, cps_acme_endpoint(c, "revokeCert"), payload, 0,
+			   "the revocation", &r, err);
+	free(payload);
+	if (rc != 0)
+		return -1;
+	cps_acme_resp_free(&r);
+	return 0;
+}
+
+int cps_acme_key_authorization(cps_acme *c, const char *token, char **out,
+			       cps_err *err)
+{
+	char *tp;
+	int n;
+
+	*out = NULL;
+	if (cps_jwk_thumbprint(cps_acme_key(c), &tp, err) != 0)
+		return -1;
+	n = asprintf(out, "%s.%s", token, tp);
+	free(tp);
+	if (n < 0) {
+		*out = NULL;
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int cps_acme_dns_value(const char *keyauth, char **out, cps_err *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	*out = NULL;
+	if (!EVP_Digest(keyauth, strlen(keyauth), md, &len, EVP_sha256(), NULL) ||
+	    (*out = cps_b64url_encode(md, len)) == NULL)
+		return cps_fail(err, CPS_E_CRYPTO, "cannot hash the key authorization");
+	return 0;
+}

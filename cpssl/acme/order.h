@@ -1,0 +1,81 @@
+/* ACME orders (RFC 8555 §7.4-7.6): new order, authorizations and their
+ * challenges, responding, polling with Retry-After and a deadline,
+ * finalize, certificate download with alternate chains, revocation. */
+#ifndef CPSSL_ACME_ORDER_H
+#define CPSSL_ACME_ORDER_H
+
+#include <stddef.h>
+
+#include "cpssl/acme/client.h"
+
+typedef struct cps_acme_challenge {
+	char *type;   /* "http-01", "dns-01", "tls-alpn-01", … */
+	char *url;
+	char *token;  /* validated base64url; NULL when missing or unsafe */
+	char *status;
+	char *error;  /* the CA's problem detail for an invalid challenge */
+} cps_acme_challenge;
+
+typedef struct cps_acme_authz {
+	char *url;
+	char *name;   /* the identifier, "*.d" for a wildcard authorization */
+	char *status; /* pending, valid, invalid, deactivated, expired, revoked */
+	cps_acme_challenge *ch;
+	size_t nch;
+} cps_acme_authz;
+
+typedef struct cps_acme_order {
+	char *url, *status, *finalize, *certificate;
+	char **authzs;
+	size_t nauthz;
+	char *error;  /* the CA's problem detail for an invalid order */
+} cps_acme_order;
+
+int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
+		       cps_acme_order *out, cps_err *err);
+int cps_acme_order_get(cps_acme *c, const char *url, cps_acme_order *out,
+		       cps_err *err);
+void cps_acme_order_free(cps_acme_order *o);
+
+int cps_acme_authz_get(cps_acme *c, const char *url, cps_acme_authz *out,
+		       cps_err *err);
+void cps_acme_authz_free(cps_acme_authz *a);
+/* The challenge of TYPE in A, or NULL. */
+const cps_acme_challenge *cps_acme_authz_challenge(const cps_acme_authz *a,
+						   const char *type);
+
+/* Tell the CA the response to the challenge at URL is in place. */
+int cps_acme_challenge_respond(cps_acme *c, const char *url, cps_err *err);
+
+/* Poll the order until its status is none of WHILE ("pending",
+ * "processing", …, comma-separated), honouring Retry-After, with bounded
+ * exponential backoff, until DEADLINE_MS (monotonic). */
+int cps_acme_order_poll(cps_acme *c, cps_acme_order *o, const char *while_in,
+			long long deadline_ms, cps_err *err);
+/* Same for an authorization (until it leaves "pending"). */
+int cps_acme_authz_poll(cps_acme *c, const char *url, long long deadline_ms,
+			cps_acme_authz *out, cps_err *err);
+
+/* Finalize with a DER CSR; the order is updated from the answer. */
+int cps_acme_order_finalize(cps_acme *c, cps_acme_order *o,
+			    const unsigned char *csr, size_t len, cps_err *err);
+
+/* Download the certificate chain (PEM). With PREFERRED_ISSUER set, the
+ * default and the alternate chains (Link rel="alternate") are searched for
+ * one whose top certificate's issuer CN equals it; the default chain is kept
+ * when none does. */
+int cps_acme_certificate_get(cps_acme *c, const char *url,
+			     const char *preferred_issuer, char **pem,
+			     cps_err *err);
+
+/* Revoke a certificate (DER) with the account key; REASON per RFC 5280. */
+int cps_acme_revoke(cps_acme *c, const unsigned char *der, size_t len,
+		    int reason, cps_err *err);
+
+/* TOKEN "." thumbprint(account key). */
+int cps_acme_key_authorization(cps_acme *c, const char *token, char **out,
+			       cps_err *err);
+/* base64url(SHA-256(KEYAUTH)): the dns-01 TXT value. */
+int cps_acme_dns_value(const char *keyauth, char **out, cps_err *err);
+
+#endif
