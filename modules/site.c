@@ -5,18 +5,8 @@
 #include <time.h>
 
 #include "cpssl/store/settings.h"
+#include "cpssl/core/output.h"
 #include "modules/dispatch.h"
-
-static json_object *iso_time(long long t)
-{
-	char buf[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_object_new_string(buf);
-}
 
 static int site_json(cps_store *st, const cps_site *s, json_object **out,
 		     cps_err *err)
@@ -39,7 +29,7 @@ static int site_json(cps_store *st, const cps_site *s, json_object **out,
 	json_object_object_add(o, "ip", json_object_new_string(s->ip));
 	json_object_object_add(o, "ip6", s->ip6[0] ? json_object_new_string(s->ip6) : NULL);
 	json_object_object_add(o, "email", s->email[0] ? json_object_new_string(s->email) : NULL);
-	json_object_object_add(o, "created", iso_time(s->created));
+	json_object_object_add(o, "created", cps_json_time(s->created));
 	*out = o;
 	return 0;
 }

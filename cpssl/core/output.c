@@ -170,3 +170,13 @@ int cps_output_render(json_object *value, cps_format fmt, char **out,
 	*out = buf;
 	return 0;
 }
+
+json_object *cps_json_time(time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(buf);
+}

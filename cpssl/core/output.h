@@ -3,6 +3,7 @@
 #define CPSSL_CORE_OUTPUT_H
 
 #include <json-c/json.h>
+#include <time.h>
 
 #include "cpssl/core/err.h"
 
@@ -16,5 +17,8 @@ int cps_format_parse(const char *name, cps_format *out, cps_err *err);
 /* Render VALUE (NULL is the null value) as text ending in a newline. */
 int cps_output_render(json_object *value, cps_format fmt, char **out,
 		      cps_err *err);
+
+/* A time as an ISO 8601 UTC string value ("2026-11-23T00:22:46Z"). */
+json_object *cps_json_time(time_t t);
 
 #endif

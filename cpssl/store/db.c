@@ -25,6 +25,8 @@ struct cps_store {
 static const char *const migrations[] = {
 	cps_schema_sites_v1,
 	cps_schema_server_v1,
+	cps_schema_acme_v1,
+	cps_schema_certs_v1,
 };
 
 sqlite3 *cps_store_db(cps_store *st)
@@ -41,6 +43,13 @@ int cps_store_fail(cps_store *st, cps_err *err, const char *what)
 			(rc & 0xff) == SQLITE_BUSY
 				? " (another cpcmd held the database too long; try again)"
 				: "");
+}
+
+char *cps_store_text(sqlite3_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	return t ? strdup((const char *)t) : NULL;
 }
 
 sqlite3_stmt *cps_store_prepare(cps_store *st, const char *sql, cps_err *err)

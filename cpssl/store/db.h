@@ -26,6 +26,8 @@ void cps_store_rollback(cps_store *st);
 /* For the table-family files only. */
 sqlite3 *cps_store_db(cps_store *st);
 int cps_store_fail(cps_store *st, cps_err *err, const char *what);
+/* A text column as a fresh string (NULL for SQL NULL or out of memory). */
+char *cps_store_text(sqlite3_stmt *s, int col);
 /* Prepare SQL; on failure sets err and returns NULL. */
 sqlite3_stmt *cps_store_prepare(cps_store *st, const char *sql, cps_err *err);
 

@@ -4,5 +4,7 @@
 
 extern const char cps_schema_sites_v1[];  /* sites.c */
 extern const char cps_schema_server_v1[]; /* server.c */
+extern const char cps_schema_acme_v1[];   /* acme_state.c */
+extern const char cps_schema_certs_v1[];  /* certs.c */
 
 #endif
