@@ -55,6 +55,7 @@ typedef struct cps_command {
 
 /* Each module's table, terminated by an entry with name == NULL. */
 extern const cps_command cps_mod_common[];
+extern const cps_command cps_mod_letsencrypt[];
 extern const cps_command cps_mod_misc[];
 extern const cps_command cps_mod_scope[];
 extern const cps_command cps_mod_site[];

@@ -82,6 +82,15 @@ enum {
 	  CPS_CT_INT, "30", NULL, 0, 3600, 0,                                    \
 	  "Seconds to wait for a dns-01 TXT record to appear on the zone's "    \
 	  "authoritative servers before telling the CA to check it.")           \
+	X(LE_CHALLENGE_DIR, "letsencrypt", "challenge_dir", CPS_CT_PATH, "",     \
+	  NULL, 0, 0, 0,                                                         \
+	  "Directory served at /.well-known/acme-challenge/ for every vhost "   \
+	  "(see etc/apache/cpssl-acme-challenge.conf); http-01 responses are "  \
+	  "written below it. Empty: <fs_root>/tmp/acme.")                        \
+	X(LE_PREFERRED_CHAIN, "letsencrypt", "preferred_chain", CPS_CT_STRING,  \
+	  "", NULL, 0, 0, 0,                                                     \
+	  "Issuer common name of the root to chain to when the CA offers "      \
+	  "alternate chains; empty keeps the CA's default chain.")              \
 	X(HTTPD_RELOAD_DELAY, "httpd", "reload_delay", CPS_CT_DURATION,         \
 	  "2 minutes", NULL, 0, 86400, 0,                                        \
 	  "Delay before the web server reload that follows a deployment; all "  \
@@ -114,7 +123,7 @@ enum {
 	  NULL, 0, 0, CPS_CK_SITE, "TSIG key name.")                             \
 	X(DNS_RFC2136_KEY_ALGORITHM, "dns", "rfc2136_key_algorithm",            \
 	  CPS_CT_ENUM, "hmac-sha256",                                            \
-	  "hmac-md5|hmac-sha1|hmac-sha224|hmac-sha256|hmac-sha384|hmac-sha512",  \
+	  "hmac-md5|hmac-sha1|hmac-sha256|hmac-sha512",                           \
 	  0, 0, CPS_CK_SITE, "TSIG algorithm.")                                  \
 	X(DNS_RFC2136_KEY_SECRET, "dns", "rfc2136_key_secret", CPS_CT_SECRET,   \
 	  "", NULL, 0, 0, CPS_CK_SITE, "TSIG secret (base64).")                  \

@@ -1,0 +1,551 @@
+#include "cpssl/issue/issue.h"
+
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cpssl/acme/order.h"
+#include "cpssl/core/clock.h"
+#include "cpssl/core/log.h"
+#include "cpssl/crypto/csr.h"
+#include "cpssl/crypto/key.h"
+#include "cpssl/deploy/storage.h"
+#include "cpssl/solvers/solvers.h"
+#include "cpssl/store/acme_state.h"
+#include "cpssl/store/certs.h"
+#include "cpssl/store/settings.h"
+
+#define VALIDATION_TIMEOUT_MS 120000
+#define FINALIZE_TIMEOUT_MS 120000
+
+const char *cps_mech_name(cps_mech m)
+{
+	return m == CPS_MECH_DNS ? "dns" : "http";
+}
+
+const char *cps_mech_challenge(cps_mech m)
+{
+	return m == CPS_MECH_DNS ? "dns-01" : "http-01";
+}
+
+/* ---- DNS provider settings ---------------------------------------------- */
+
+static const cps_cfg_id dns_keys[] = {
+	CPS_CFG_DNS_PROVIDER, CPS_CFG_DNS_RFC2136_SERVER, CPS_CFG_DNS_RFC2136_KEY_NAME,
+	CPS_CFG_DNS_RFC2136_KEY_ALGORITHM, CPS_CFG_DNS_RFC2136_KEY_SECRET,
+	CPS_CFG_DNS_HOOK, CPS_CFG_DNS_AUTHORITATIVE_NS, CPS_CFG_DNS_RESOLVERS,
+};
+#define NDNS (sizeof(dns_keys) / sizeof(dns_keys[0]))
+
+int cps_dns_settings_load(cps_store *st, const cps_config *cfg, long site_id,
+			  cps_dns_settings *out, cps_err *err)
+{
+	char *v[NDNS] = { 0 };
+	cps_source src;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < NDNS; i++)
+		if (cps_setting_get(st, cfg, site_id, dns_keys[i], &v[i], &src, err) != 0) {
+			for (size_t j = 0; j < i; j++)
+				free(v[j]);
+			return -1;
+		}
+	out->provider = v[0];
+	out->rfc2136_server = v[1];
+	out->key_name = v[2];
+	out->key_algorithm = v[3];
+	out->key_secret = v[4];
+	out->hook = v[5];
+	out->authoritative_ns = v[6];
+	out->resolvers = v[7];
+	return 0;
+}
+
+void cps_dns_settings_free(cps_dns_settings *s)
+{
+	free((char *)s->provider);
+	free((char *)s->rfc2136_server);
+	free((char *)s->key_name);
+	free((char *)s->key_algorithm);
+	free((char *)s->key_secret);
+	free((char *)s->hook);
+	free((char *)s->authoritative_ns);
+	free((char *)s->resolvers);
+	memset(s, 0, sizeof(*s));
+}
+
+static int dns_provider(cps_session *s, long site_id, cps_dns_provider **out,
+			cps_err *err)
+{
+	cps_dns_settings ds;
+	int rc;
+
+	*out = NULL;
+	if (cps_dns_settings_load(s->st, s->cfg, site_id, &ds, err) != 0)
+		return -1;
+	rc = cps_dns_provider_new(&ds, out, err);
+	cps_dns_settings_free(&ds);
+	return rc;
+}
+
+/* ---- cleanup of earlier runs ---------------------------------------------- */
+
+int cps_issue_cleanup(cps_session *s, long site_id, cps_err *err)
+{
+	cps_challenge_row *rows = NULL;
+	cps_dns_provider *dns = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (cps_challenge_published(s->st, site_id, &rows, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		cps_err e;
+
+		if (strncmp(rows[i].published, "dns:", 4) == 0 && dns == NULL &&
+		    dns_provider(s, site_id, &dns, &e) != 0) {
+			cps_warn("cannot remove a leftover dns-01 record for %s: %s",
+				 rows[i].name, e.msg);
+			continue;
+		}
+		if (cps_solver_unpublish(rows[i].published, dns, &e) != 0) {
+			cps_warn("cannot remove a leftover challenge response for %s: %s",
+				 rows[i].name, e.msg);
+			rc = -1;
+			continue;
+		}
+		cps_debug("removed a leftover challenge response for %s", rows[i].name);
+		if (cps_challenge_set_published(s->st, rows[i].url, NULL, err) != 0) {
+			rc = -1;
+			break;
+		}
+	}
+	cps_dns_provider_free(dns);
+	cps_challenge_rows_free(rows, n);
+	if (rc != 0 && err && err->msg[0] == '\0')
+		cps_fail(err, CPS_E_IO, "some leftover challenge responses could not be removed");
+	return rc;
+}
+
+/* ---- one issuance ------------------------------------------------------------ */
+
+typedef struct pending {
+	char *name, *ch_url, *tag, *record, *value, *keyauth;
+	cps_mech mech;
+	bool published;
+} pending;
+
+typedef struct run {
+	cps_session *s;
+	const cps_issue_req *req;
+	cps_acme_order order;
+	long long order_id;
+	pending *p;
+	size_t np;
+	cps_dns_provider *dns;
+	char *http_root;
+} run;
+
+static int mech_of(const cps_issue_req *req, const char *name, cps_mech *m)
+{
+	for (size_t i = 0; i < req->n; i++)
+		if (strcasecmp(req->names[i], name) == 0) {
+			*m = req->mechs[i];
+			return 0;
+		}
+	return -1;
+}
+
+static char *join_names(const char *const *names, size_t n)
+{
+	size_t len = 1;
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	out = calloc(1, len);
+	for (size_t i = 0; out && i < n; i++) {
+		if (i)
+			strcat(out, ",");
+		strcat(out, names[i]);
+	}
+	return out;
+}
+
+/* Fetch the authorizations, choose a challenge per name, record them. */
+static int prepare(run *r, cps_err *err)
+{
+	cps_acme *acme = r->s->acme;
+
+	r->p = calloc(r->order.nauthz, sizeof(*r->p));
+	if (r->p == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < r->order.nauthz; i++) {
+		const cps_acme_challenge *ch;
+		cps_acme_authz az;
+		pending *p;
+		cps_mech mech;
+		int rc = -1;
+
+		if (cps_acme_authz_get(acme, r->order.authzs[i], &az, err) != 0)
+			return -1;
+		if (strcmp(az.status, "valid") == 0) {
+			cps_debug("%s already resolved (the CA reused a valid authorization)", az.name);
+			cps_acme_authz_free(&az);
+			continue;
+		}
+		if (mech_of(r->req, az.name, &mech) != 0) {
+			cps_fail(err, CPS_E_PROTO, "the CA asked to authorize %s, which was not requested", az.name);
+			goto next;
+		}
+		if (strcmp(az.status, "pending") != 0) {
+			cps_fail(err, CPS_E_CA, "%s: the authorization is %s", az.name, az.status);
+			goto next;
+		}
+		ch = cps_acme_authz_challenge(&az, cps_mech_challenge(mech));
+		if (ch == NULL) {
+			cps_fail(err, CPS_E_CA, "%s: the CA offers no %s challenge", az.name,
+				 cps_mech_challenge(mech));
+			goto next;
+		}
+		if (ch->token == NULL) {
+			cps_fail(err, CPS_E_PROTO, "%s: the CA's %s challenge has no usable token",
+				 az.name, ch->type);
+			goto next;
+		}
+		p = &r->p[r->np];
+		p->name = strdup(az.name);
+		p->ch_url = strdup(ch->url);
+		p->mech = mech;
+		if (p->name == NULL || p->ch_url == NULL) {
+			cps_fail(err, CPS_E_NOMEM, "out of memory");
+			goto next;
+		}
+		r->np++;
+		if (cps_acme_key_authorization(acme, ch->token, &p->keyauth, err) != 0)
+			goto next;
+		if (mech == CPS_MECH_HTTP) {
+			if (cps_http01_path(r->http_root, ch->token, &p->record, err) != 0)
+				goto next;
+			p->value = strdup(p->keyauth);
+			p->tag = cps_solver_file_tag(p->record);
+		} else {
+			char rec[300];
+
+			if (cps_dns01_record(az.name, rec, sizeof(rec), err) != 0 ||
+			    cps_acme_dns_value(p->keyauth, &p->value, err) != 0)
+				goto next;
+			p->record = strdup(rec);
+			p->tag = cps_solver_dns_tag(rec, p->value);
+		}
+		if (p->value == NULL || p->tag == NULL || p->record == NULL) {
+			cps_fail(err, CPS_E_NOMEM, "out of memory");
+			goto next;
+		}
+		rc = cps_challenge_put(r->s->st, r->order_id, az.name, az.url, ch->type,
+				       ch->url, ch->token, ch->status ? ch->status : "pending", err);
+next:
+		cps_acme_authz_free(&az);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int publish(run *r, cps_err *err)
+{
+	for (size_t i = 0; i < r->np; i++) {
+		pending *p = &r->p[i];
+		int rc;
+
+		cps_debug("SSL challenge attempt: %s (%s)", p->name, cps_mech_name(p->mech));
+		/* recorded first: a crash from here on leaves a trace to clean up */
+		if (cps_challenge_set_published(r->s->st, p->ch_url, p->tag, err) != 0)
+			return -1;
+		p->published = true;
+		if (p->mech == CPS_MECH_HTTP) {
+			rc = cps_http01_publish(p->record, p->keyauth, err);
+		} else {
+			cps_debug("Setting DNS TXT record %s with value %s", p->record, p->value);
+			rc = cps_dns_txt_add(r->dns, p->record, p->value, err);
+		}
+		if (rc != 0)
+			return cps_err_prefix(err, "%s", p->name);
+	}
+	for (size_t i = 0; i < r->np; i++) {
+		pending *p = &r->p[i];
+		long wait = cps_config_int(r->s->cfg, CPS_CFG_LE_DNS_VALIDATION_WAIT);
+
+		if (p->mech == CPS_MECH_DNS &&
+		    cps_dns_wait_txt(r->dns, p->record, p->value, (int)wait, err) != 0)
+			return cps_err_prefix(err, "%s", p->name);
+	}
+	return 0;
+}
+
+/* Remove every published response; failures are warnings (the record stays
+ * marked in the store and the next run removes it). */
+static void unpublish(run *r)
+{
+	for (size_t i = 0; i < r->np; i++) {
+		pending *p = &r->p[i];
+		cps_err e;
+
+		if (!p->published)
+			continue;
+		if (cps_solver_unpublish(p->tag, r->dns, &e) != 0) {
+			cps_warn("%s: %s", p->name, e.msg);
+			continue;
+		}
+		if (cps_challenge_set_published(r->s->st, p->ch_url, NULL, &e) != 0)
+			cps_warn("%s", e.msg);
+		p->published = false;
+	}
+}
+
+/* After an invalid order: say which name failed and why, in the CA's words. */
+static int explain_failure(run *r, cps_err *err)
+{
+	char msg[sizeof(err->msg)] = "";
+
+	for (size_t i = 0; i < r->order.nauthz; i++) {
+		cps_acme_authz az;
+		cps_err e;
+
+		if (cps_acme_authz_get(r->s->acme, r->order.authzs[i], &az, &e) != 0)
+			continue;
+		for (size_t j = 0; strcmp(az.status, "invalid") == 0 && j < az.nch; j++) {
+			size_t used = strlen(msg);
+
+			if (az.ch[j].error == NULL)
+				continue;
+			snprintf(msg + used, sizeof(msg) - used, "%s%s: the %s challenge failed: %s",
+				 used ? "; " : "", az.name, az.ch[j].type, az.ch[j].error);
+			cps_debug("%s challenge failed for %s", cps_mech_name(
+				strcmp(az.ch[j].type, "dns-01") == 0 ? CPS_MECH_DNS : CPS_MECH_HTTP), az.name);
+		}
+		cps_acme_authz_free(&az);
+	}
+	if (msg[0] == '\0')
+		snprintf(msg, sizeof(msg), "the order became %s: %s", r->order.status,
+			 r->order.error ? r->order.error : "the CA gave no reason");
+	cps_fail(err, CPS_E_CA, "%s", msg);
+	if (err)
+		err->input = true;
+	return -1;
+}
+
+static bool same_name_set(const cps_cert_info *info, const cps_issue_req *req)
+{
+	if (info->nsans != req->n)
+		return false;
+	for (size_t i = 0; i < req->n; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < info->nsans && !found; j++)
+			found = strcasecmp(info->sans[j], req->names[i]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Check what the CA sent, store it, and make it the site's current one. */
+static int keep(run *r, const char *pem, EVP_PKEY *key, cps_issue_result *res,
+		cps_err *err)
+{
+	X509 *leaf = NULL;
+	STACK_OF(X509) *chain = NULL;
+	char *leaf_pem = NULL, *chain_pem = NULL, *key_pem = NULL, *site_dir = NULL;
+	char version[64];
+	size_t len, key_len = 0;
+	cps_cert_row row = { 0 };
+	long long id;
+	struct tm tm;
+	time_t now = cps_now();
+	int rc = -1;
+
+	if (cps_cert_parse_pem(pem, strlen(pem), &leaf, &chain, err) != 0 ||
+	    cps_cert_info_get(leaf, &res->info, err) != 0)
+		goto out;
+	if (cps_cert_key_match(leaf, key, err) != 0)
+		goto out;
+	if (!same_name_set(&res->info, r->req)) {
+		cps_fail(err, CPS_E_PROTO, "the CA's certificate does not name exactly the requested hostnames");
+		goto out;
+	}
+	if (sk_X509_num(chain) > 0 &&
+	    X509_verify(leaf, X509_get0_pubkey(sk_X509_value(chain, 0))) != 1) {
+		cps_fail(err, CPS_E_PROTO, "the CA's certificate chain does not link: the first chain certificate did not sign the certificate");
+		goto out;
+	}
+	if (cps_cert_to_pem(leaf, &leaf_pem, &len, err) != 0 ||
+	    cps_cert_chain_to_pem(chain, &chain_pem, &len, err) != 0 ||
+	    cps_key_to_pem(key, &key_pem, &key_len, err) != 0)
+		goto out;
+	gmtime_r(&now, &tm);
+	strftime(version, 20, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(version + strlen(version), sizeof(version) - strlen(version), "-%.16s",
+		 res->info.serial);
+	site_dir = cps_storage_site_dir(r->s->paths, r->s->server_dir, r->req->site_name);
+	if (site_dir == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (cps_storage_save(site_dir, version,
+			     &(cps_cert_files){ leaf_pem, chain_pem, key_pem, key_len },
+			     &res->dir, err) != 0)
+		goto out;
+	row.site_id = r->req->site_id;
+	row.server = (char *)r->s->dir_url;
+	row.names = join_names(r->req->names, r->req->n);
+	row.serial = res->info.serial;
+	row.fingerprint = res->info.fingerprint;
+	row.issuer = res->info.issuer;
+	row.key_type = res->info.key_type;
+	row.not_before = res->info.not_before;
+	row.not_after = res->info.not_after;
+	row.path = res->dir;
+	rc = row.names ? cps_cert_record(r->s->st, &row, &id, err)
+		       : cps_fail(err, CPS_E_NOMEM, "out of memory");
+	free(row.names);
+out:
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	free(leaf_pem);
+	free(chain_pem);
+	if (key_pem)
+		cps_key_pem_free(key_pem, key_len);
+	free(site_dir);
+	return rc;
+}
+
+static void run_free(run *r)
+{
+	for (size_t i = 0; i < r->np; i++) {
+		free(r->p[i].name);
+		free(r->p[i].ch_url);
+		free(r->p[i].tag);
+		free(r->p[i].record);
+		free(r->p[i].value);
+		free(r->p[i].keyauth);
+	}
+	free(r->p);
+	cps_acme_order_free(&r->order);
+	cps_dns_provider_free(r->dns);
+	free(r->http_root);
+}
+
+int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
+	      cps_err *err)
+{
+	run r = { .s = s, .req = req };
+	long long t0 = cps_monotonic_ms();
+	unsigned req0 = cps_acme_stats_get(s->acme)->requests;
+	unsigned bad0 = cps_acme_stats_get(s->acme)->bad_nonces;
+	EVP_PKEY *key = NULL;
+	cps_key_type kt;
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	char *joined = NULL, *kts = NULL, *pem = NULL;
+	bool any_dns = false;
+	cps_source src;
+	cps_err e;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (req->n == 0)
+		return cps_fail(err, CPS_E_INVAL, "no hostnames to register");
+	if (cps_issue_cleanup(s, req->site_id, &e) != 0)
+		cps_warn("%s", e.msg);
+	for (size_t i = 0; i < req->n; i++)
+		any_dns = any_dns || req->mechs[i] == CPS_MECH_DNS;
+	joined = join_names(req->names, req->n);
+	r.http_root = cps_http01_root(s->cfg);
+	if (joined == NULL || r.http_root == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* everything that can be checked locally is checked before ordering */
+	if (any_dns && dns_provider(s, req->site_id, &r.dns, err) != 0) {
+		cps_err_prefix(err, "dns-01 validation is needed for %s", joined);
+		goto out;
+	}
+	if (cps_setting_get(s->st, s->cfg, req->site_id, CPS_CFG_LE_KEY_TYPE, &kts, &src, err) != 0 ||
+	    cps_key_type_parse(kts, &kt, err) != 0 ||
+	    cps_session_account(s, err) != 0 ||
+	    cps_key_generate(kt, &key, err) != 0)
+		goto out;
+
+	if (cps_acme_order_new(s->acme, req->names, req->n, &r.order, err) != 0 &&
+	    (strcmp(cps_acme_last_problem(s->acme), "accountDoesNotExist") != 0 ||
+	     cps_session_account_lost(s, err) != 0 ||
+	     cps_acme_order_new(s->acme, req->names, req->n, &r.order, err) != 0))
+		goto out;
+	if (cps_order_insert(s->st, req->site_id, s->dir_url, r.order.url, joined,
+			     r.order.status, "request", &r.order_id, err) != 0 ||
+	    prepare(&r, err) != 0)
+		goto out;
+	if (publish(&r, err) != 0)
+		goto out;
+	for (size_t i = 0; i < r.np; i++)
+		if (cps_acme_challenge_respond(s->acme, r.p[i].ch_url, err) != 0)
+			goto out;
+	if (cps_acme_order_poll(s->acme, &r.order, "pending",
+				cps_monotonic_ms() + VALIDATION_TIMEOUT_MS, err) != 0)
+		goto out;
+	unpublish(&r);
+	if (strcmp(r.order.status, "ready") != 0 && strcmp(r.order.status, "valid") != 0) {
+		explain_failure(&r, err);
+		goto out;
+	}
+	for (size_t i = 0; i < r.np; i++)
+		cps_debug("SUCCESS! SSL challenge response: %s (%s) - VALID", r.p[i].name,
+			  cps_mech_name(r.p[i].mech));
+
+	if (strcmp(r.order.status, "ready") == 0) {
+		if (cps_csr_create(key, req->names, req->n, &csr, &csr_len, err) != 0 ||
+		    cps_acme_order_finalize(s->acme, &r.order, csr, csr_len, err) != 0 ||
+		    cps_acme_order_poll(s->acme, &r.order, "processing,ready",
+					cps_monotonic_ms() + FINALIZE_TIMEOUT_MS, err) != 0)
+			goto out;
+	}
+	if (strcmp(r.order.status, "valid") != 0 || r.order.certificate == NULL) {
+		cps_fail(err, CPS_E_CA, "the order for %s ended %s: %s", joined, r.order.status,
+			 r.order.error ? r.order.error : "the CA gave no reason");
+		goto out;
+	}
+	if (cps_acme_certificate_get(s->acme, r.order.certificate,
+				     cps_config_str(s->cfg, CPS_CFG_LE_PREFERRED_CHAIN), &pem, err) != 0 ||
+	    keep(&r, pem, key, res, err) != 0)
+		goto out;
+	if (cps_order_set_status(s->st, r.order_id, "done", err) != 0)
+		goto out;
+	res->requests = cps_acme_stats_get(s->acme)->requests - req0;
+	res->bad_nonces = cps_acme_stats_get(s->acme)->bad_nonces - bad0;
+	res->elapsed_ms = cps_monotonic_ms() - t0;
+	rc = 0;
+out:
+	if (rc != 0) {
+		unpublish(&r);
+		if (r.order_id)
+			cps_order_set_status(s->st, r.order_id, "invalid", &e);
+		cps_issue_result_free(res);
+	}
+	OPENSSL_free(csr);
+	EVP_PKEY_free(key);
+	free(pem);
+	free(kts);
+	free(joined);
+	run_free(&r);
+	return rc;
+}
+
+void cps_issue_result_free(cps_issue_result *res)
+{
+	cps_cert_info_free(&res->info);
+	free(res->dir);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,183 @@
+#include "cpssl/issue/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cpssl/acme/account.h"
+#include "cpssl/core/fs.h"
+#include "cpssl/core/log.h"
+#include "cpssl/crypto/key.h"
+#include "cpssl/store/acme_state.h"
+#include "cpssl/store/server.h"
+
+const char *cps_acme_server(const cps_config *cfg)
+{
+	const char *server = cps_config_str(cfg, CPS_CFG_LE_SERVER);
+
+	if (server && *server)
+		return server;
+	return cps_config_bool(cfg, CPS_CFG_LE_DEBUG) ? CPS_LE_STAGING : CPS_LE_PRODUCTION;
+}
+
+int cps_server_dirname(const char *url, char *out, size_t len, cps_err *err)
+{
+	const char *p = url;
+	size_t o = 0;
+
+	if (strncmp(p, "https://", 8) == 0)
+		p += 8;
+	for (; *p && o + 1 < len; p++) {
+		char c = *p;
+
+		if (c == '/')
+			c = '.';
+		else if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+			 !(c >= '0' && c <= '9') && c != '.' && c != '-' && c != ':')
+			c = '_';
+		out[o++] = c;
+	}
+	while (o > 0 && out[o - 1] == '.')
+		o--;
+	out[o] = '\0';
+	if (o == 0 || *p || out[0] == '.')
+		return cps_fail(err, CPS_E_CONFIG, "cannot name a directory for the ACME server %.200s", url);
+	return 0;
+}
+
+char *cps_session_data_path(const cps_session *s, const char *rel)
+{
+	char *base = cps_path_join(s->paths->storage, "certificates/data"), *out;
+
+	if (base == NULL)
+		return NULL;
+	out = cps_path_join(base, rel);
+	free(base);
+	return out;
+}
+
+int cps_session_open(cps_store *st, const cps_config *cfg,
+		     const cps_paths *paths, cps_session **out, cps_err *err)
+{
+	cps_session *s = calloc(1, sizeof(*s));
+	cps_http *http;
+
+	*out = NULL;
+	if (s == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	s->st = st;
+	s->cfg = cfg;
+	s->paths = paths;
+	s->dir_url = cps_acme_server(cfg);
+	if (cps_server_dirname(s->dir_url, s->server_dir, sizeof(s->server_dir), err) != 0 ||
+	    cps_http_new(cps_config_str(cfg, CPS_CFG_LE_CA_BUNDLE), &http, err) != 0 ||
+	    cps_acme_new(s->dir_url, http, &s->acme, err) != 0) {
+		cps_session_free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void cps_session_free(cps_session *s)
+{
+	if (s == NULL)
+		return;
+	cps_acme_free(s->acme);
+	EVP_PKEY_free(s->account_key);
+	free(s);
+}
+
+/* Load the account key, or create it (0600, in a 0700 directory). */
+static int account_key(cps_session *s, bool *created, cps_err *err)
+{
+	char rel[300], *dir, *path;
+	struct stat sb;
+	int rc = -1;
+
+	snprintf(rel, sizeof(rel), "accounts/%s", s->server_dir);
+	dir = cps_session_data_path(s, rel);
+	path = dir ? cps_path_join(dir, "account.key") : NULL;
+	if (path == NULL) {
+		free(dir);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	*created = false;
+	if (s->account_key) {
+		rc = 0; /* loaded already (the account is being registered again) */
+	} else if (stat(path, &sb) == 0) {
+		rc = cps_key_load(path, &s->account_key, err);
+	} else if (cps_fs_mkdir_p(dir, 0700, err) == 0 &&
+		   cps_key_generate(CPS_KEY_EC256, &s->account_key, err) == 0 &&
+		   cps_key_save(path, s->account_key, err) == 0) {
+		*created = true;
+		cps_debug("created the ACME account key %s", path);
+		rc = 0;
+	}
+	if (rc != 0)
+		cps_err_prefix(err, "ACME account key");
+	free(path);
+	free(dir);
+	return rc;
+}
+
+int cps_session_account(cps_session *s, cps_err *err)
+{
+	char *email = NULL, *kid = NULL, *contact = NULL;
+	bool created;
+	int rc = -1;
+
+	if (s->account_ready)
+		return 0;
+	if (cps_server_get(s->st, CPS_SERVER_EMAIL, &email, err) != 0)
+		return -1;
+	if (email == NULL)
+		return cps_fail(err, CPS_E_CONFIG,
+				"no administrator e-mail is set, and the ACME account needs one: "
+				"set it with cpcmd common:set-email ADDRESS");
+	if (account_key(s, &created, err) != 0)
+		goto out;
+	cps_acme_use_key(s->acme, s->account_key);
+	if (cps_account_get(s->st, s->dir_url, &kid, &contact, err) != 0)
+		goto out;
+	if (kid == NULL && !created) {
+		/* a key without a record (e.g. a restored machine): ask the CA */
+		if (cps_acme_account_lookup(s->acme, &kid, err) != 0)
+			goto out;
+		if (kid)
+			cps_debug("found the existing ACME account %s", kid);
+	}
+	if (kid == NULL) {
+		if (cps_acme_account_create(s->acme, email, &kid, err) != 0)
+			goto out;
+		free(contact);
+		contact = strdup(email);
+	}
+	if (cps_acme_set_kid(s->acme, kid, err) != 0)
+		goto out;
+	if (contact == NULL || strcmp(contact, email) != 0) {
+		if (cps_acme_account_set_contact(s->acme, email, err) != 0)
+			goto out;
+	}
+	if (cps_account_put(s->st, s->dir_url, kid, email, err) != 0)
+		goto out;
+	s->account_ready = true;
+	rc = 0;
+out:
+	free(email);
+	free(kid);
+	free(contact);
+	return rc;
+}
+
+int cps_session_account_lost(cps_session *s, cps_err *err)
+{
+	cps_warn("the CA %s no longer knows the ACME account %s; registering again",
+		 s->dir_url, cps_acme_kid(s->acme) ? cps_acme_kid(s->acme) : "?");
+	s->account_ready = false;
+	if (cps_acme_set_kid(s->acme, NULL, err) != 0 ||
+	    cps_account_forget(s->st, s->dir_url, err) != 0)
+		return -1;
+	return cps_session_account(s, err);
+}

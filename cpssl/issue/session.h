@@ -1,0 +1,52 @@
+/* An issuance session: the configured ACME server, its HTTPS transport with
+ * the extra trust of [letsencrypt] ca_bundle, and the account — its key kept
+ * 0600 under storage/certificates/data/accounts/<server-dir>/, its URL and
+ * contact in the store, registered or looked up on first use and its
+ * contact updated when the administrator's e-mail changes. */
+#ifndef CPSSL_ISSUE_SESSION_H
+#define CPSSL_ISSUE_SESSION_H
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+
+#include "cpssl/acme/client.h"
+#include "cpssl/core/config.h"
+#include "cpssl/core/paths.h"
+#include "cpssl/store/db.h"
+
+#define CPS_LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
+#define CPS_LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+typedef struct cps_session {
+	cps_store *st;
+	const cps_config *cfg;
+	const cps_paths *paths;
+	const char *dir_url;   /* the ACME directory in use */
+	char server_dir[256];  /* its storage name, e.g. acme-v02.api.letsencrypt.org.directory */
+	cps_acme *acme;
+	EVP_PKEY *account_key;
+	bool account_ready;
+} cps_session;
+
+/* [letsencrypt] server, else Let's Encrypt production or (debug) staging. */
+const char *cps_acme_server(const cps_config *cfg);
+
+/* "https://acme-v02.api.letsencrypt.org/directory" →
+ * "acme-v02.api.letsencrypt.org.directory" (safe as one path component). */
+int cps_server_dirname(const char *url, char *out, size_t len, cps_err *err);
+
+int cps_session_open(cps_store *st, const cps_config *cfg,
+		     const cps_paths *paths, cps_session **out, cps_err *err);
+void cps_session_free(cps_session *s);
+
+/* Make sure the account exists and matches the administrator's e-mail. */
+int cps_session_account(cps_session *s, cps_err *err);
+
+/* The CA no longer knows the account (e.g. a reset test CA, a wiped
+ * staging database): forget it and register the key again. */
+int cps_session_account_lost(cps_session *s, cps_err *err);
+
+/* storage/certificates/data/REL (caller frees). */
+char *cps_session_data_path(const cps_session *s, const char *rel);
+
+#endif
