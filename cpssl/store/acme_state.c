@@ -34,17 +34,6 @@ const char cps_schema_acme_v1[] =
 	"CREATE INDEX acme_challenges_published ON acme_challenges(order_id) "
 	"  WHERE published IS NOT NULL;";
 
-static int step_done(cps_store *st, sqlite3_stmt *s, const char *what,
-		     cps_err *err)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return cps_store_fail(st, err, what);
-	return 0;
-}
-
 int cps_account_get(cps_store *st, const char *server, char **kid,
 		    char **contact, cps_err *err)
 {
@@ -83,7 +72,7 @@ int cps_account_put(cps_store *st, const char *server, const char *kid,
 	sqlite3_bind_text(s, 2, kid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, contact ? contact : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
-	return step_done(st, s, "saving the ACME account", err);
+	return cps_store_exec(st, s, "saving the ACME account", err);
 }
 
 int cps_account_forget(cps_store *st, const char *server, cps_err *err)
@@ -93,7 +82,7 @@ int cps_account_forget(cps_store *st, const char *server, cps_err *err)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
-	return step_done(st, s, "forgetting the ACME account", err);
+	return cps_store_exec(st, s, "forgetting the ACME account", err);
 }
 
 int cps_order_insert(cps_store *st, long site_id, const char *server,
@@ -117,7 +106,7 @@ int cps_order_insert(cps_store *st, long site_id, const char *server,
 	sqlite3_bind_text(s, 6, purpose, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, now);
 	sqlite3_bind_int64(s, 8, now);
-	if (step_done(st, s, "recording the order", err) != 0)
+	if (cps_store_exec(st, s, "recording the order", err) != 0)
 		return -1;
 	s = cps_store_prepare(st, "SELECT id FROM acme_orders WHERE url = ?", err);
 	if (s == NULL)
@@ -142,7 +131,7 @@ int cps_order_set_status(cps_store *st, long long id, const char *status,
 	sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_int64(s, 3, id);
-	return step_done(st, s, "updating the order", err);
+	return cps_store_exec(st, s, "updating the order", err);
 }
 
 void cps_order_row_free(cps_order_row *o)
@@ -206,7 +195,7 @@ int cps_challenge_put(cps_store *st, long long order_id, const char *name,
 	sqlite3_bind_text(s, 5, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, token, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 7, status, -1, SQLITE_STATIC);
-	return step_done(st, s, "recording a challenge", err);
+	return cps_store_exec(st, s, "recording a challenge", err);
 }
 
 int cps_challenge_set_published(cps_store *st, const char *url,
@@ -222,7 +211,7 @@ int cps_challenge_set_published(cps_store *st, const char *url,
 	else
 		sqlite3_bind_null(s, 1);
 	sqlite3_bind_text(s, 2, url, -1, SQLITE_STATIC);
-	return step_done(st, s, "recording a published challenge", err);
+	return cps_store_exec(st, s, "recording a published challenge", err);
 }
 
 int cps_challenge_set_status(cps_store *st, const char *url, const char *status,
@@ -235,7 +224,7 @@ int cps_challenge_set_status(cps_store *st, const char *url, const char *status,
 		return -1;
 	sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, url, -1, SQLITE_STATIC);
-	return step_done(st, s, "updating a challenge", err);
+	return cps_store_exec(st, s, "updating a challenge", err);
 }
 
 void cps_challenge_rows_free(cps_challenge_row *rows, size_t n)

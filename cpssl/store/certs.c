@@ -123,15 +123,10 @@ int cps_cert_set_revoked(cps_store *st, long long id, long long when,
 {
 	sqlite3_stmt *s = cps_store_prepare(st,
 		"UPDATE certificates SET revoked_at = ? WHERE id = ?", err);
-	int rc;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, when);
 	sqlite3_bind_int64(s, 2, id);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return cps_store_fail(st, err, "recording the revocation");
-	return 0;
+	return cps_store_exec(st, s, "recording the revocation", err);
 }

@@ -45,6 +45,39 @@ int cps_store_fail(cps_store *st, cps_err *err, const char *what)
 				: "");
 }
 
+int cps_store_exec(cps_store *st, sqlite3_stmt *s, const char *what,
+		   cps_err *err)
+{
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return cps_store_fail(st, err, what);
+	return 0;
+}
+
+int cps_store_get_text(cps_store *st, sqlite3_stmt *s, char **value,
+		       const char *what, cps_err *err)
+{
+	int rc;
+
+	*value = NULL;
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*value = cps_store_text(s, 0);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW && *value == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return cps_store_fail(st, err, what);
+	return 0;
+}
+
 char *cps_store_text(sqlite3_stmt *s, int col)
 {
 	const unsigned char *t = sqlite3_column_text(s, col);

@@ -26,6 +26,13 @@ void cps_store_rollback(cps_store *st);
 /* For the table-family files only. */
 sqlite3 *cps_store_db(cps_store *st);
 int cps_store_fail(cps_store *st, cps_err *err, const char *what);
+/* Step S once, finalize it, and fail (naming WHAT) unless it is done. */
+int cps_store_exec(cps_store *st, sqlite3_stmt *s, const char *what,
+		   cps_err *err);
+/* Step S, take column 0 of the first row as a fresh string (*value NULL
+ * when there is no row), finalize it. */
+int cps_store_get_text(cps_store *st, sqlite3_stmt *s, char **value,
+		       const char *what, cps_err *err);
 /* A text column as a fresh string (NULL for SQL NULL or out of memory). */
 char *cps_store_text(sqlite3_stmt *s, int col);
 /* Prepare SQL; on failure sets err and returns NULL. */

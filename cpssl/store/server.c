@@ -12,21 +12,12 @@ int cps_server_get(cps_store *st, const char *key, char **value, cps_err *err)
 {
 	sqlite3_stmt *s = cps_store_prepare(st,
 		"SELECT value FROM server_settings WHERE key = ?", err);
-	int rc;
 
 	*value = NULL;
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*value = strdup((const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW && *value == NULL)
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return cps_store_fail(st, err, "reading a server setting");
-	return 0;
+	return cps_store_get_text(st, s, value, "reading a server setting", err);
 }
 
 int cps_server_set(cps_store *st, const char *key, const char *value,
@@ -35,15 +26,10 @@ int cps_server_set(cps_store *st, const char *key, const char *value,
 	sqlite3_stmt *s = cps_store_prepare(st,
 		"INSERT INTO server_settings (key, value) VALUES (?, ?) "
 		"ON CONFLICT (key) DO UPDATE SET value = excluded.value", err);
-	int rc;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return cps_store_fail(st, err, "saving a server setting");
-	return 0;
+	return cps_store_exec(st, s, "saving a server setting", err);
 }

@@ -222,7 +222,6 @@ static int insert_domain(cps_store *st, long id, const char *domain,
 	sqlite3_stmt *s = cps_store_prepare(st,
 		"INSERT INTO site_domains (domain, site_id, is_primary, added_at) "
 		"VALUES (?, ?, ?, ?)", err);
-	int rc;
 
 	if (s == NULL)
 		return -1;
@@ -230,11 +229,7 @@ static int insert_domain(cps_store *st, long id, const char *domain,
 	sqlite3_bind_int64(s, 2, id);
 	sqlite3_bind_int(s, 3, primary);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return cps_store_fail(st, err, "adding a domain");
-	return 0;
+	return cps_store_exec(st, s, "adding a domain", err);
 }
 
 int cps_site_create(cps_store *st, const cps_site_new *in, cps_site *out,
@@ -443,11 +438,7 @@ int cps_site_remove_domain(cps_store *st, long id, const char *in, cps_err *err)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return cps_store_fail(st, err, "removing a domain");
-	return 0;
+	return cps_store_exec(st, s, "removing a domain", err);
 }
 
 int cps_site_setting_get(cps_store *st, long id, const char *key, char **value,
@@ -455,22 +446,13 @@ int cps_site_setting_get(cps_store *st, long id, const char *key, char **value,
 {
 	sqlite3_stmt *s = cps_store_prepare(st,
 		"SELECT value FROM site_settings WHERE site_id = ? AND key = ?", err);
-	int rc;
 
 	*value = NULL;
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*value = strdup((const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW && *value == NULL)
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return cps_store_fail(st, err, "reading a site setting");
-	return 0;
+	return cps_store_get_text(st, s, value, "reading a site setting", err);
 }
 
 int cps_site_setting_set(cps_store *st, long id, const char *key,
@@ -479,18 +461,13 @@ int cps_site_setting_set(cps_store *st, long id, const char *key,
 	sqlite3_stmt *s = cps_store_prepare(st,
 		"INSERT INTO site_settings (site_id, key, value) VALUES (?, ?, ?) "
 		"ON CONFLICT (site_id, key) DO UPDATE SET value = excluded.value", err);
-	int rc;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return cps_store_fail(st, err, "saving a site setting");
-	return 0;
+	return cps_store_exec(st, s, "saving a site setting", err);
 }
 
 int cps_site_setting_unset(cps_store *st, long id, const char *key,
@@ -498,15 +475,10 @@ int cps_site_setting_unset(cps_store *st, long id, const char *key,
 {
 	sqlite3_stmt *s = cps_store_prepare(st,
 		"DELETE FROM site_settings WHERE site_id = ? AND key = ?", err);
-	int rc;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return cps_store_fail(st, err, "removing a site setting");
-	return 0;
+	return cps_store_exec(st, s, "removing a site setting", err);
 }
