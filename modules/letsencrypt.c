@@ -5,11 +5,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
-#include "cpssl/issue/issue.h"
-#include "cpssl/issue/names.h"
+#include "cpssl/deploy/storage.h"
+#include "cpssl/issue/request.h"
 #include "cpssl/issue/revoke.h"
+#include "cpssl/issue/stage.h"
+#include "cpssl/store/certs.h"
 #include "cpssl/store/settings.h"
+#include "cpssl/store/ssl_state.h"
 #include "cpssl/core/output.h"
 #include "modules/dispatch.h"
 
@@ -66,64 +70,327 @@ static json_object *cert_json(const char *site, const cps_issue_result *res)
 	return o;
 }
 
+/* request, renew and append share their ending: the certificate, or false. */
+static int issued(cps_ctx *ctx, int rc, cps_issue_result *res,
+		  json_object **result, cps_err *err)
+{
+	const char *site = ctx->has_site ? ctx->site.name : "server";
+
+	if (rc == CPS_REQUEST_NOTHING) {
+		*result = NULL;
+		return CPS_EXIT_NOOP;
+	}
+	if (rc != 0) {
+		*result = json_object_new_boolean(0);
+		return -1;
+	}
+	cps_debug("issued in %lld ms with %u HTTP requests (%u badNonce retries)",
+		  res->elapsed_ms, res->requests, res->bad_nonces);
+	cps_info(RATE_LIMIT_REMINDER);
+	*result = cert_json(site, res);
+	cps_issue_result_free(res);
+	(void)err;
+	return 0;
+}
+
+static int ctx_get(cps_ctx *ctx, cps_config **cfg, cps_store **st, cps_err *err)
+{
+	return cps_ctx_config(ctx, cfg, err) != 0 || cps_ctx_store(ctx, st, err) != 0 ? -1 : 0;
+}
+
+static const cps_site *site_of(cps_ctx *ctx)
+{
+	return ctx->has_site ? &ctx->site : NULL;
+}
+
 static int cmd_request(cps_ctx *ctx, json_object **args, size_t nargs,
 		       json_object **result, cps_err *err)
 {
-	const cps_site *site = ctx->has_site ? &ctx->site : NULL;
-	long site_id = site ? site->id : 0;
+	cps_request_opts o = {
+		.verify_ip = json_object_get_boolean(args[1]),
+		.strict = json_object_get_boolean(args[2]),
+		.force = json_object_get_boolean(args[3]),
+	};
+	cps_issue_result res = { 0 };
 	const char **in = NULL;
-	char **names = NULL;
-	size_t nin = 0, n = 0;
-	cps_mech *mechs = NULL;
-	cps_session *s = NULL;
+	cps_config *cfg;
+	cps_store *st;
+	size_t nin;
+	int rc;
+
+	(void)nargs;
+	if (names_arg(args[0], &in, &nin, err) != 0)
+		return -1;
+	rc = ctx_get(ctx, &cfg, &st, err) != 0 ? -1
+	     : cps_request(st, cfg, &ctx->paths, site_of(ctx), in, nin, &o, &res, err);
+	free(in);
+	return issued(ctx, rc, &res, result, err);
+}
+
+static int cmd_renew(cps_ctx *ctx, json_object **args, size_t nargs,
+		     json_object **result, cps_err *err)
+{
 	cps_issue_result res = { 0 };
 	cps_config *cfg;
 	cps_store *st;
-	bool verify = json_object_get_boolean(args[1]), verify_setting;
-	bool strict = json_object_get_boolean(args[2]), strict_setting;
+	int rc;
+
+	(void)nargs;
+	rc = ctx_get(ctx, &cfg, &st, err) != 0 ? -1
+	     : cps_renew(st, cfg, &ctx->paths, site_of(ctx), json_object_get_boolean(args[0]),
+			 &res, err);
+	return issued(ctx, rc, &res, result, err);
+}
+
+static int cmd_append(cps_ctx *ctx, json_object **args, size_t nargs,
+		      json_object **result, cps_err *err)
+{
+	cps_issue_result res = { 0 };
+	const char **in = NULL;
+	cps_config *cfg;
+	cps_store *st;
+	size_t nin;
+	int rc;
+
+	(void)nargs;
+	if (names_arg(args[0], &in, &nin, err) != 0)
+		return -1;
+	rc = ctx_get(ctx, &cfg, &st, err) != 0 ? -1
+	     : cps_append(st, cfg, &ctx->paths, site_of(ctx), in, nin,
+			  json_object_get_boolean(args[1]), &res, err);
+	free(in);
+	return issued(ctx, rc, &res, result, err);
+}
+
+static int cmd_challenges(cps_ctx *ctx, json_object **args, size_t nargs,
+			  json_object **result, cps_err *err)
+{
+	const cps_site *site = site_of(ctx);
+	cps_plan_opts po = { 0 };
+	cps_name_plan *plan = NULL;
+	cps_session *s = NULL;
+	const char **in = NULL;
+	cps_config *cfg;
+	cps_store *st;
+	size_t nin, np = 0;
+	bool strict;
 	int rc = -1;
 
 	(void)nargs;
 	if (names_arg(args[0], &in, &nin, err) != 0)
 		return -1;
-	if (cps_ctx_config(ctx, &cfg, err) != 0 || cps_ctx_store(ctx, &st, err) != 0 ||
-	    cps_setting_bool(st, cfg, site_id, CPS_CFG_LE_STRICT_MODE, &strict_setting, err) != 0 ||
-	    cps_setting_bool(st, cfg, site_id, CPS_CFG_LE_VERIFY_IP, &verify_setting, err) != 0)
+	if (ctx_get(ctx, &cfg, &st, err) != 0 ||
+	    cps_setting_bool(st, cfg, site ? site->id : 0, CPS_CFG_LE_STRICT_MODE, &strict, err) != 0)
 		goto out;
-	if (cps_names_prepare(st, cfg, site, in, nin, strict || strict_setting,
-			      verify && verify_setting, &names, &n, err) != 0)
+	po.strict = strict;
+	if (cps_names_plan(st, cfg, site, in, nin, &po, &plan, &np, err) != 0)
 		goto out;
-	if (n == 0) {
+	if (np == 0) {
 		cps_warn("no hostnames to register");
 		rc = CPS_EXIT_NOOP;
 		goto out;
 	}
-	mechs = calloc(n, sizeof(*mechs));
-	if (mechs == NULL) {
+	if (cps_session_open(st, cfg, &ctx->paths, &s, err) != 0 ||
+	    cps_stage(s, site ? site->id : 0, plan, np, result, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	cps_session_free(s);
+	cps_name_plans_free(plan, np);
+	free(in);
+	return rc;
+}
+
+static int cmd_solve(cps_ctx *ctx, json_object **args, size_t nargs,
+		     json_object **result, cps_err *err)
+{
+	const cps_site *site = site_of(ctx);
+	size_t n = 0, cap = (size_t)json_object_object_length(args[0]);
+	char (*names)[CPS_HOSTNAME_MAX + 1] = calloc(cap ? cap : 1, sizeof(*names));
+	const char **ptrs = calloc(cap ? cap : 1, sizeof(*ptrs));
+	cps_mech *mechs = calloc(cap ? cap : 1, sizeof(*mechs));
+	cps_session *s = NULL;
+	cps_config *cfg;
+	cps_store *st;
+	int rc = -1;
+
+	(void)nargs;
+	if (names == NULL || ptrs == NULL || mechs == NULL) {
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		mechs[i] = cps_hostname_is_wildcard(names[i]) ? CPS_MECH_DNS : CPS_MECH_HTTP;
-	if (cps_session_open(st, cfg, &ctx->paths, &s, err) != 0 ||
-	    cps_issue(s, &(cps_issue_req){ site_id, site ? site->name : "server",
-					   (const char *const *)names, mechs, n },
-		      &res, err) != 0) {
-		cps_err_prefix(err, "%s", site ? site->name : "server certificate");
+	if (!json_object_is_type(args[0], json_type_object)) {
+		cps_fail(err, CPS_E_INVAL,
+			 "give each name with its mechanism, e.g. \"['*.d.example':'dns','d.example':'http']\"");
 		goto out;
 	}
-	cps_debug("issued in %lld ms with %u HTTP requests (%u badNonce retries)",
-		  res.elapsed_ms, res.requests, res.bad_nonces);
-	cps_info(RATE_LIMIT_REMINDER);
-	*result = cert_json(site ? site->name : "server", &res);
+	if (ctx_get(ctx, &cfg, &st, err) != 0)
+		goto out;
+	json_object_object_foreach(args[0], key, val) {
+		if (cps_hostname_normalize(key, CPS_NAME_ALLOW_WILDCARD, names[n], err) != 0)
+			goto out;
+		if (val == NULL || !json_object_is_type(val, json_type_string) ||
+		    cps_mech_parse(json_object_get_string(val), &mechs[n]) != 0) {
+			cps_fail(err, CPS_E_INVAL, "the mechanism for %s must be 'http' or 'dns'", key);
+			goto out;
+		}
+		if ((site && cps_site_check_owns(st, site, names[n], err) != 0))
+			goto out;
+		ptrs[n] = names[n];
+		n++;
+	}
+	if (cps_session_open(st, cfg, &ctx->paths, &s, err) != 0 ||
+	    cps_solve(s, site ? site->id : 0, ptrs, mechs, n, result, err) != 0)
+		goto out;
 	rc = 0;
 out:
-	cps_issue_result_free(&res);
 	cps_session_free(s);
-	cps_strv_free(names, n);
+	free(names);
+	free(ptrs);
 	free(mechs);
-	free(in);
 	return rc;
+}
+
+static int cmd_use_mechanism(cps_ctx *ctx, json_object **args, size_t nargs,
+			     json_object **result, cps_err *err)
+{
+	const cps_site *site = site_of(ctx);
+	char name[CPS_HOSTNAME_MAX + 1];
+	const char *mech = args[1] ? json_object_get_string(args[1]) : NULL;
+	cps_name_plan *plan = NULL;
+	cps_plan_opts po = { .strict = true };
+	const char *in[1] = { name };
+	cps_config *cfg;
+	cps_store *st;
+	cps_mech m;
+	size_t np = 0;
+
+	(void)nargs;
+	if (cps_hostname_normalize(json_object_get_string(args[0]), CPS_NAME_ALLOW_WILDCARD,
+				   name, err) != 0 ||
+	    ctx_get(ctx, &cfg, &st, err) != 0)
+		return -1;
+	if (mech && cps_mech_parse(mech, &m) != 0)
+		return cps_fail(err, CPS_E_INVAL, "'%.40s' is not a mechanism: use http, dns, or null", mech);
+	/* the same ownership rules as a request */
+	if (cps_names_plan(st, cfg, site, in, 1, &po, &plan, &np, err) != 0)
+		return -1;
+	cps_name_plans_free(plan, np);
+	if (mech && m == CPS_MECH_HTTP && cps_hostname_is_wildcard(name))
+		cps_warn("forcing http for %s will never succeed: a wildcard can only be validated by dns",
+			 name);
+	if (cps_mech_force(st, site ? site->id : 0, name, mech ? cps_mech_name(m) : NULL, err) != 0)
+		return -1;
+	*result = json_object_new_boolean(1);
+	return 0;
+}
+
+static int cmd_status(cps_ctx *ctx, json_object **args, size_t nargs,
+		      json_object **result, cps_err *err)
+{
+	const cps_site *site = site_of(ctx);
+	long site_id = site ? site->id : 0;
+	json_object *o, *forced, *names;
+	cps_ssl_status ss;
+	cps_cert_row row;
+	cps_config *cfg;
+	cps_store *st;
+	char **fn = NULL, **fm = NULL, *save = NULL;
+	size_t nf = 0;
+	time_t now = cps_now();
+
+	(void)args;
+	(void)nargs;
+	if (ctx_get(ctx, &cfg, &st, err) != 0 || cps_cert_current(st, site_id, &row, err) != 0)
+		return -1;
+	if (cps_ssl_status_get(st, site_id, &ss, err) != 0 ||
+	    cps_mech_forced_all(st, site_id, &fn, &fm, &nf, err) != 0) {
+		cps_cert_row_free(&row);
+		cps_ssl_status_free(&ss);
+		return -1;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "site", json_object_new_string(site ? site->name : "server"));
+	json_object_object_add(o, "certificate", json_object_new_boolean(row.id != 0));
+	if (row.id) {
+		long lookahead = cps_config_int(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS);
+		long lookbehind = cps_config_int(cfg, CPS_CFG_LE_LOOKBEHIND_DAYS);
+		time_t from = (time_t)row.not_after - lookahead * 86400;
+		time_t until = (time_t)row.not_after - lookbehind * 86400;
+		json_object *win = json_object_new_object();
+
+		names = json_object_new_array();
+		for (char *t = strtok_r(row.names, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			json_object_array_add(names, json_object_new_string(t));
+		json_object_object_add(o, "names", names);
+		json_object_object_add(o, "expires", cps_json_time((time_t)row.not_after));
+		json_object_object_add(o, "days_left",
+				       json_object_new_int64(((long long)row.not_after - now) / 86400));
+		json_object_object_add(o, "issuer", json_object_new_string(row.issuer));
+		json_object_object_add(o, "serial", json_object_new_string(row.serial));
+		json_object_object_add(o, "server", json_object_new_string(row.server));
+		json_object_object_add(win, "from", cps_json_time(from));
+		json_object_object_add(win, "until", cps_json_time(until));
+		json_object_object_add(o, "renewal_window", win);
+		json_object_object_add(o, "due", json_object_new_boolean(now >= from && now <= until));
+		json_object_object_add(o, "revoked", json_object_new_boolean(row.revoked != 0));
+	}
+	forced = json_object_new_object();
+	for (size_t i = 0; i < nf; i++)
+		json_object_object_add(forced, fn[i], json_object_new_string(fm[i]));
+	json_object_object_add(o, "forced_mechanisms", forced);
+	json_object_object_add(o, "failures", json_object_new_int64(ss.failures));
+	if (ss.last_detail && ss.failures > 0) {
+		json_object *le = json_object_new_object();
+
+		json_object_object_add(le, "problem", json_object_new_string(ss.last_problem ? ss.last_problem : ""));
+		json_object_object_add(le, "detail", json_object_new_string(ss.last_detail));
+		json_object_object_add(le, "at", cps_json_time((time_t)ss.last_failure));
+		json_object_object_add(o, "last_error", le);
+	} else {
+		json_object_object_add(o, "last_error", NULL);
+	}
+	*result = o;
+	cps_strv_free(fn, nf);
+	cps_strv_free(fm, nf);
+	cps_ssl_status_free(&ss);
+	cps_cert_row_free(&row);
+	return 0;
+}
+
+static int cmd_exists(cps_ctx *ctx, json_object **args, size_t nargs,
+		      json_object **result, cps_err *err)
+{
+	cps_cert_row row;
+	cps_store *st;
+
+	(void)args;
+	(void)nargs;
+	if (cps_ctx_store(ctx, &st, err) != 0 ||
+	    cps_cert_current(st, ctx->has_site ? ctx->site.id : 0, &row, err) != 0)
+		return -1;
+	*result = json_object_new_boolean(row.id != 0);
+	cps_cert_row_free(&row);
+	return 0;
+}
+
+static int cmd_storage_path(cps_ctx *ctx, json_object **args, size_t nargs,
+			    json_object **result, cps_err *err)
+{
+	char dir[256], *path;
+	cps_config *cfg;
+
+	(void)args;
+	(void)nargs;
+	if (cps_ctx_config(ctx, &cfg, err) != 0 ||
+	    cps_server_dirname(cps_acme_server(cfg), dir, sizeof(dir), err) != 0)
+		return -1;
+	path = cps_storage_site_dir(&ctx->paths, dir, ctx->has_site ? ctx->site.name : "server");
+	if (path == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	*result = json_object_new_string(path);
+	free(path);
+	return 0;
 }
 
 static int cmd_revoke(cps_ctx *ctx, json_object **args, size_t nargs,
@@ -161,10 +428,35 @@ const cps_command cps_mod_letsencrypt[] = {
 	{ "letsencrypt", "request", cmd_request, CPS_SITE_OPTIONAL, 0,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
 	    { "verifyip", CPS_T_BOOL, "true" },
-	    { "strict", CPS_T_BOOL, "false" } },
-	  "Order a certificate for exactly these names (replacing the set): http-01 for plain "
-	  "names, dns-01 for wildcards; names the site does not own, or (with IP verification) "
-	  "that do not resolve to its IP, are dropped with a WARNING (strict: nothing is ordered)." },
+	    { "strict", CPS_T_BOOL, "false" },
+	    { "force", CPS_T_BOOL, "false" } },
+	  "Order a certificate for exactly these names (replacing the set). Names the site does "
+	  "not own or (with IP verification) that do not resolve to its IP are dropped with a "
+	  "WARNING; strict: nothing is ordered. force: order even past the duplicate limit." },
+	{ "letsencrypt", "renew", cmd_renew, CPS_SITE_OPTIONAL, 0,
+	  { { "verifyip", CPS_T_BOOL, "true" } },
+	  "Order the current certificate's names again (never strict: a lapsed name is dropped)." },
+	{ "letsencrypt", "append", cmd_append, CPS_SITE_OPTIONAL, 0,
+	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
+	    { "verifyip", CPS_T_BOOL, "true" } },
+	  "Order the current names plus these." },
+	{ "letsencrypt", "challenges", cmd_challenges, CPS_SITE_OPTIONAL, 0,
+	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL } },
+	  "Stage an order: every challenge the CA offers per name, raw (domain, status, type, url, "
+	  "token, payload; record and value for dns-01), for the operator to publish." },
+	{ "letsencrypt", "solve", cmd_solve, CPS_SITE_OPTIONAL, 0,
+	  { { "mechanisms", CPS_T_ARRAY, NULL } },
+	  "Answer staged challenges, e.g. \"['*.d.example':'dns','d.example':'http']\"; a later "
+	  "request for the same names finishes the staged order." },
+	{ "letsencrypt", "use-mechanism", cmd_use_mechanism, CPS_SITE_OPTIONAL, 0,
+	  { { "name", CPS_T_STRING, NULL }, { "mechanism", CPS_T_STRING | CPS_T_NULL, NULL } },
+	  "Force http or dns for a name; null reverts to automatic." },
+	{ "letsencrypt", "status", cmd_status, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	  "Names, expiry, issuer, days left, renewal window, forced mechanisms, last error and failures." },
+	{ "letsencrypt", "exists", cmd_exists, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	  "Whether there is a current certificate." },
+	{ "letsencrypt", "storage-path", cmd_storage_path, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	  "Where the certificates of the configured CA are stored." },
 	{ "letsencrypt", "revoke", cmd_revoke, CPS_SITE_OPTIONAL, 0,
 	  { { "reason", CPS_T_STRING | CPS_T_INT, "unspecified" } },
 	  "Revoke the current certificate with the account key; reason by name or RFC 5280 code." },

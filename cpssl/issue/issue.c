@@ -16,19 +16,10 @@
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/settings.h"
+#include "cpssl/store/ssl_state.h"
 
 #define VALIDATION_TIMEOUT_MS 120000
 #define FINALIZE_TIMEOUT_MS 120000
-
-const char *cps_mech_name(cps_mech m)
-{
-	return m == CPS_MECH_DNS ? "dns" : "http";
-}
-
-const char *cps_mech_challenge(cps_mech m)
-{
-	return m == CPS_MECH_DNS ? "dns-01" : "http-01";
-}
 
 /* ---- DNS provider settings ---------------------------------------------- */
 
@@ -140,6 +131,8 @@ typedef struct pending {
 typedef struct run {
 	cps_session *s;
 	const cps_issue_req *req;
+	const char **names;
+	char *name_set;
 	cps_acme_order order;
 	long long order_id;
 	pending *p;
@@ -148,14 +141,17 @@ typedef struct run {
 	char *http_root;
 } run;
 
-static int mech_of(const cps_issue_req *req, const char *name, cps_mech *m)
+static cps_name_plan *plan_of(const cps_issue_req *req, const char *name)
 {
 	for (size_t i = 0; i < req->n; i++)
-		if (strcasecmp(req->names[i], name) == 0) {
-			*m = req->mechs[i];
-			return 0;
-		}
-	return -1;
+		if (strcasecmp(req->plan[i].name, name) == 0)
+			return &req->plan[i];
+	return NULL;
+}
+
+static int by_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static char *join_names(const char *const *names, size_t n)
@@ -171,6 +167,20 @@ static char *join_names(const char *const *names, size_t n)
 			strcat(out, ",");
 		strcat(out, names[i]);
 	}
+	return out;
+}
+
+char *cps_name_set(const char *const *names, size_t n)
+{
+	const char **v = malloc((n ? n : 1) * sizeof(*v));
+	char *out;
+
+	if (v == NULL)
+		return NULL;
+	memcpy(v, names, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), by_str);
+	out = join_names(v, n);
+	free(v);
 	return out;
 }
 
@@ -192,14 +202,21 @@ static int prepare(run *r, cps_err *err)
 		if (cps_acme_authz_get(acme, r->order.authzs[i], &az, err) != 0)
 			return -1;
 		if (strcmp(az.status, "valid") == 0) {
-			cps_debug("%s already resolved (the CA reused a valid authorization)", az.name);
+			const char *how = "the CA";
+
+			for (size_t j = 0; j < az.nch; j++)
+				if (az.ch[j].status && strcmp(az.ch[j].status, "valid") == 0)
+					how = strcmp(az.ch[j].type, "dns-01") == 0 ? "dns"
+					      : strcmp(az.ch[j].type, "http-01") == 0 ? "http" : az.ch[j].type;
+			cps_debug("%s already resolved by %s", az.name, how);
 			cps_acme_authz_free(&az);
 			continue;
 		}
-		if (mech_of(r->req, az.name, &mech) != 0) {
+		if (plan_of(r->req, az.name) == NULL) {
 			cps_fail(err, CPS_E_PROTO, "the CA asked to authorize %s, which was not requested", az.name);
 			goto next;
 		}
+		mech = plan_of(r->req, az.name)->mech;
 		if (strcmp(az.status, "pending") != 0) {
 			cps_fail(err, CPS_E_CA, "%s: the authorization is %s", az.name, az.status);
 			goto next;
@@ -305,29 +322,44 @@ static void unpublish(run *r)
 	}
 }
 
-/* After an invalid order: say which name failed and why, in the CA's words. */
-static int explain_failure(run *r, cps_err *err)
+/* After an invalid order: which names failed, and why in the CA's words.
+ * Names whose plan allows the other mechanism are switched to it and
+ * *retry set; the rest go into ERR's message. */
+static int failed_names(run *r, bool may_retry, bool *retry, cps_err *err)
 {
 	char msg[sizeof(err->msg)] = "";
 
+	*retry = false;
 	for (size_t i = 0; i < r->order.nauthz; i++) {
 		cps_acme_authz az;
+		cps_name_plan *plan;
 		cps_err e;
 
 		if (cps_acme_authz_get(r->s->acme, r->order.authzs[i], &az, &e) != 0)
 			continue;
+		plan = plan_of(r->req, az.name);
 		for (size_t j = 0; strcmp(az.status, "invalid") == 0 && j < az.nch; j++) {
 			size_t used = strlen(msg);
 
 			if (az.ch[j].error == NULL)
 				continue;
+			cps_debug("%s challenge failed: %s: %s",
+				  strcmp(az.ch[j].type, "dns-01") == 0 ? "dns" : "http",
+				  az.name, az.ch[j].error);
+			if (may_retry && plan && plan->can_fallback) {
+				plan->mech = plan->mech == CPS_MECH_HTTP ? CPS_MECH_DNS : CPS_MECH_HTTP;
+				plan->can_fallback = false;
+				*retry = true;
+				continue;
+			}
 			snprintf(msg + used, sizeof(msg) - used, "%s%s: the %s challenge failed: %s",
 				 used ? "; " : "", az.name, az.ch[j].type, az.ch[j].error);
-			cps_debug("%s challenge failed for %s", cps_mech_name(
-				strcmp(az.ch[j].type, "dns-01") == 0 ? CPS_MECH_DNS : CPS_MECH_HTTP), az.name);
 		}
 		cps_acme_authz_free(&az);
 	}
+	if (*retry && msg[0] == '\0')
+		return 0;
+	*retry = false;
 	if (msg[0] == '\0')
 		snprintf(msg, sizeof(msg), "the order became %s: %s", r->order.status,
 			 r->order.error ? r->order.error : "the CA gave no reason");
@@ -345,7 +377,7 @@ static bool same_name_set(const cps_cert_info *info, const cps_issue_req *req)
 		bool found = false;
 
 		for (size_t j = 0; j < info->nsans && !found; j++)
-			found = strcasecmp(info->sans[j], req->names[i]) == 0;
+			found = strcasecmp(info->sans[j], req->plan[i].name) == 0;
 		if (!found)
 			return false;
 	}
@@ -400,7 +432,7 @@ static int keep(run *r, const char *pem, EVP_PKEY *key, cps_issue_result *res,
 		goto out;
 	row.site_id = r->req->site_id;
 	row.server = (char *)r->s->dir_url;
-	row.names = join_names(r->req->names, r->req->n);
+	row.names = join_names(r->names, r->req->n);
 	row.serial = res->info.serial;
 	row.fingerprint = res->info.fingerprint;
 	row.issuer = res->info.issuer;
@@ -422,7 +454,8 @@ out:
 	return rc;
 }
 
-static void run_free(run *r)
+/* Forget the pending challenges of one attempt (after cleanup). */
+static void pending_free(run *r)
 {
 	for (size_t i = 0; i < r->np; i++) {
 		free(r->p[i].name);
@@ -433,9 +466,173 @@ static void run_free(run *r)
 		free(r->p[i].keyauth);
 	}
 	free(r->p);
+	r->p = NULL;
+	r->np = 0;
+}
+
+static void run_free(run *r)
+{
+	pending_free(r);
 	cps_acme_order_free(&r->order);
 	cps_dns_provider_free(r->dns);
 	free(r->http_root);
+	free(r->name_set);
+	free(r->names);
+}
+
+/* The registered domain a name counts against: the hosted domain it falls
+ * under, else (the server's names) its last two labels. */
+static void registered_domain(cps_store *st, const char *name,
+			      char out[CPS_HOSTNAME_MAX + 1])
+{
+	const char *p = name + strlen(name);
+	int dots = 0;
+
+	if (cps_site_domain_of(st, name, out, NULL) == 0 && out[0])
+		return;
+	while (p > name && dots < 2)
+		if (*--p == '.' && ++dots == 2)
+			p++;
+	snprintf(out, CPS_HOSTNAME_MAX + 1, "%s", p);
+}
+
+/* Refuse what the CA would refuse anyway; warn when getting close. */
+static int check_limits(run *r, cps_err *err)
+{
+	long long since = (long long)cps_now() - CPS_LIMIT_WINDOW;
+	char dom[CPS_HOSTNAME_MAX + 1], seen[8][CPS_HOSTNAME_MAX + 1];
+	size_t nseen = 0;
+	long n;
+
+	if (cps_issuance_count_set(r->s->st, r->s->dir_url, r->name_set, since, &n, err) != 0)
+		return -1;
+	if (n >= CPS_LIMIT_DUPLICATES && !r->req->force)
+		return cps_fail(err, CPS_E_RATELIMIT,
+				"%ld certificates for exactly these names (%s) were issued in the last 7 days; "
+				"a CA with Let's Encrypt's duplicate limit (%d a week) would refuse another. "
+				"Change the names, wait, or order anyway with force",
+				n, r->name_set, CPS_LIMIT_DUPLICATES);
+	if (n == CPS_LIMIT_DUPLICATES - 1)
+		cps_warn("this is the %ldth certificate for %s in 7 days: the last one Let's Encrypt's duplicate limit allows",
+			 n + 1, r->name_set);
+	for (size_t i = 0; i < r->req->n; i++) {
+		bool dup = false;
+
+		registered_domain(r->s->st, r->names[i], dom);
+		for (size_t j = 0; j < nseen; j++)
+			dup = dup || strcmp(seen[j], dom) == 0;
+		if (dup)
+			continue;
+		if (nseen < 8)
+			snprintf(seen[nseen++], sizeof(seen[0]), "%s", dom);
+		if (cps_issuance_count_domain(r->s->st, r->s->dir_url, dom, since, &n, err) != 0)
+			return -1;
+		if (n >= CPS_LIMIT_PER_DOMAIN && !r->req->force)
+			return cps_fail(err, CPS_E_RATELIMIT,
+					"%ld certificates naming %s were issued in the last 7 days; Let's Encrypt "
+					"allows %d per registered domain a week. Wait, or order anyway with force",
+					n, dom, CPS_LIMIT_PER_DOMAIN);
+		if (n >= CPS_LIMIT_PER_DOMAIN * 9 / 10)
+			cps_warn("%ld certificates naming %s were issued in the last 7 days: near Let's Encrypt's limit of %d",
+				 n, dom, CPS_LIMIT_PER_DOMAIN);
+	}
+	return 0;
+}
+
+static int log_issuance(run *r, const char *serial, cps_err *err)
+{
+	char **doms = calloc(r->req->n, sizeof(char *));
+	size_t nd = 0;
+	int rc;
+
+	if (doms == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < r->req->n; i++) {
+		char dom[CPS_HOSTNAME_MAX + 1];
+		bool dup = false;
+
+		registered_domain(r->s->st, r->names[i], dom);
+		for (size_t j = 0; j < nd; j++)
+			dup = dup || strcmp(doms[j], dom) == 0;
+		if (!dup && (doms[nd] = strdup(dom)) != NULL)
+			nd++;
+	}
+	rc = cps_issuance_log(r->s->st, r->s->dir_url, r->req->site_id, serial, r->name_set,
+			      doms, nd, (long long)cps_now(), err);
+	cps_strv_free(doms, nd);
+	return rc;
+}
+
+/* A recorded order for the same names that can still be finished (a staged
+ * one, or one an interrupted run left), else a new order. */
+static int open_order(run *r, cps_err *err)
+{
+	cps_session *s = r->s;
+	cps_order_row row;
+
+	if (cps_order_find(s->st, r->req->site_id, s->dir_url, r->name_set, &row, err) != 0)
+		return -1;
+	if (row.id) {
+		cps_err e;
+
+		if (cps_acme_order_get(s->acme, row.url, &r->order, &e) == 0 &&
+		    (strcmp(r->order.status, "pending") == 0 || strcmp(r->order.status, "ready") == 0)) {
+			cps_debug("continuing the %s order %s (%s)", row.purpose, row.url, r->order.status);
+			r->order_id = row.id;
+			cps_order_row_free(&row);
+			return cps_order_set_status(s->st, r->order_id, r->order.status, err);
+		}
+		cps_acme_order_free(&r->order);
+		cps_order_set_status(s->st, row.id, "abandoned", &e);
+		cps_order_row_free(&row);
+	}
+	if (cps_acme_order_new(s->acme, r->names, r->req->n, &r->order, err) != 0 &&
+	    (strcmp(cps_acme_last_problem(s->acme), "accountDoesNotExist") != 0 ||
+	     cps_session_account_lost(s, err) != 0 ||
+	     cps_acme_order_new(s->acme, r->names, r->req->n, &r->order, err) != 0))
+		return -1;
+	return cps_order_insert(s->st, r->req->site_id, s->dir_url, r->order.url, r->name_set,
+				r->order.status, "request", &r->order_id, err);
+}
+
+/* Publish, answer and wait; on failure, retry once with the other mechanism
+ * for the names that allow it (a new order: a failed authorization is
+ * final). */
+static int validate(run *r, cps_err *err)
+{
+	for (int attempt = 0;; attempt++) {
+		bool retry = false;
+		int rc = -1;
+
+		if (open_order(r, err) != 0 || prepare(r, err) != 0 || publish(r, err) != 0)
+			return -1;
+		for (size_t i = 0; i < r->np; i++)
+			if (cps_acme_challenge_respond(r->s->acme, r->p[i].ch_url, err) != 0)
+				return -1;
+		if (cps_acme_order_poll(r->s->acme, &r->order, "pending",
+					cps_monotonic_ms() + VALIDATION_TIMEOUT_MS, err) != 0)
+			return -1;
+		unpublish(r);
+		if (strcmp(r->order.status, "ready") == 0 || strcmp(r->order.status, "valid") == 0) {
+			for (size_t i = 0; i < r->np; i++)
+				cps_debug("SUCCESS! SSL challenge response: %s (%s) - VALID", r->p[i].name,
+					  cps_mech_name(r->p[i].mech));
+			return 0;
+		}
+		rc = failed_names(r, attempt == 0, &retry, err);
+		cps_order_set_status(r->s->st, r->order_id, "invalid", NULL);
+		if (rc != 0 || !retry)
+			return -1;
+		pending_free(r);
+		cps_acme_order_free(&r->order);
+		r->order_id = 0;
+		if (r->dns == NULL) {
+			for (size_t i = 0; i < r->req->n; i++)
+				if (r->req->plan[i].mech == CPS_MECH_DNS &&
+				    dns_provider(r->s, r->req->site_id, &r->dns, err) != 0)
+					return -1;
+		}
+	}
 }
 
 int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
@@ -449,7 +646,7 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	cps_key_type kt;
 	unsigned char *csr = NULL;
 	size_t csr_len = 0;
-	char *joined = NULL, *kts = NULL, *pem = NULL;
+	char *kts = NULL, *pem = NULL;
 	bool any_dns = false;
 	cps_source src;
 	cps_err e;
@@ -460,68 +657,48 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 		return cps_fail(err, CPS_E_INVAL, "no hostnames to register");
 	if (cps_issue_cleanup(s, req->site_id, &e) != 0)
 		cps_warn("%s", e.msg);
-	for (size_t i = 0; i < req->n; i++)
-		any_dns = any_dns || req->mechs[i] == CPS_MECH_DNS;
-	joined = join_names(req->names, req->n);
+	r.names = calloc(req->n, sizeof(*r.names));
+	for (size_t i = 0; r.names && i < req->n; i++) {
+		r.names[i] = req->plan[i].name;
+		any_dns = any_dns || req->plan[i].mech == CPS_MECH_DNS;
+	}
+	r.name_set = r.names ? cps_name_set(r.names, req->n) : NULL;
 	r.http_root = cps_http01_root(s->cfg);
-	if (joined == NULL || r.http_root == NULL) {
+	if (r.names == NULL || r.name_set == NULL || r.http_root == NULL) {
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		goto out;
 	}
 	/* everything that can be checked locally is checked before ordering */
 	if (any_dns && dns_provider(s, req->site_id, &r.dns, err) != 0) {
-		cps_err_prefix(err, "dns-01 validation is needed for %s", joined);
+		cps_err_prefix(err, "dns-01 validation is needed for %s", r.name_set);
 		goto out;
 	}
-	if (cps_setting_get(s->st, s->cfg, req->site_id, CPS_CFG_LE_KEY_TYPE, &kts, &src, err) != 0 ||
+	if (check_limits(&r, err) != 0 ||
+	    cps_setting_get(s->st, s->cfg, req->site_id, CPS_CFG_LE_KEY_TYPE, &kts, &src, err) != 0 ||
 	    cps_key_type_parse(kts, &kt, err) != 0 ||
 	    cps_session_account(s, err) != 0 ||
-	    cps_key_generate(kt, &key, err) != 0)
+	    cps_key_generate(kt, &key, err) != 0 ||
+	    validate(&r, err) != 0)
 		goto out;
-
-	if (cps_acme_order_new(s->acme, req->names, req->n, &r.order, err) != 0 &&
-	    (strcmp(cps_acme_last_problem(s->acme), "accountDoesNotExist") != 0 ||
-	     cps_session_account_lost(s, err) != 0 ||
-	     cps_acme_order_new(s->acme, req->names, req->n, &r.order, err) != 0))
-		goto out;
-	if (cps_order_insert(s->st, req->site_id, s->dir_url, r.order.url, joined,
-			     r.order.status, "request", &r.order_id, err) != 0 ||
-	    prepare(&r, err) != 0)
-		goto out;
-	if (publish(&r, err) != 0)
-		goto out;
-	for (size_t i = 0; i < r.np; i++)
-		if (cps_acme_challenge_respond(s->acme, r.p[i].ch_url, err) != 0)
-			goto out;
-	if (cps_acme_order_poll(s->acme, &r.order, "pending",
-				cps_monotonic_ms() + VALIDATION_TIMEOUT_MS, err) != 0)
-		goto out;
-	unpublish(&r);
-	if (strcmp(r.order.status, "ready") != 0 && strcmp(r.order.status, "valid") != 0) {
-		explain_failure(&r, err);
-		goto out;
-	}
-	for (size_t i = 0; i < r.np; i++)
-		cps_debug("SUCCESS! SSL challenge response: %s (%s) - VALID", r.p[i].name,
-			  cps_mech_name(r.p[i].mech));
 
 	if (strcmp(r.order.status, "ready") == 0) {
-		if (cps_csr_create(key, req->names, req->n, &csr, &csr_len, err) != 0 ||
+		if (cps_csr_create(key, r.names, req->n, &csr, &csr_len, err) != 0 ||
 		    cps_acme_order_finalize(s->acme, &r.order, csr, csr_len, err) != 0 ||
 		    cps_acme_order_poll(s->acme, &r.order, "processing,ready",
 					cps_monotonic_ms() + FINALIZE_TIMEOUT_MS, err) != 0)
 			goto out;
 	}
 	if (strcmp(r.order.status, "valid") != 0 || r.order.certificate == NULL) {
-		cps_fail(err, CPS_E_CA, "the order for %s ended %s: %s", joined, r.order.status,
+		cps_fail(err, CPS_E_CA, "the order for %s ended %s: %s", r.name_set, r.order.status,
 			 r.order.error ? r.order.error : "the CA gave no reason");
 		goto out;
 	}
 	if (cps_acme_certificate_get(s->acme, r.order.certificate,
 				     cps_config_str(s->cfg, CPS_CFG_LE_PREFERRED_CHAIN), &pem, err) != 0 ||
-	    keep(&r, pem, key, res, err) != 0)
-		goto out;
-	if (cps_order_set_status(s->st, r.order_id, "done", err) != 0)
+	    keep(&r, pem, key, res, err) != 0 ||
+	    cps_order_set_status(s->st, r.order_id, "done", err) != 0 ||
+	    log_issuance(&r, res->info.serial, err) != 0 ||
+	    cps_ssl_status_succeeded(s->st, req->site_id, (long long)cps_now(), err) != 0)
 		goto out;
 	res->requests = cps_acme_stats_get(s->acme)->requests - req0;
 	res->bad_nonces = cps_acme_stats_get(s->acme)->bad_nonces - bad0;
@@ -529,16 +706,20 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	rc = 0;
 out:
 	if (rc != 0) {
+		const char *problem = cps_acme_last_problem(s->acme);
+
 		unpublish(&r);
 		if (r.order_id)
 			cps_order_set_status(s->st, r.order_id, "invalid", &e);
+		cps_ssl_status_failed(s->st, req->site_id,
+				      *problem ? problem : cps_code_name(err ? err->code : CPS_E_INTERNAL),
+				      err ? err->msg : "", (long long)cps_now(), &e);
 		cps_issue_result_free(res);
 	}
 	OPENSSL_free(csr);
 	EVP_PKEY_free(key);
 	free(pem);
 	free(kts);
-	free(joined);
 	run_free(&r);
 	return rc;
 }

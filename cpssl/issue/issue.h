@@ -1,8 +1,12 @@
 /* One issuance, end to end: clean up what an interrupted run published,
- * order, record the order and challenges, publish each response (http-01
- * file or dns-01 TXT record), wait for DNS to propagate, answer, poll,
- * remove every published response, finalize with a fresh key, download,
- * check, store, and record the certificate as the site's current one. */
+ * check the rate limits, order (or take up a recorded order for the same
+ * names that is still pending or ready, such as a staged one), record the
+ * order and challenges, publish each response (http-01 file or dns-01 TXT
+ * record), wait for DNS to propagate, answer, poll, remove every published
+ * response, retry failed names once with the other mechanism where the plan
+ * allows, finalize with a fresh key, download, check, store, and record the
+ * certificate as the site's current one. Success and failure are recorded
+ * for the site's status. */
 #ifndef CPSSL_ISSUE_ISSUE_H
 #define CPSSL_ISSUE_ISSUE_H
 
@@ -10,22 +14,20 @@
 
 #include "cpssl/crypto/cert.h"
 #include "cpssl/dns/provider.h"
+#include "cpssl/issue/names.h"
 #include "cpssl/issue/session.h"
 
-typedef enum cps_mech {
-	CPS_MECH_HTTP = 0,
-	CPS_MECH_DNS,
-} cps_mech;
-
-const char *cps_mech_name(cps_mech m);          /* "http", "dns" */
-const char *cps_mech_challenge(cps_mech m);     /* "http-01", "dns-01" */
+/* Let's Encrypt's weekly limits, checked against the issuance log. */
+#define CPS_LIMIT_DUPLICATES 5   /* certificates for the same name set */
+#define CPS_LIMIT_PER_DOMAIN 50  /* certificates per registered domain */
+#define CPS_LIMIT_WINDOW (7 * 24 * 3600)
 
 typedef struct cps_issue_req {
 	long site_id;           /* 0: the server's own certificate */
 	const char *site_name;  /* "siteN" or "server": the storage directory */
-	const char *const *names; /* canonical; the first is the CN */
-	const cps_mech *mechs;  /* one per name */
+	cps_name_plan *plan;    /* the names (the first is the CN) and mechanisms */
 	size_t n;
+	bool force;             /* order even past the duplicate limit */
 } cps_issue_req;
 
 typedef struct cps_issue_result {
@@ -48,5 +50,8 @@ void cps_dns_settings_free(cps_dns_settings *s);
 
 /* Remove whatever earlier, interrupted runs left published for SITE_ID. */
 int cps_issue_cleanup(cps_session *s, long site_id, cps_err *err);
+
+/* Names joined with ',' in sorted order: the key of a name set. */
+char *cps_name_set(const char *const *names, size_t n);
 
 #endif

@@ -11,6 +11,29 @@
 #include "cpssl/core/log.h"
 #include "cpssl/dns/resolve.h"
 #include "cpssl/store/server.h"
+#include "cpssl/store/settings.h"
+#include "cpssl/store/ssl_state.h"
+
+const char *cps_mech_name(cps_mech m)
+{
+	return m == CPS_MECH_DNS ? "dns" : "http";
+}
+
+const char *cps_mech_challenge(cps_mech m)
+{
+	return m == CPS_MECH_DNS ? "dns-01" : "http-01";
+}
+
+int cps_mech_parse(const char *s, cps_mech *out)
+{
+	if (strcmp(s, "http") == 0 || strcmp(s, "http-01") == 0)
+		*out = CPS_MECH_HTTP;
+	else if (strcmp(s, "dns") == 0 || strcmp(s, "dns-01") == 0)
+		*out = CPS_MECH_DNS;
+	else
+		return -1;
+	return 0;
+}
 
 static int push(char ***v, size_t *n, const char *s)
 {
@@ -126,59 +149,222 @@ static int check_one(cps_store *st, const cps_site *site, char **server,
 			name);
 }
 
-int cps_names_prepare(cps_store *st, const cps_config *cfg,
-		      const cps_site *site, const char *const *in, size_t n,
-		      bool strict, bool verify_ip, char ***out, size_t *nout,
-		      cps_err *err)
+/* What the site can use: mechanisms not disabled, dns only with a provider. */
+typedef struct mech_env {
+	bool http_ok, dns_ok;
+	const char *resolvers;
+} mech_env;
+
+static int mech_env_load(cps_store *st, const cps_config *cfg, long site_id,
+			 mech_env *env, cps_err *err)
 {
-	char **server = NULL, canon[CPS_HOSTNAME_MAX + 1];
-	size_t nserver = 0, failed = 0;
-	char failures[sizeof(err->msg)] = "";
+	const char *disabled = cps_config_str(cfg, CPS_CFG_LE_DISABLED_CHALLENGES);
+	char *provider = NULL, *copy = strdup(disabled), *save = NULL;
+	cps_source src;
+
+	if (copy == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	env->http_ok = env->dns_ok = true;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "http") == 0)
+			env->http_ok = false;
+		else if (strcmp(t, "dns") == 0)
+			env->dns_ok = false;
+	}
+	free(copy);
+	if (cps_setting_get(st, cfg, site_id, CPS_CFG_DNS_PROVIDER, &provider, &src, err) != 0)
+		return -1;
+	if (provider[0] == '\0')
+		env->dns_ok = false;
+	free(provider);
+	env->resolvers = cps_config_str(cfg, CPS_CFG_DNS_RESOLVERS);
+	return 0;
+}
+
+static int choose_mech(cps_store *st, const mech_env *env, const cps_site *site,
+		       bool verify_ip, cps_name_plan *p, cps_err *err)
+{
+	bool wild = cps_hostname_is_wildcard(p->name);
+	char *forced = NULL;
+	cps_err e;
+
+	if (cps_mech_forced(st, site ? site->id : 0, p->name, &forced, err) != 0)
+		return -1;
+	if (forced) {
+		cps_mech_parse(forced, &p->mech);
+		free(forced);
+		p->forced = true;
+		if ((p->mech == CPS_MECH_HTTP && !env->http_ok) ||
+		    (p->mech == CPS_MECH_DNS && !env->dns_ok))
+			return cps_fail(err, CPS_E_CONFIG,
+					"%s is forced to %s, which %s", p->name, cps_mech_name(p->mech),
+					p->mech == CPS_MECH_DNS && env->http_ok
+						? "needs a DNS provider ([dns] provider) and must not be disabled"
+						: "is listed in [letsencrypt] disabled_challenges");
+		return 0;
+	}
+	if (wild) {
+		if (!env->dns_ok)
+			return cps_fail(err, CPS_E_CONFIG,
+					"%s is a wildcard, which only dns-01 can validate, and dns is "
+					"not available (set [dns] provider, or remove dns from disabled_challenges)",
+					p->name);
+		p->mech = CPS_MECH_DNS;
+		return 0;
+	}
+	p->mech = env->http_ok ? CPS_MECH_HTTP : CPS_MECH_DNS;
+	/* not verified, and the CA would reach another server over http */
+	if (env->http_ok && env->dns_ok && !verify_ip && site &&
+	    cps_names_verify_ip(env->resolvers, site, p->name, &e) != 0) {
+		cps_debug("%s: %s; using dns", p->name, e.msg);
+		p->mech = CPS_MECH_DNS;
+	}
+	if ((p->mech == CPS_MECH_HTTP && !env->http_ok) ||
+	    (p->mech == CPS_MECH_DNS && !env->dns_ok))
+		return cps_fail(err, CPS_E_CONFIG,
+				"no challenge mechanism is available for %s (http is disabled, "
+				"and dns needs a DNS provider)", p->name);
+	p->can_fallback = p->mech == CPS_MECH_HTTP ? env->dns_ok : env->http_ok;
+	return 0;
+}
+
+/* www.D for D, D for www.D; "" when there is none (wildcards, a bare
+ * "www.tld"). */
+static void alternative(const char *name, char alt[CPS_HOSTNAME_MAX + 1])
+{
+	alt[0] = '\0';
+	if (cps_hostname_is_wildcard(name))
+		return;
+	if (strncmp(name, "www.", 4) == 0) {
+		if (strchr(name + 4, '.'))
+			snprintf(alt, CPS_HOSTNAME_MAX + 1, "%s", name + 4);
+	} else if (strlen(name) + 4 <= CPS_HOSTNAME_MAX) {
+		snprintf(alt, CPS_HOSTNAME_MAX + 1, "www.%s", name);
+	}
+}
+
+void cps_name_plans_free(cps_name_plan *p, size_t n)
+{
+	for (size_t i = 0; p && i < n; i++)
+		free(p[i].name);
+	free(p);
+}
+
+static bool planned(const cps_name_plan *p, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(p[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Errors that are not the name's fault stop the whole request. */
+static bool fatal(const cps_err *e)
+{
+	return e->code == CPS_E_DB || e->code == CPS_E_NOMEM || e->code == CPS_E_DNS ||
+	       e->code == CPS_E_TIMEOUT || e->code == CPS_E_NET;
+}
+
+int cps_names_plan(cps_store *st, const cps_config *cfg, const cps_site *site,
+		   const char *const *in, size_t n, const cps_plan_opts *opts,
+		   cps_name_plan **out, size_t *nout, cps_err *err)
+{
+	char **server = NULL, **cand = NULL, canon[CPS_HOSTNAME_MAX + 1];
+	char alt[CPS_HOSTNAME_MAX + 1], failures[sizeof(err->msg)] = "";
+	bool *is_alt = NULL;
+	size_t nserver = 0, ncand = 0, cap = 2 * n + 1, failed = 0, len = 0;
+	cps_name_plan *plan = NULL;
+	mech_env env = { 0 };
 	int rc = -1;
 
 	*out = NULL;
 	*nout = 0;
-	if (site == NULL && cps_names_server(st, cfg, &server, &nserver, err) != 0)
-		return -1;
+	cand = calloc(cap, sizeof(*cand));
+	is_alt = calloc(cap, sizeof(*is_alt));
+	plan = calloc(cap, sizeof(*plan));
+	if (cand == NULL || is_alt == NULL || plan == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((site == NULL && cps_names_server(st, cfg, &server, &nserver, err) != 0) ||
+	    (opts->mechanisms && mech_env_load(st, cfg, site ? site->id : 0, &env, err) != 0))
+		goto out;
+
+	/* the candidates: each valid name, then its alternative form */
 	for (size_t i = 0; i < n; i++) {
 		cps_err e;
 
-		if (cps_hostname_normalize(in[i], CPS_NAME_ALLOW_WILDCARD, canon, &e) != 0 ||
-		    check_one(st, site, server, nserver, canon, &e) != 0 ||
-		    (verify_ip && site && !cps_hostname_is_wildcard(canon) &&
-		     cps_names_verify_ip(cps_config_str(cfg, CPS_CFG_DNS_RESOLVERS), site,
-					 canon, &e) != 0)) {
+		if (cps_hostname_normalize(in[i], CPS_NAME_ALLOW_WILDCARD, canon, &e) != 0) {
 			size_t used = strlen(failures);
 
-			/* a broken resolver or store is not the name's fault */
-			if (e.code == CPS_E_DB || e.code == CPS_E_NOMEM || e.code == CPS_E_DNS ||
-			    e.code == CPS_E_TIMEOUT || e.code == CPS_E_NET) {
-				*err = e;
-				goto out;
-			}
 			failed++;
-			if (!strict)
+			if (!opts->strict)
 				cps_warn("%s; skipping request for it", e.msg);
-			snprintf(failures + used, sizeof(failures) - used, "%s%s",
-				 used ? "; " : "", e.msg);
+			snprintf(failures + used, sizeof(failures) - used, "%s%s", used ? "; " : "", e.msg);
 			continue;
 		}
-		if (!contains(*out, *nout, canon) && push(out, nout, canon) != 0) {
+		if (!contains(cand, ncand, canon))
+			cand[ncand++] = strdup(canon);
+		alternative(canon, alt);
+		if (opts->alternative_form && alt[0] && !contains(cand, ncand, alt)) {
+			is_alt[ncand] = true;
+			cand[ncand++] = strdup(alt);
+		}
+	}
+
+	for (size_t i = 0; i < ncand; i++) {
+		cps_name_plan p = { .name = cand[i] };
+		cps_err e;
+
+		if (p.name == NULL) {
 			cps_fail(err, CPS_E_NOMEM, "out of memory");
 			goto out;
 		}
+		if (planned(plan, len, p.name))
+			continue;
+		if (check_one(st, site, server, nserver, p.name, &e) != 0 ||
+		    (opts->verify_ip && site && !cps_hostname_is_wildcard(p.name) &&
+		     cps_names_verify_ip(env.resolvers ? env.resolvers
+				       : cps_config_str(cfg, CPS_CFG_DNS_RESOLVERS),
+				       site, p.name, &e) != 0) ||
+		    (opts->mechanisms && choose_mech(st, &env, site, opts->verify_ip, &p, &e) != 0)) {
+			size_t used = strlen(failures);
+
+			if (fatal(&e)) {
+				*err = e;
+				goto out;
+			}
+			if (is_alt[i] && !opts->strict) {
+				cps_info("not adding the alternative form %s: %s", p.name, e.msg);
+				continue;
+			}
+			failed++;
+			if (!opts->strict)
+				cps_warn("%s; skipping request for it", e.msg);
+			snprintf(failures + used, sizeof(failures) - used, "%s%s", used ? "; " : "", e.msg);
+			continue;
+		}
+		p.name = strdup(p.name);
+		if (p.name == NULL) {
+			cps_fail(err, CPS_E_NOMEM, "out of memory");
+			goto out;
+		}
+		plan[len++] = p;
 	}
-	if (strict && failed > 0) {
+	if (opts->strict && failed > 0) {
 		cps_fail(err, CPS_E_PERM, "strict mode: nothing was ordered because %s", failures);
 		goto out;
 	}
+	*out = plan;
+	*nout = len;
+	plan = NULL;
 	rc = 0;
 out:
-	if (rc != 0) {
-		cps_strv_free(*out, *nout);
-		*out = NULL;
-		*nout = 0;
-	}
+	cps_name_plans_free(plan, len);
+	for (size_t i = 0; cand && i < ncand; i++)
+		free(cand[i]);
+	free(cand);
+	free(is_alt);
 	cps_strv_free(server, nserver);
 	return rc;
 }

@@ -1,10 +1,19 @@
-/* Which names a request may order: each is validated and normalized,
- * repeats dropped, checked against what the site owns (or, for the server's
- * own certificate, the server hostname and [letsencrypt] additional_certs),
- * and, with IP verification, resolved through [dns] resolvers: its A and
- * AAAA records must include the site's address (wildcards are exempt). A
- * failing name fails the request in strict mode and is dropped with a
- * WARNING otherwise. */
+/* Which names a request may order, and how each will be validated.
+ *
+ * Each name is validated and normalized and repeats are dropped; it must be
+ * owned by the site (or, for the server's own certificate, be the server
+ * hostname or in [letsencrypt] additional_certs); with IP verification its
+ * A and AAAA records, resolved through [dns] resolvers, must include the
+ * site's address (wildcards are exempt). A failing name fails the request
+ * in strict mode and is dropped with a WARNING otherwise; with
+ * alternative_form, www.D is added for D and D for www.D when it passes
+ * (a failing alternative is dropped with INFO; strict: fails).
+ *
+ * The mechanism per name: the one forced with use-mechanism; else dns for
+ * a wildcard; else http, or dns when IP verification is off and the name
+ * does not resolve to the site; never one listed in disabled_challenges, and
+ * dns only with a DNS provider. When the chosen mechanism fails and the
+ * other one is possible (and none was forced), the other is tried. */
 #ifndef CPSSL_ISSUE_NAMES_H
 #define CPSSL_ISSUE_NAMES_H
 
@@ -14,20 +23,44 @@
 #include "cpssl/core/config.h"
 #include "cpssl/store/sites.h"
 
+typedef enum cps_mech {
+	CPS_MECH_HTTP = 0,
+	CPS_MECH_DNS,
+} cps_mech;
+
+const char *cps_mech_name(cps_mech m);          /* "http", "dns" */
+const char *cps_mech_challenge(cps_mech m);     /* "http-01", "dns-01" */
+/* "http" / "dns" (also "http-01" / "dns-01") → mechanism; -1 if neither. */
+int cps_mech_parse(const char *s, cps_mech *out);
+
+typedef struct cps_name_plan {
+	char *name;
+	cps_mech mech;
+	bool forced;        /* set with use-mechanism */
+	bool can_fallback;  /* the other mechanism may be tried if this one fails */
+} cps_name_plan;
+
+typedef struct cps_plan_opts {
+	bool strict;
+	bool verify_ip;
+	bool alternative_form;
+	bool mechanisms;    /* choose a mechanism (false when staging) */
+} cps_plan_opts;
+
 /* SITE NULL: the server. *out gets the names that may be ordered, in the
- * given order (possibly none); free with cps_strv_free. */
-int cps_names_prepare(cps_store *st, const cps_config *cfg,
-		      const cps_site *site, const char *const *in, size_t n,
-		      bool strict, bool verify_ip, char ***out, size_t *nout,
-		      cps_err *err);
+ * given order (possibly none). */
+int cps_names_plan(cps_store *st, const cps_config *cfg, const cps_site *site,
+		   const char *const *in, size_t n, const cps_plan_opts *opts,
+		   cps_name_plan **out, size_t *nout, cps_err *err);
+void cps_name_plans_free(cps_name_plan *p, size_t n);
+
+/* The server's own names: net.hostname, then additional_certs. */
+int cps_names_server(cps_store *st, const cps_config *cfg, char ***out,
+		     size_t *n, cps_err *err);
 
 /* 0 when NAME resolves (through SERVERS) to the site's IP or IPv6 address;
  * -1 with the resolved addresses in the message otherwise. */
 int cps_names_verify_ip(const char *servers, const cps_site *site,
 			const char *name, cps_err *err);
-
-/* The server's own names: net.hostname, then additional_certs. */
-int cps_names_server(cps_store *st, const cps_config *cfg, char ***out,
-		     size_t *n, cps_err *err);
 
 #endif

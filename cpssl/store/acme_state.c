@@ -227,26 +227,71 @@ int cps_challenge_set_status(cps_store *st, const char *url, const char *status,
 	return cps_store_exec(st, s, "updating a challenge", err);
 }
 
+void cps_challenge_row_free(cps_challenge_row *row)
+{
+	free(row->name);
+	free(row->authz_url);
+	free(row->type);
+	free(row->url);
+	free(row->token);
+	free(row->status);
+	free(row->published);
+	memset(row, 0, sizeof(*row));
+}
+
 void cps_challenge_rows_free(cps_challenge_row *rows, size_t n)
 {
-	for (size_t i = 0; rows && i < n; i++) {
-		free(rows[i].name);
-		free(rows[i].authz_url);
-		free(rows[i].type);
-		free(rows[i].url);
-		free(rows[i].token);
-		free(rows[i].status);
-		free(rows[i].published);
-	}
+	for (size_t i = 0; rows && i < n; i++)
+		cps_challenge_row_free(&rows[i]);
 	free(rows);
+}
+
+static void fill_challenge(sqlite3_stmt *s, cps_challenge_row *r)
+{
+	r->order_id = sqlite3_column_int64(s, 0);
+	r->name = cps_store_text(s, 1);
+	r->authz_url = cps_store_text(s, 2);
+	r->type = cps_store_text(s, 3);
+	r->url = cps_store_text(s, 4);
+	r->token = cps_store_text(s, 5);
+	r->status = cps_store_text(s, 6);
+	r->published = cps_store_text(s, 7);
+}
+
+#define CHALLENGE_COLUMNS \
+	"SELECT c.order_id, c.name, c.authz_url, c.type, c.url, c.token, c.status, c.published " \
+	"FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+
+int cps_challenge_find(cps_store *st, long site_id, const char *server,
+		       const char *name, const char *type,
+		       cps_challenge_row *out, cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st, CHALLENGE_COLUMNS
+		"WHERE o.site_id = ? AND o.server = ? AND c.name = ? AND c.type = ? "
+		"AND o.status NOT IN ('invalid', 'done', 'abandoned') "
+		"ORDER BY o.id DESC LIMIT 1", err);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, site_id);
+	sqlite3_bind_text(s, 2, server, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, type, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		fill_challenge(s, out);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return cps_store_fail(st, err, "looking up a staged challenge");
+	return 0;
 }
 
 int cps_challenge_published(cps_store *st, long site_id,
 			    cps_challenge_row **rows, size_t *n, cps_err *err)
 {
-	sqlite3_stmt *s = cps_store_prepare(st,
-		"SELECT c.order_id, c.name, c.authz_url, c.type, c.url, c.token, c.status, c.published "
-		"FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+	sqlite3_stmt *s = cps_store_prepare(st, CHALLENGE_COLUMNS
 		"WHERE o.site_id = ? AND c.published IS NOT NULL", err);
 	cps_challenge_row *v = NULL;
 	size_t len = 0;
@@ -266,15 +311,7 @@ int cps_challenge_published(cps_store *st, long site_id,
 			return cps_fail(err, CPS_E_NOMEM, "out of memory");
 		}
 		v = nv;
-		v[len].order_id = sqlite3_column_int64(s, 0);
-		v[len].name = cps_store_text(s, 1);
-		v[len].authz_url = cps_store_text(s, 2);
-		v[len].type = cps_store_text(s, 3);
-		v[len].url = cps_store_text(s, 4);
-		v[len].token = cps_store_text(s, 5);
-		v[len].status = cps_store_text(s, 6);
-		v[len].published = cps_store_text(s, 7);
-		len++;
+		fill_challenge(s, &v[len++]);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {

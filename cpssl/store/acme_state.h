@@ -50,6 +50,13 @@ int cps_challenge_set_published(cps_store *st, const char *url,
 int cps_challenge_set_status(cps_store *st, const char *url, const char *status,
 			     cps_err *err);
 
+/* The newest recorded challenge of TYPE for NAME in an order of SITE_ID at
+ * SERVER that is still open; out->url NULL when there is none. */
+int cps_challenge_find(cps_store *st, long site_id, const char *server,
+		       const char *name, const char *type,
+		       cps_challenge_row *out, cps_err *err);
+void cps_challenge_row_free(cps_challenge_row *row);
+
 /* Challenges with something published for SITE_ID (any order), for cleanup
  * after an interrupted run. */
 int cps_challenge_published(cps_store *st, long site_id,

@@ -27,6 +27,7 @@ static const char *const migrations[] = {
 	cps_schema_server_v1,
 	cps_schema_acme_v1,
 	cps_schema_certs_v1,
+	cps_schema_ssl_state_v1,
 };
 
 sqlite3 *cps_store_db(cps_store *st)

@@ -6,5 +6,6 @@ extern const char cps_schema_sites_v1[];  /* sites.c */
 extern const char cps_schema_server_v1[]; /* server.c */
 extern const char cps_schema_acme_v1[];   /* acme_state.c */
 extern const char cps_schema_certs_v1[];  /* certs.c */
+extern const char cps_schema_ssl_state_v1[]; /* ssl_state.c */
 
 #endif

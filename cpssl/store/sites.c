@@ -112,15 +112,18 @@ int cps_site_get(cps_store *st, long id, cps_site *out, cps_err *err)
 	return cps_store_fail(st, err, "reading a site");
 }
 
-/* 0 and *id = owning site or 0; the lookup walks from the name towards its
- * parents, one indexed query per label. */
-int cps_site_owner(cps_store *st, const char *hostname, long *id, cps_err *err)
+/* The site owning HOSTNAME and the domain of it that matched: walk from the
+ * name towards its parents, one indexed query per label. */
+static int owner_lookup(cps_store *st, const char *hostname, long *id,
+			char domain[CPS_HOSTNAME_MAX + 1], cps_err *err)
 {
 	sqlite3_stmt *s;
 	const char *p = hostname;
 	int rc = SQLITE_DONE;
 
 	*id = 0;
+	if (domain)
+		domain[0] = '\0';
 	if (p[0] == '*' && p[1] == '.')
 		p += 2;
 	s = cps_store_prepare(st, "SELECT site_id FROM site_domains WHERE domain = ?", err);
@@ -131,6 +134,8 @@ int cps_site_owner(cps_store *st, const char *hostname, long *id, cps_err *err)
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_ROW) {
 			*id = (long)sqlite3_column_int64(s, 0);
+			if (domain)
+				snprintf(domain, CPS_HOSTNAME_MAX + 1, "%s", p);
 			break;
 		}
 		if (rc != SQLITE_DONE)
@@ -144,6 +149,19 @@ int cps_site_owner(cps_store *st, const char *hostname, long *id, cps_err *err)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return cps_store_fail(st, err, "looking up a domain's owner");
 	return 0;
+}
+
+int cps_site_owner(cps_store *st, const char *hostname, long *id, cps_err *err)
+{
+	return owner_lookup(st, hostname, id, NULL, err);
+}
+
+int cps_site_domain_of(cps_store *st, const char *hostname,
+		       char domain[CPS_HOSTNAME_MAX + 1], cps_err *err)
+{
+	long id;
+
+	return owner_lookup(st, hostname, &id, domain, err);
 }
 
 int cps_site_check_owns(cps_store *st, const cps_site *site,

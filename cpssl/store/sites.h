@@ -56,6 +56,10 @@ int cps_site_remove_domain(cps_store *st, long id, const char *domain,
  * site owns it. */
 int cps_site_owner(cps_store *st, const char *hostname, long *id,
 		   cps_err *err);
+/* The hosted domain HOSTNAME falls under ("" when none): what the rate
+ * limits count as its registered domain. */
+int cps_site_domain_of(cps_store *st, const char *hostname,
+		       char domain[CPS_HOSTNAME_MAX + 1], cps_err *err);
 /* Ownership check with a clear refusal naming the owner (or nobody). */
 int cps_site_check_owns(cps_store *st, const cps_site *site,
 			const char *hostname, cps_err *err);

@@ -8,11 +8,13 @@ h_init
 H_PEBBLE_NONCEREJECT=50
 c_servers test
 c_configure
-h_dns_add n.test A 127.0.0.1 || t_bail "cannot add n.test"
 c_run site:add n.test "['ip':'127.0.0.1']"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	h_dns_add "n$i.n.test" A 127.0.0.1 || t_bail "cannot add n$i.n.test"
+done
 total=0 ok=0
 for i in 1 2 3 4 5 6 7 8 9 10; do
-	DEBUG=1 c_run -d site1 letsencrypt:request '[n.test]'
+	DEBUG=1 c_run -d site1 letsencrypt:request "[n$i.n.test]"
 	[ "$RC" = 0 ] && ok=$((ok + 1))
 	[ "$RC" = 0 ] || t_diag "issuance $i: $(grep ERROR <<<"$ERR" | head -n 2)"
 	bad=$(grep -o '([0-9]* badNonce retries)' <<<"$ERR" | grep -o '[0-9]*')

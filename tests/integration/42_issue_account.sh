@@ -10,7 +10,9 @@ h_init
 export PEBBLE_ALTERNATE_ROOTS=1
 c_servers test
 c_configure
-h_dns_add a.test A 127.0.0.1 || t_bail "cannot add a.test"
+for n in a.test b.a.test c.a.test d.a.test; do
+	h_dns_add "$n" A 127.0.0.1 || t_bail "cannot add $n"
+done
 c_run site:add a.test "['ip':'127.0.0.1']"
 db=$CPSSL_HOME/storage/cpssl.db
 dir=$(c_site_dir site1)
@@ -59,13 +61,13 @@ top_issuer() { awk '/BEGIN CERT/{c++} {print > ("'"$H_DIR"'/part" c)}' "$1/chain
 default_cn=$(top_issuer "$dir")
 t_isnt "$default_cn" "$alt_cn" "  the default chain leads to another root"
 c_run scope:set cp.config letsencrypt preferred_chain "$alt_cn"
-c_run -d site1 letsencrypt:request '[a.test]'
+c_run -d site1 letsencrypt:request '[b.a.test]'
 t_is "$RC" 0 "issuance preferring the alternate root"
 t_is "$(top_issuer "$dir")" "$alt_cn" "  the stored chain leads to $alt_cn"
 openssl verify -CAfile "$H_DIR/alt-root.pem" -untrusted "$dir/chain.pem" "$dir/cert.pem" >/dev/null 2>&1
 t_ok $? "  and verifies against that root"
 c_run scope:set cp.config letsencrypt preferred_chain "No Such Root"
-c_run -d site1 letsencrypt:request '[a.test]'
+c_run -d site1 letsencrypt:request '[b.a.test]'
 t_is "$(top_issuer "$dir")" "$default_cn" "an unknown preference keeps the default chain"
 c_run scope:set cp.config letsencrypt preferred_chain ''
 
@@ -81,27 +83,27 @@ HOOK
 chmod 755 "$hook"
 c_run -d site1 site:set-setting dns.provider hook
 c_run -d site1 site:set-setting dns.hook "$hook"
-"$CPCMD" -d site1 letsencrypt:request '[*.a.test]' >/dev/null 2>&1 &
+"$CPCMD" -d site1 letsencrypt:request '[*.k.a.test]' >/dev/null 2>&1 &
 victim=$!
 for _ in $(seq 1 100); do
-	[ -n "$(h_dig _acme-challenge.a.test TXT)" ] && [ -s "$H_DIR/hook.pid" ] && break
+	[ -n "$(h_dig _acme-challenge.k.a.test TXT)" ] && [ -s "$H_DIR/hook.pid" ] && break
 	sleep 0.1
 done
 kill -9 "$victim"; wait "$victim" 2>/dev/null
 kill "$(cat "$H_DIR/hook.pid")" 2>/dev/null
-t_isnt "$(h_dig _acme-challenge.a.test TXT)" "" "a SIGKILLed run leaves its TXT record behind"
-t_is "$(sqlite3 "$db" "SELECT count(*) FROM acme_challenges WHERE published LIKE 'dns:_acme-challenge.a.test %'")" 1 \
+t_isnt "$(h_dig _acme-challenge.k.a.test TXT)" "" "a SIGKILLed run leaves its TXT record behind"
+t_is "$(sqlite3 "$db" "SELECT count(*) FROM acme_challenges WHERE published LIKE 'dns:_acme-challenge.k.a.test %'")" 1 \
 	"  and the store knows it was published"
 c_run -d site1 site:set-setting dns.provider null
-DEBUG=1 c_run -d site1 letsencrypt:request '[a.test]'
+DEBUG=1 c_run -d site1 letsencrypt:request '[c.a.test]'
 t_is "$RC" 0 "the next run succeeds"
-t_like "$ERR" "removed a leftover challenge response for \*\.a\.test" "  after removing the leftover"
-t_is "$(h_dig _acme-challenge.a.test TXT)" "" "  the TXT record is gone"
+t_like "$ERR" "removed a leftover challenge response for \*\.k\.a\.test" "  after removing the leftover"
+t_is "$(h_dig _acme-challenge.k.a.test TXT)" "" "  the TXT record is gone"
 t_is "$(sqlite3 "$db" "SELECT count(*) FROM acme_challenges WHERE published IS NOT NULL")" 0 "  nothing is marked published"
 
 # --- a CA that forgot the account -------------------------------------------------------------
 h_restart_pebble >/dev/null || t_bail "Pebble did not restart"
-DEBUG=1 c_run -d site1 letsencrypt:request '[a.test]'
+DEBUG=1 c_run -d site1 letsencrypt:request '[d.a.test]'
 t_is "$RC" 0 "issuance after the CA lost its accounts" || t_diag "$ERR"
 t_like "$ERR" "WARNING : the CA $H_PEBBLE_DIR_URL no longer knows the ACME account" "  with a WARNING"
 t_like "$ERR" "registered an ACME account" "  and a new registration"

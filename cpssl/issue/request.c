@@ -1,0 +1,135 @@
+#include "cpssl/issue/request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpssl/core/log.h"
+#include "cpssl/store/certs.h"
+#include "cpssl/store/settings.h"
+
+static const char *who(const cps_site *site)
+{
+	return site ? site->name : "the server";
+}
+
+int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+		const cps_site *site, const char *const *names, size_t n,
+		const cps_request_opts *o, cps_issue_result *res, cps_err *err)
+{
+	long site_id = site ? site->id : 0;
+	cps_plan_opts po = { .mechanisms = true };
+	cps_name_plan *plan = NULL;
+	cps_session *s = NULL;
+	size_t np = 0;
+	bool verify, strict, alt;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (cps_setting_bool(st, cfg, site_id, CPS_CFG_LE_VERIFY_IP, &verify, err) != 0 ||
+	    cps_setting_bool(st, cfg, site_id, CPS_CFG_LE_STRICT_MODE, &strict, err) != 0 ||
+	    cps_setting_bool(st, cfg, site_id, CPS_CFG_LE_ALTERNATIVE_FORM, &alt, err) != 0)
+		return -1;
+	po.verify_ip = o->verify_ip && verify;
+	po.strict = !o->renewal && (o->strict || strict);
+	po.alternative_form = alt;
+	if (cps_names_plan(st, cfg, site, names, n, &po, &plan, &np, err) != 0)
+		return cps_err_prefix(err, "%s", who(site));
+	if (np == 0) {
+		cps_warn("no hostnames to register");
+		rc = CPS_REQUEST_NOTHING;
+		goto out;
+	}
+	if (cps_session_open(st, cfg, paths, &s, err) != 0 ||
+	    cps_issue(s, &(cps_issue_req){ site_id, site ? site->name : "server", plan, np, o->force },
+		      res, err) != 0) {
+		cps_err_prefix(err, "%s", who(site));
+		goto out;
+	}
+	rc = 0;
+out:
+	cps_session_free(s);
+	cps_name_plans_free(plan, np);
+	return rc;
+}
+
+/* The current certificate's names; none is an error saying what to do. */
+static int current_names(cps_store *st, const cps_config *cfg,
+			 const cps_site *site, char ***names, size_t *n,
+			 cps_err *err)
+{
+	cps_cert_row row;
+	char *save = NULL;
+	int rc = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (cps_cert_current(st, site ? site->id : 0, &row, err) != 0)
+		return -1;
+	if (row.id == 0) {
+		cps_cert_row_free(&row);
+		return cps_fail(err, CPS_E_NOTFOUND,
+				"%s has no certificate yet: order one with letsencrypt:request",
+				who(site));
+	}
+	if (strcmp(row.server, cps_acme_server(cfg)) != 0)
+		cps_warn("%s's current certificate is not from the configured CA %s (it came from %s)",
+			 who(site), cps_acme_server(cfg), row.server);
+	*names = calloc(strlen(row.names) / 2 + 2, sizeof(char *));
+	for (char *t = *names ? strtok_r(row.names, ",", &save) : NULL; t;
+	     t = strtok_r(NULL, ",", &save))
+		if (((*names)[(*n)++] = strdup(t)) == NULL)
+			rc = -1;
+	if (*names == NULL || rc != 0) {
+		cps_strv_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+		rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	cps_cert_row_free(&row);
+	return rc;
+}
+
+int cps_renew(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+	      const cps_site *site, bool verify_ip, cps_issue_result *res,
+	      cps_err *err)
+{
+	cps_request_opts o = { .verify_ip = verify_ip, .renewal = true };
+	char **names;
+	size_t n;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (current_names(st, cfg, site, &names, &n, err) != 0)
+		return -1;
+	rc = cps_request(st, cfg, paths, site, (const char *const *)names, n, &o, res, err);
+	cps_strv_free(names, n);
+	return rc;
+}
+
+int cps_append(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+	       const cps_site *site, const char *const *add, size_t nadd,
+	       bool verify_ip, cps_issue_result *res, cps_err *err)
+{
+	cps_request_opts o = { .verify_ip = verify_ip };
+	char **names;
+	const char **all;
+	size_t n;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (current_names(st, cfg, site, &names, &n, err) != 0)
+		return -1;
+	all = calloc(n + nadd + 1, sizeof(*all));
+	if (all == NULL) {
+		cps_strv_free(names, n);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		all[i] = names[i];
+	for (size_t i = 0; i < nadd; i++)
+		all[n + i] = add[i];
+	rc = cps_request(st, cfg, paths, site, all, n + nadd, &o, res, err);
+	free(all);
+	cps_strv_free(names, n);
+	return rc;
+}

@@ -1,0 +1,51 @@
+/* Per-site SSL state that is not a certificate: mechanisms forced for
+ * names (use-mechanism), the last failure and failure count (status and
+ * backoff), and the issuance log the rate-limit checks count from. Site id
+ * 0 is the server's own certificate. */
+#ifndef CPSSL_STORE_SSL_STATE_H
+#define CPSSL_STORE_SSL_STATE_H
+
+#include <stddef.h>
+
+#include "cpssl/core/err.h"
+#include "cpssl/store/db.h"
+
+/* MECH "http" or "dns"; NULL removes the forced mechanism. */
+int cps_mech_force(cps_store *st, long site_id, const char *name,
+		   const char *mech, cps_err *err);
+/* *mech NULL when none is forced. */
+int cps_mech_forced(cps_store *st, long site_id, const char *name, char **mech,
+		    cps_err *err);
+/* Every forced mechanism of the site: names[i] → mechs[i]. */
+int cps_mech_forced_all(cps_store *st, long site_id, char ***names,
+			char ***mechs, size_t *n, cps_err *err);
+
+typedef struct cps_ssl_status {
+	long failures;
+	char *last_problem, *last_detail;
+	long long last_failure, last_success;
+} cps_ssl_status;
+
+int cps_ssl_status_get(cps_store *st, long site_id, cps_ssl_status *out,
+		       cps_err *err);
+void cps_ssl_status_free(cps_ssl_status *s);
+int cps_ssl_status_failed(cps_store *st, long site_id, const char *problem,
+			  const char *detail, long long now, cps_err *err);
+int cps_ssl_status_succeeded(cps_store *st, long site_id, long long now,
+			     cps_err *err);
+
+/* One certificate issued: a row per registered domain it names. */
+int cps_issuance_log(cps_store *st, const char *server, long site_id,
+		     const char *serial, const char *name_set,
+		     char *const *domains, size_t ndomains, long long now,
+		     cps_err *err);
+/* Certificates issued by SERVER since SINCE for exactly NAME_SET. */
+int cps_issuance_count_set(cps_store *st, const char *server,
+			   const char *name_set, long long since, long *n,
+			   cps_err *err);
+/* Certificates issued by SERVER since SINCE naming DOMAIN. */
+int cps_issuance_count_domain(cps_store *st, const char *server,
+			      const char *domain, long long since, long *n,
+			      cps_err *err);
+
+#endif
