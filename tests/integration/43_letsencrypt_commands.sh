@@ -11,7 +11,7 @@ h_init
 H_PEBBLE_AUTHZREUSE=0
 c_servers test
 c_configure
-for n in d.test www.d.test s.d.test fb.d.test fb2.d.test dup.d.test alt.d.test www.alt.d.test lone.d.test other.test srv.test; do
+for n in d.test www.d.test s.d.test fb.d.test fb2.d.test dis.d.test dup.d.test alt.d.test www.alt.d.test lone.d.test other.test srv.test; do
 	h_dns_add "$n" A 127.0.0.1 || t_bail "cannot add $n"
 done
 c_run site:add d.test "['ip':'127.0.0.1']"
@@ -140,6 +140,17 @@ t_is "$(jq_out '.names | join(",")')" "fb.d.test" "status: names"
 t_like "$(jq_out '.days_left')" "^[0-9]+$" "status: days left"
 t_is "$(jq_out '.due')" "false" "status: not due"
 t_like "$(jq_out '.renewal_window.from')" "^20[0-9-]+T" "status: renewal window"
+
+# --- disabled challenges ---------------------------------------------------------------------
+c_run scope:set cp.config letsencrypt disabled_challenges tls-alpn,http
+DEBUG=1 c_run -d site1 letsencrypt:request '[dis.d.test]'
+t_is "$RC" 0 "http disabled: a plain name is validated by dns"
+t_like "$ERR" "SSL challenge attempt: dis\.d\.test \(dns\)" "  the attempt went by dns"
+c_run scope:set cp.config letsencrypt disabled_challenges tls-alpn,dns
+c_run -d site1 letsencrypt:request '[*.d.test]'
+t_is "$RC" 3 "dns disabled: a wildcard cannot be validated, nothing to do"
+t_like "$ERR" "\*\.d\.test is a wildcard, which only dns-01 can validate, and dns is not available" "  saying why"
+c_run scope:set cp.config letsencrypt disabled_challenges tls-alpn
 
 # --- alternative form ------------------------------------------------------------------------
 c_run -d site1 site:set-setting alternative_form true
