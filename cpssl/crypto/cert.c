@@ -1,4 +1,3 @@
-#include "cpssl/crypto/internal.h"
 #include "cpssl/crypto/cert.h"
 
 #include <openssl/bn.h>
@@ -17,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "cpssl/crypto/key.h"
+#include "cpssl/crypto/internal.h"
 
 /* Bounds for untrusted input: a leaf and its chain are a few kB. */
 #define CERT_PEM_MAX (1024 * 1024)
@@ -634,7 +634,8 @@ static int bio_take(BIO *bio, char **pem, size_t *len, cps_err *err)
 	copy = malloc((size_t)n + 1);
 	if (copy == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory writing PEM");
-	memcpy(copy, data, (size_t)n);
+	if (n > 0) /* an empty chain has no buffer at all */
+		memcpy(copy, data, (size_t)n);
 	copy[n] = '\0';
 	*pem = copy;
 	if (len)
