@@ -1,8 +1,9 @@
-#include "cpssl/crypto/internal.h"
 #include "cpssl/crypto/csr.h"
+#include "cpssl/crypto/internal.h"
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -82,6 +83,30 @@ out:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	GENERAL_NAMES_free(gens);
 	X509_NAME_free(subject);
+	X509_REQ_free(req);
+	return rc;
+}
+
+int cps_csr_to_pem(const unsigned char *der, size_t len, char **pem,
+		   cps_err *err)
+{
+	const unsigned char *p = der;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
+	int rc = -1;
+
+	*pem = NULL;
+	if (req == NULL || bio == NULL || PEM_write_bio_X509_REQ(bio, req) != 1) {
+		cps_ossl_fail(err, "cannot encode the certificate request as PEM");
+		goto out;
+	}
+	n = BIO_get_mem_data(bio, &data);
+	*pem = n > 0 ? strndup(data, (size_t)n) : NULL;
+	rc = *pem ? 0 : cps_fail(err, CPS_E_NOMEM, "out of memory");
+out:
+	BIO_free(bio);
 	X509_REQ_free(req);
 	return rc;
 }

@@ -14,4 +14,8 @@
 int cps_csr_create(EVP_PKEY *key, const char *const *names, size_t n,
 		   unsigned char **der, size_t *derlen, cps_err *err);
 
+/* The DER CSR as PEM ("CERTIFICATE REQUEST"); caller frees. */
+int cps_csr_to_pem(const unsigned char *der, size_t len, char **pem,
+		   cps_err *err);
+
 #endif

@@ -1,4 +1,3 @@
-#include "cpssl/crypto/internal.h"
 #include "cpssl/crypto/key.h"
 
 #include <openssl/core_names.h>
@@ -14,6 +13,7 @@
 
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
+#include "cpssl/crypto/internal.h"
 
 /* Bounds for untrusted input: a PEM file of one key is a few kB; RSA beyond
  * 16384 bits is OpenSSL's own ceiling and would make every check slow. */
