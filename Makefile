@@ -19,7 +19,7 @@ CPSSL_HOME ?= /usr/local/cpssl
 # VARIANT selects an object tree: plain (default) or asan.
 VARIANT  ?= plain
 ifeq ($(VARIANT),asan)
-SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DCPSSL_FAULTS
 CFLAGS   := -O1 -g
 else
 SAN      :=
