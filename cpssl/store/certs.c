@@ -71,21 +71,12 @@ fail:
 	return -1;
 }
 
-int cps_cert_current(cps_store *st, long site_id, cps_cert_row *out,
-		     cps_err *err)
-{
-	sqlite3_stmt *s = cps_store_prepare(st,
-		"SELECT id, site_id, server, names, serial, fingerprint, issuer, key_type, "
-		"not_before, not_after, path, created_at, revoked_at FROM certificates "
-		"WHERE site_id = ? AND is_current = 1", err);
-	int rc;
+#define CERT_COLUMNS \
+	"SELECT id, site_id, server, names, serial, fingerprint, issuer, key_type, " \
+	"not_before, not_after, path, created_at, revoked_at, is_current FROM certificates "
 
-	memset(out, 0, sizeof(*out));
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, site_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+static void fill_cert(sqlite3_stmt *s, cps_cert_row *out)
+{
 		out->id = sqlite3_column_int64(s, 0);
 		out->site_id = (long)sqlite3_column_int64(s, 1);
 		out->server = cps_store_text(s, 2);
@@ -99,11 +90,49 @@ int cps_cert_current(cps_store *st, long site_id, cps_cert_row *out,
 		out->path = cps_store_text(s, 10);
 		out->created = sqlite3_column_int64(s, 11);
 		out->revoked = sqlite3_column_int64(s, 12);
-	}
+}
+
+static int one_cert(cps_store *st, sqlite3_stmt *s, cps_cert_row *out,
+		    cps_err *err)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		fill_cert(s, out);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return cps_store_fail(st, err, "reading the current certificate");
+		return cps_store_fail(st, err, "reading a certificate");
 	return 0;
+}
+
+int cps_cert_current(cps_store *st, long site_id, cps_cert_row *out,
+		     cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st, CERT_COLUMNS
+		"WHERE site_id = ? AND is_current = 1", err);
+
+	if (s)
+		sqlite3_bind_int64(s, 1, site_id);
+	return one_cert(st, s, out, err);
+}
+
+int cps_cert_previous(cps_store *st, long site_id, cps_cert_row *out,
+		      cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st, CERT_COLUMNS
+		"WHERE site_id = ? AND is_current = 0 AND fingerprint != "
+		"(SELECT fingerprint FROM certificates WHERE site_id = ? AND is_current = 1) "
+		"ORDER BY id DESC LIMIT 1", err);
+
+	if (s) {
+		sqlite3_bind_int64(s, 1, site_id);
+		sqlite3_bind_int64(s, 2, site_id);
+	}
+	return one_cert(st, s, out, err);
 }
 
 void cps_cert_row_free(cps_cert_row *r)
@@ -129,4 +158,61 @@ int cps_cert_set_revoked(cps_store *st, long long id, long long when,
 	sqlite3_bind_int64(s, 1, when);
 	sqlite3_bind_int64(s, 2, id);
 	return cps_store_exec(st, s, "recording the revocation", err);
+}
+
+void cps_cert_rows_free(cps_cert_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		cps_cert_row_free(&rows[i]);
+	free(rows);
+}
+
+int cps_cert_list(cps_store *st, long site_id, cps_cert_row **rows, size_t *n,
+		  long long *current_id, cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st, CERT_COLUMNS
+		"WHERE site_id = ? ORDER BY id DESC LIMIT 100", err);
+	cps_cert_row *v = NULL;
+	size_t len = 0;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	*current_id = 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, site_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cps_cert_row *nv = realloc(v, (len + 1) * sizeof(*v));
+
+		if (nv == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[len], 0, sizeof(v[len]));
+		fill_cert(s, &v[len]);
+		if (sqlite3_column_int(s, 13))
+			*current_id = v[len].id;
+		len++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		cps_cert_rows_free(v, len);
+		return cps_store_fail(st, err, "listing certificates");
+	}
+	*rows = v;
+	*n = len;
+	return 0;
+}
+
+int cps_cert_clear_current(cps_store *st, long site_id, cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st,
+		"UPDATE certificates SET is_current = 0 WHERE site_id = ? AND is_current = 1", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, site_id);
+	return cps_store_exec(st, s, "clearing the current certificate", err);
 }

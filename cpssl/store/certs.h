@@ -4,6 +4,8 @@
 #ifndef CPSSL_STORE_CERTS_H
 #define CPSSL_STORE_CERTS_H
 
+#include <stddef.h>
+
 #include "cpssl/core/err.h"
 #include "cpssl/store/db.h"
 
@@ -26,7 +28,17 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 /* The current certificate of SITE_ID; out->id == 0 when there is none. */
 int cps_cert_current(cps_store *st, long site_id, cps_cert_row *out,
 		     cps_err *err);
+/* The newest certificate of SITE_ID older than the current one; out->id
+ * == 0 when there is none. */
+int cps_cert_previous(cps_store *st, long site_id, cps_cert_row *out,
+		      cps_err *err);
 void cps_cert_row_free(cps_cert_row *r);
+/* Every certificate of SITE_ID, newest first; *current_id the current one. */
+int cps_cert_list(cps_store *st, long site_id, cps_cert_row **rows, size_t *n,
+		  long long *current_id, cps_err *err);
+void cps_cert_rows_free(cps_cert_row *rows, size_t n);
+/* The site no longer has a current certificate (it was deleted). */
+int cps_cert_clear_current(cps_store *st, long site_id, cps_err *err);
 int cps_cert_set_revoked(cps_store *st, long long id, long long when,
 			 cps_err *err);
 

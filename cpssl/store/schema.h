@@ -7,5 +7,7 @@ extern const char cps_schema_server_v1[]; /* server.c */
 extern const char cps_schema_acme_v1[];   /* acme_state.c */
 extern const char cps_schema_certs_v1[];  /* certs.c */
 extern const char cps_schema_ssl_state_v1[]; /* ssl_state.c */
+extern const char cps_schema_reloads_v1[];   /* reloads.c */
+extern const char cps_schema_sites_v2[];     /* sites.c: the SSL flag */
 
 #endif

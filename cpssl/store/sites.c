@@ -26,6 +26,9 @@ const char cps_schema_sites_v1[] =
 	"  value TEXT NOT NULL,"
 	"  PRIMARY KEY (site_id, key)) WITHOUT ROWID;";
 
+const char cps_schema_sites_v2[] =
+	"ALTER TABLE sites ADD COLUMN ssl_enabled INTEGER NOT NULL DEFAULT 0;";
+
 void cps_strv_free(char **v, size_t n)
 {
 	if (v == NULL)
@@ -86,10 +89,11 @@ static void fill_site(sqlite3_stmt *s, cps_site *out)
 	if (sqlite3_column_type(s, 5) != SQLITE_NULL)
 		snprintf(out->domain, sizeof(out->domain), "%s",
 			 (const char *)sqlite3_column_text(s, 5));
+	out->ssl_enabled = sqlite3_column_int(s, 6) != 0;
 }
 
 #define SITE_COLUMNS                                                        \
-	"SELECT s.id, s.ip, s.ip6, s.email, s.created_at, d.domain FROM sites s " \
+	"SELECT s.id, s.ip, s.ip6, s.email, s.created_at, d.domain, s.ssl_enabled FROM sites s " \
 	"LEFT JOIN site_domains d ON d.site_id = s.id AND d.is_primary = 1 "
 
 int cps_site_get(cps_store *st, long id, cps_site *out, cps_err *err)
@@ -499,4 +503,15 @@ int cps_site_setting_unset(cps_store *st, long id, const char *key,
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
 	return cps_store_exec(st, s, "removing a site setting", err);
+}
+
+int cps_site_set_ssl(cps_store *st, long id, bool on, cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st, "UPDATE sites SET ssl_enabled = ? WHERE id = ?", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int(s, 1, on);
+	sqlite3_bind_int64(s, 2, id);
+	return cps_store_exec(st, s, "setting the site's SSL flag", err);
 }

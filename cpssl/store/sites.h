@@ -21,6 +21,7 @@ typedef struct cps_site {
 	char email[CPS_EMAIL_MAX + 1];
 	char domain[CPS_HOSTNAME_MAX + 1]; /* primary domain */
 	long long created;
+	bool ssl_enabled;      /* Apache serves the site over TLS */
 } cps_site;
 
 typedef struct cps_site_new {
@@ -71,6 +72,9 @@ int cps_site_setting_set(cps_store *st, long id, const char *key,
 			 const char *value, cps_err *err);
 int cps_site_setting_unset(cps_store *st, long id, const char *key,
 			   cps_err *err);
+
+/* The site's SSL flag (set when a certificate is deployed). */
+int cps_site_set_ssl(cps_store *st, long id, bool on, cps_err *err);
 
 void cps_strv_free(char **v, size_t n);
 
