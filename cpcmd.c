@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cpssl/core/log.h"
+#include "cpssl/deploy/reload.h"
 #include "cpssl/core/output.h"
 #include "modules/dispatch.h"
 
@@ -86,6 +87,16 @@ int main(int argc, char **argv)
 		fputs(text, stdout);
 		free(text);
 		return CPS_EXIT_OK;
+	}
+	if (argc == 2 && strcmp(argv[1], CPS_RELOAD_WAITER_ARG) == 0) {
+		cps_paths paths;
+		int status = CPS_EXIT_FAIL;
+
+		if (cps_paths_init(&paths, NULL, NULL) == 0) {
+			status = cps_reload_waiter(&paths);
+			cps_paths_free(&paths);
+		}
+		return status;
 	}
 	cps_log_set_sink(print_line, NULL);
 	cps_log_set_debug(debug && *debug && strcmp(debug, "0") != 0);

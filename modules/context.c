@@ -2,6 +2,9 @@
 
 #include <string.h>
 
+#include "cpssl/core/log.h"
+#include "cpssl/deploy/reload.h"
+
 int cps_ctx_init(cps_ctx *ctx, cps_err *err)
 {
 	memset(ctx, 0, sizeof(*ctx));
@@ -27,9 +30,15 @@ int cps_ctx_config(cps_ctx *ctx, cps_config **out, cps_err *err)
 
 int cps_ctx_store(cps_ctx *ctx, cps_store **out, cps_err *err)
 {
-	if (ctx->store == NULL &&
-	    cps_store_open(ctx->paths.db, &ctx->store, err) != 0)
-		return -1;
+	cps_err e;
+
+	if (ctx->store == NULL) {
+		if (cps_store_open(ctx->paths.db, &ctx->store, err) != 0)
+			return -1;
+		/* a reload that a crash or reboot left owed is started now */
+		if (cps_reload_overdue(ctx->store, &ctx->paths, &e) != 0)
+			cps_warn("%s", e.msg);
+	}
 	*out = ctx->store;
 	return 0;
 }

@@ -13,6 +13,7 @@ static const cps_command *const modules[] = {
 	cps_mod_misc,
 	cps_mod_scope,
 	cps_mod_site,
+	cps_mod_ssl,
 };
 
 #define NMODULES (sizeof(modules) / sizeof(modules[0]))

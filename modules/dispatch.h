@@ -59,6 +59,11 @@ extern const cps_command cps_mod_letsencrypt[];
 extern const cps_command cps_mod_misc[];
 extern const cps_command cps_mod_scope[];
 extern const cps_command cps_mod_site[];
+extern const cps_command cps_mod_ssl[];
+
+/* Handlers two modules share (ssl:rollback and letsencrypt:rollback). */
+int cps_cmd_rollback(cps_ctx *ctx, json_object **args, size_t nargs,
+		     json_object **result, cps_err *err);
 
 /* "module:command" or "module_command"; '-' and '_' are interchangeable in
  * the command part. NULL when unknown. */

@@ -12,6 +12,7 @@
 #include "cpssl/issue/revoke.h"
 #include "cpssl/issue/stage.h"
 #include "cpssl/store/certs.h"
+#include "cpssl/store/reloads.h"
 #include "cpssl/store/settings.h"
 #include "cpssl/store/ssl_state.h"
 #include "cpssl/core/output.h"
@@ -424,6 +425,48 @@ static int cmd_revoke(cps_ctx *ctx, json_object **args, size_t nargs,
 	return 0;
 }
 
+static int cmd_reload_status(cps_ctx *ctx, json_object **args, size_t nargs,
+			     json_object **result, cps_err *err)
+{
+	cps_reload_row *rows = NULL;
+	cps_reload_result *last = NULL;
+	size_t n = 0, nl = 0;
+	json_object *pending, *done;
+	cps_store *st;
+
+	(void)args;
+	(void)nargs;
+	if (cps_ctx_store(ctx, &st, err) != 0 || cps_reload_pending(st, &rows, &n, err) != 0)
+		return -1;
+	if (cps_reload_last(st, &last, &nl, err) != 0) {
+		cps_reload_rows_free(rows, n);
+		return -1;
+	}
+	pending = json_object_new_object();
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "due", cps_json_time((time_t)rows[i].due));
+		json_object_object_add(o, "deployments", json_object_new_int64(rows[i].deployments));
+		json_object_object_add(pending, rows[i].service, o);
+	}
+	done = json_object_new_object();
+	for (size_t i = 0; i < nl; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "at", cps_json_time((time_t)last[i].at));
+		json_object_object_add(o, "ok", json_object_new_boolean(last[i].ok));
+		json_object_object_add(o, "detail", json_object_new_string(last[i].detail));
+		json_object_object_add(done, last[i].service, o);
+	}
+	*result = json_object_new_object();
+	json_object_object_add(*result, "pending", pending);
+	json_object_object_add(*result, "last", done);
+	cps_reload_rows_free(rows, n);
+	cps_reload_results_free(last, nl);
+	return 0;
+}
+
 const cps_command cps_mod_letsencrypt[] = {
 	{ "letsencrypt", "request", cmd_request, CPS_SITE_OPTIONAL, 0,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
@@ -457,6 +500,10 @@ const cps_command cps_mod_letsencrypt[] = {
 	  "Whether there is a current certificate." },
 	{ "letsencrypt", "storage-path", cmd_storage_path, CPS_SITE_OPTIONAL, 0, { { 0 } },
 	  "Where the certificates of the configured CA are stored." },
+	{ "letsencrypt", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	  "Serve the previous certificate again." },
+	{ "letsencrypt", "reload-status", cmd_reload_status, CPS_SITE_NONE, 0, { { 0 } },
+	  "Web-server reloads pending (service, when, deployments covered) and the last result of each." },
 	{ "letsencrypt", "revoke", cmd_revoke, CPS_SITE_OPTIONAL, 0,
 	  { { "reason", CPS_T_STRING | CPS_T_INT, "unspecified" } },
 	  "Revoke the current certificate with the account key; reason by name or RFC 5280 code." },

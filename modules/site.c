@@ -29,6 +29,7 @@ static int site_json(cps_store *st, const cps_site *s, json_object **out,
 	json_object_object_add(o, "ip", json_object_new_string(s->ip));
 	json_object_object_add(o, "ip6", s->ip6[0] ? json_object_new_string(s->ip6) : NULL);
 	json_object_object_add(o, "email", s->email[0] ? json_object_new_string(s->email) : NULL);
+	json_object_object_add(o, "ssl", json_object_new_boolean(s->ssl_enabled));
 	json_object_object_add(o, "created", cps_json_time(s->created));
 	*out = o;
 	return 0;

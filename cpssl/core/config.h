@@ -91,6 +91,11 @@ enum {
 	  "", NULL, 0, 0, 0,                                                     \
 	  "Issuer common name of the root to chain to when the CA offers "      \
 	  "alternate chains; empty keeps the CA's default chain.")              \
+	X(LE_DEPLOY_HOOK, "letsencrypt", "deploy_hook", CPS_CT_PATH, "", NULL,  \
+	  0, 0, CPS_CK_SITE,                                                     \
+	  "Executable run after a certificate is deployed, with CPSSL_SITE, "   \
+	  "CPSSL_DOMAINS, CPSSL_CERT, CPSSL_KEY and CPSSL_CHAIN in its "        \
+	  "environment; a failure is logged, not fatal.")                       \
 	X(HTTPD_RELOAD_DELAY, "httpd", "reload_delay", CPS_CT_DURATION,         \
 	  "2 minutes", NULL, 0, 86400, 0,                                        \
 	  "Delay before the web server reload that follows a deployment; all "  \

@@ -11,10 +11,21 @@
 
 #include <stddef.h>
 
+#include "cpssl/core/config.h"
 #include "cpssl/core/err.h"
 #include "cpssl/core/paths.h"
 
 #define CPS_STORAGE_KEEP 5
+
+#define CPS_LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
+#define CPS_LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+/* [letsencrypt] server, else Let's Encrypt production or (debug) staging. */
+const char *cps_acme_server(const cps_config *cfg);
+
+/* "https://acme-v02.api.letsencrypt.org/directory" →
+ * "acme-v02.api.letsencrypt.org.directory" (safe as one path component). */
+int cps_server_dirname(const char *url, char *out, size_t len, cps_err *err);
 
 typedef struct cps_cert_files {
 	const char *cert;  /* leaf PEM */

@@ -11,7 +11,7 @@
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/csr.h"
 #include "cpssl/crypto/key.h"
-#include "cpssl/deploy/storage.h"
+#include "cpssl/deploy/deploy.h"
 #include "cpssl/solvers/solvers.h"
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/certs.h"
@@ -384,73 +384,31 @@ static bool same_name_set(const cps_cert_info *info, const cps_issue_req *req)
 	return true;
 }
 
-/* Check what the CA sent, store it, and make it the site's current one. */
+/* Check what the CA sent, then deploy it everywhere it is served. */
 static int keep(run *r, const char *pem, EVP_PKEY *key, cps_issue_result *res,
 		cps_err *err)
 {
 	X509 *leaf = NULL;
 	STACK_OF(X509) *chain = NULL;
-	char *leaf_pem = NULL, *chain_pem = NULL, *key_pem = NULL, *site_dir = NULL;
-	char version[64];
-	size_t len, key_len = 0;
-	cps_cert_row row = { 0 };
-	long long id;
-	struct tm tm;
-	time_t now = cps_now();
+	cps_cert_info info;
 	int rc = -1;
 
 	if (cps_cert_parse_pem(pem, strlen(pem), &leaf, &chain, err) != 0 ||
-	    cps_cert_info_get(leaf, &res->info, err) != 0)
+	    cps_cert_info_get(leaf, &info, err) != 0)
 		goto out;
-	if (cps_cert_key_match(leaf, key, err) != 0)
-		goto out;
-	if (!same_name_set(&res->info, r->req)) {
+	if (!same_name_set(&info, r->req)) {
+		cps_cert_info_free(&info);
 		cps_fail(err, CPS_E_PROTO, "the CA's certificate does not name exactly the requested hostnames");
 		goto out;
 	}
-	if (sk_X509_num(chain) > 0 &&
-	    X509_verify(leaf, X509_get0_pubkey(sk_X509_value(chain, 0))) != 1) {
-		cps_fail(err, CPS_E_PROTO, "the CA's certificate chain does not link: the first chain certificate did not sign the certificate");
-		goto out;
-	}
-	if (cps_cert_to_pem(leaf, &leaf_pem, &len, err) != 0 ||
-	    cps_cert_chain_to_pem(chain, &chain_pem, &len, err) != 0 ||
-	    cps_key_to_pem(key, &key_pem, &key_len, err) != 0)
-		goto out;
-	gmtime_r(&now, &tm);
-	strftime(version, 20, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(version + strlen(version), sizeof(version) - strlen(version), "-%.16s",
-		 res->info.serial);
-	site_dir = cps_storage_site_dir(r->s->paths, r->s->server_dir, r->req->site_name);
-	if (site_dir == NULL) {
-		cps_fail(err, CPS_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (cps_storage_save(site_dir, version,
-			     &(cps_cert_files){ leaf_pem, chain_pem, key_pem, key_len },
-			     &res->dir, err) != 0)
-		goto out;
-	row.site_id = r->req->site_id;
-	row.server = (char *)r->s->dir_url;
-	row.names = join_names(r->names, r->req->n);
-	row.serial = res->info.serial;
-	row.fingerprint = res->info.fingerprint;
-	row.issuer = res->info.issuer;
-	row.key_type = res->info.key_type;
-	row.not_before = res->info.not_before;
-	row.not_after = res->info.not_after;
-	row.path = res->dir;
-	rc = row.names ? cps_cert_record(r->s->st, &row, &id, err)
-		       : cps_fail(err, CPS_E_NOMEM, "out of memory");
-	free(row.names);
+	cps_cert_info_free(&info);
+	rc = cps_deploy(r->s->st, r->s->cfg, r->s->paths,
+			&(cps_deploy_req){ r->req->site_id, r->req->site_name, r->s->dir_url,
+					   leaf, chain, key },
+			&res->info, &res->dir, err);
 out:
 	X509_free(leaf);
 	sk_X509_pop_free(chain, X509_free);
-	free(leaf_pem);
-	free(chain_pem);
-	if (key_pem)
-		cps_key_pem_free(key_pem, key_len);
-	free(site_dir);
 	return rc;
 }
 

@@ -4,12 +4,42 @@
 #include <string.h>
 
 #include "cpssl/core/log.h"
+#include "cpssl/deploy/deploy.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/settings.h"
 
 static const char *who(const cps_site *site)
 {
 	return site ? site->name : "the server";
+}
+
+/* With no certificate at all, a failed request leaves a self-signed one in
+ * its place, so the web server always has something to start with. */
+static void selfsigned_fallback(cps_store *st, const cps_config *cfg,
+				const cps_paths *paths, const cps_site *site,
+				const cps_name_plan *plan, size_t np)
+{
+	const char **names = calloc(np, sizeof(*names));
+	cps_cert_row row;
+	cps_err e;
+
+	if (names == NULL || cps_cert_current(st, site ? site->id : 0, &row, &e) != 0) {
+		free(names);
+		return;
+	}
+	if (row.id == 0) {
+		for (size_t i = 0; i < np; i++)
+			names[i] = plan[i].name;
+		if (cps_deploy_selfsigned(st, cfg, paths, site ? site->id : 0,
+					  site ? site->name : "server", names, np, NULL, &e) == 0)
+			cps_warn("%s has no certificate yet: installed a self-signed one for %s in the "
+				 "interim; the next successful request replaces it", who(site), names[0]);
+		else
+			cps_warn("%s: no self-signed certificate could be installed either: %s",
+				 who(site), e.msg);
+	}
+	cps_cert_row_free(&row);
+	free(names);
 }
 
 int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
@@ -43,6 +73,7 @@ int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	    cps_issue(s, &(cps_issue_req){ site_id, site ? site->name : "server", plan, np, o->force },
 		      res, err) != 0) {
 		cps_err_prefix(err, "%s", who(site));
+		selfsigned_fallback(st, cfg, paths, site, plan, np);
 		goto out;
 	}
 	rc = 0;

@@ -12,40 +12,6 @@
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/server.h"
 
-const char *cps_acme_server(const cps_config *cfg)
-{
-	const char *server = cps_config_str(cfg, CPS_CFG_LE_SERVER);
-
-	if (server && *server)
-		return server;
-	return cps_config_bool(cfg, CPS_CFG_LE_DEBUG) ? CPS_LE_STAGING : CPS_LE_PRODUCTION;
-}
-
-int cps_server_dirname(const char *url, char *out, size_t len, cps_err *err)
-{
-	const char *p = url;
-	size_t o = 0;
-
-	if (strncmp(p, "https://", 8) == 0)
-		p += 8;
-	for (; *p && o + 1 < len; p++) {
-		char c = *p;
-
-		if (c == '/')
-			c = '.';
-		else if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
-			 !(c >= '0' && c <= '9') && c != '.' && c != '-' && c != ':')
-			c = '_';
-		out[o++] = c;
-	}
-	while (o > 0 && out[o - 1] == '.')
-		o--;
-	out[o] = '\0';
-	if (o == 0 || *p || out[0] == '.')
-		return cps_fail(err, CPS_E_CONFIG, "cannot name a directory for the ACME server %.200s", url);
-	return 0;
-}
-
 char *cps_session_data_path(const cps_session *s, const char *rel)
 {
 	char *base = cps_path_join(s->paths->storage, "certificates/data"), *out;

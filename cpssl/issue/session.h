@@ -12,10 +12,8 @@
 #include "cpssl/acme/client.h"
 #include "cpssl/core/config.h"
 #include "cpssl/core/paths.h"
+#include "cpssl/deploy/storage.h"
 #include "cpssl/store/db.h"
-
-#define CPS_LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
-#define CPS_LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 typedef struct cps_session {
 	cps_store *st;
@@ -27,13 +25,6 @@ typedef struct cps_session {
 	EVP_PKEY *account_key;
 	bool account_ready;
 } cps_session;
-
-/* [letsencrypt] server, else Let's Encrypt production or (debug) staging. */
-const char *cps_acme_server(const cps_config *cfg);
-
-/* "https://acme-v02.api.letsencrypt.org/directory" →
- * "acme-v02.api.letsencrypt.org.directory" (safe as one path component). */
-int cps_server_dirname(const char *url, char *out, size_t len, cps_err *err);
 
 int cps_session_open(cps_store *st, const cps_config *cfg,
 		     const cps_paths *paths, cps_session **out, cps_err *err);

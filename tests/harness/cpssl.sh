@@ -26,12 +26,32 @@ c_servers() {
 	h_start_apache || t_bail "Apache did not start"
 }
 
+# c_reload_wrappers — commands that reload (and check) this test's Apache and
+# haproxy, each appending a line to $H_DIR/reloads.log; the product runs them
+# as [httpd] reload_command / configtest_command and [mail]
+# haproxy_reload_command.
+c_reload_wrappers() {
+	local b="$H_DIR/bin" a="$H_DIR/apache" env
+	mkdir -p "$b"
+	env="env APACHE_RUN_DIR=$a/run APACHE_LOCK_DIR=$a/run APACHE_PID_FILE=$a/run/httpd.pid"
+	env+=" APACHE_LOG_DIR=$a/logs APACHE_RUN_USER=www-data APACHE_RUN_GROUP=www-data"
+	env+=" APACHE_CONFDIR=$a LANG=C"
+	printf '#!/bin/sh\necho "apache $(date +%%s.%%N)" >>"%s/reloads.log"\nexec %s apache2 -d "%s" -f "%s" -k graceful\n' \
+		"$H_DIR" "$env" "$a" "$H_APACHE_CONF" >"$b/apache-reload"
+	printf '#!/bin/sh\nexec %s apache2 -d "%s" -f "%s" -t\n' "$env" "$a" "$H_APACHE_CONF" >"$b/apache-test"
+	printf '#!/bin/sh\nd="%s/haproxy"\necho "haproxy $(date +%%s.%%N)" >>"%s/reloads.log"\n[ -s "$d/haproxy.pid" ] || { echo "haproxy is not running"; exit 1; }\nexec haproxy -D -f "$d/haproxy.cfg" -p "$d/haproxy.pid" -sf "$(cat "$d/haproxy.pid")"\n' \
+		"$H_DIR" "$H_DIR" >"$b/haproxy-reload"
+	chmod 755 "$b/apache-reload" "$b/apache-test" "$b/haproxy-reload"
+}
+
 # c_configure — CPSSL_HOME=$H_DIR/home with fs_root=$H_DIR/fsroot (so the
 # default challenge dir is the one Apache serves), Pebble as the CA, BIND for
-# dns-01 (rfc2136) and lookups, and an admin e-mail.
+# dns-01 (rfc2136) and lookups, reloads of this test's Apache at once (never
+# the machine's), and an admin e-mail.
 c_configure() {
 	export CPSSL_HOME=$H_DIR/home
 	local set=(scope:set cp.config)
+	c_reload_wrappers
 	"$CPCMD" "${set[@]}" cpssl fs_root "$H_DIR/fsroot" >/dev/null &&
 	"$CPCMD" "${set[@]}" letsencrypt server "$H_PEBBLE_DIR_URL" >/dev/null &&
 	"$CPCMD" "${set[@]}" letsencrypt ca_bundle "$H_PEBBLE_TLS_CA" >/dev/null &&
@@ -43,6 +63,10 @@ c_configure() {
 	"$CPCMD" "${set[@]}" dns rfc2136_key_secret "$H_TSIG_SECRET" >/dev/null &&
 	"$CPCMD" "${set[@]}" dns authoritative_ns "127.0.0.1:$H_DNS_PORT" >/dev/null &&
 	"$CPCMD" "${set[@]}" dns resolvers "127.0.0.1:$H_DNS_PORT" >/dev/null &&
+	"$CPCMD" "${set[@]}" httpd reload_delay now >/dev/null &&
+	"$CPCMD" "${set[@]}" httpd reload_command "$H_DIR/bin/apache-reload" >/dev/null &&
+	"$CPCMD" "${set[@]}" httpd configtest_command "$H_DIR/bin/apache-test" >/dev/null &&
+	"$CPCMD" "${set[@]}" mail haproxy_reload_command "$H_DIR/bin/haproxy-reload" >/dev/null &&
 	"$CPCMD" common:set-email admin@test.test >/dev/null ||
 		t_bail "cannot configure cpssl in $CPSSL_HOME"
 	[ "$H_CHALLENGE_DIR" = "$H_DIR/fsroot/tmp/acme" ] ||

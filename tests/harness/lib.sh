@@ -193,8 +193,21 @@ h__stop_pid() {
 }
 
 # h__stop_all — stop every recorded server, newest first.
+# h__stop_haproxy_pidfile — a reload done by the product (haproxy -sf OLD)
+# leaves a new process that only haproxy.pid names: stop it too, when its
+# command line shows it is this test's haproxy.
+h__stop_haproxy_pidfile() {
+    local f="$H_DIR/haproxy/haproxy.pid" pid
+    [ -s "$f" ] || return 0
+    read -r pid <"$f"
+    [[ $pid =~ ^[0-9]+$ ]] || return 0
+    grep -qaF "$H_DIR/haproxy/haproxy.cfg" "/proc/$pid/cmdline" 2>/dev/null || return 0
+    h__stop_pid "$pid" "$(h__pid_stat "$pid" | cut -d' ' -f2)" haproxy-reloaded
+}
+
 h__stop_all() {
     local f="$H_DIR/pids" lines=() i name pid start
+    h__stop_haproxy_pidfile
     [ -f "$f" ] || return 0
     mapfile -t lines <"$f"
     for ((i = ${#lines[@]} - 1; i >= 0; i--)); do

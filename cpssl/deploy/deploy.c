@@ -1,0 +1,274 @@
+#include "cpssl/deploy/deploy.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cpssl/core/clock.h"
+#include "cpssl/core/fault.h"
+#include "cpssl/core/fs.h"
+#include "cpssl/core/log.h"
+#include "cpssl/core/proc.h"
+#include "cpssl/crypto/key.h"
+#include "cpssl/deploy/reload.h"
+#include "cpssl/deploy/storage.h"
+#include "cpssl/deploy/targets.h"
+#include "cpssl/store/certs.h"
+#include "cpssl/store/settings.h"
+#include "cpssl/store/sites.h"
+
+#define HOOK_TIMEOUT_S 120
+
+/* The certificate files of one deployment, in PEM. */
+typedef struct pems {
+	char *cert, *chain, *key;
+	size_t key_len;
+} pems;
+
+static void pems_free(pems *p)
+{
+	free(p->cert);
+	free(p->chain);
+	if (p->key)
+		cps_key_pem_free(p->key, p->key_len);
+	memset(p, 0, sizeof(*p));
+}
+
+static int check_pair(const cps_deploy_req *req, cps_err *err)
+{
+	if (cps_cert_key_match(req->leaf, req->key, err) != 0)
+		return -1;
+	if (sk_X509_num(req->chain) > 0 &&
+	    X509_verify(req->leaf, X509_get0_pubkey(sk_X509_value(req->chain, 0))) != 1)
+		return cps_fail(err, CPS_E_INVAL,
+				"the chain does not link: its first certificate did not sign the certificate");
+	return 0;
+}
+
+static char *names_of(const cps_cert_info *info, char sep)
+{
+	size_t len = 1;
+	char *out;
+
+	for (size_t i = 0; i < info->nsans; i++)
+		len += strlen(info->sans[i]) + 1;
+	out = calloc(1, len);
+	for (size_t i = 0; out && i < info->nsans; i++) {
+		size_t used = strlen(out);
+
+		snprintf(out + used, len - used, "%s%s", i ? (char[]){ sep, 0 } : "", info->sans[i]);
+	}
+	return out;
+}
+
+static void run_hook(cps_store *st, const cps_config *cfg, long site_id,
+		     const char *site, const cps_cert_info *info, const char *dir)
+{
+	char *hook = NULL, *domains = names_of(info, ' ');
+	char *env[6] = { 0 };
+	char *argv[2] = { 0 };
+	cps_proc_result r;
+	cps_source src;
+	cps_err e;
+
+	if (cps_setting_get(st, cfg, site_id, CPS_CFG_LE_DEPLOY_HOOK, &hook, &src, &e) != 0 ||
+	    hook[0] == '\0' || domains == NULL)
+		goto out;
+	if (asprintf(&env[0], "CPSSL_SITE=%s", site) < 0 ||
+	    asprintf(&env[1], "CPSSL_DOMAINS=%s", domains) < 0 ||
+	    asprintf(&env[2], "CPSSL_CERT=%s/cert.pem", dir) < 0 ||
+	    asprintf(&env[3], "CPSSL_KEY=%s/privkey.pem", dir) < 0 ||
+	    asprintf(&env[4], "CPSSL_CHAIN=%s/chain.pem", dir) < 0) {
+		cps_warn("deploy hook %s not run: out of memory", hook);
+		goto out;
+	}
+	argv[0] = hook;
+	if (cps_proc_run(argv, env, HOOK_TIMEOUT_S, 16 * 1024, &r, &e) != 0) {
+		cps_warn("deploy hook %s could not run: %s", hook, e.msg);
+		goto out;
+	}
+	if (r.timed_out || r.exit_status != 0)
+		cps_warn("deploy hook %s failed (%s %d): %.300s", hook,
+			 r.timed_out ? "timed out; status" : "exit status", r.exit_status,
+			 r.output && *r.output ? r.output : "no output");
+	else
+		cps_debug("deploy hook %s done", hook);
+	cps_proc_result_free(&r);
+out:
+	for (size_t i = 0; i < 5; i++)
+		free(env[i]);
+	free(domains);
+	free(hook);
+}
+
+int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+	       const cps_deploy_req *req, cps_cert_info *out_info, char **out_dir,
+	       cps_err *err)
+{
+	char server_dir[256], version[64], *site_dir = NULL, *current = NULL, *archive = NULL;
+	cps_cert_info info = { 0 };
+	cps_cert_row row = { 0 };
+	pems p = { 0 };
+	struct timespec ts;
+	struct tm tm;
+	long long id;
+	size_t len;
+	int rc = -1;
+
+	if (out_dir)
+		*out_dir = NULL;
+	if (check_pair(req, err) != 0 || cps_cert_info_get(req->leaf, &info, err) != 0 ||
+	    cps_cert_to_pem(req->leaf, &p.cert, &len, err) != 0 ||
+	    cps_cert_chain_to_pem(req->chain, &p.chain, &len, err) != 0 ||
+	    cps_key_to_pem(req->key, &p.key, &p.key_len, err) != 0 ||
+	    cps_server_dirname(cps_acme_server(cfg), server_dir, sizeof(server_dir), err) != 0)
+		goto out;
+	/* versions sort in the order they were made (pruning keeps the newest) */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(version, 20, "%Y%m%dT%H%M%S", &tm);
+	snprintf(version + strlen(version), sizeof(version) - strlen(version), ".%09ldZ-%.16s",
+		 ts.tv_nsec, info.serial);
+	site_dir = cps_storage_site_dir(paths, server_dir, req->site_name);
+	if (site_dir == NULL || asprintf(&archive, "%s/archive/%s", site_dir, version) < 0) {
+		archive = NULL;
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	cps_cert_files files = { p.cert, p.chain, p.key, p.key_len };
+
+	/* 1. storage and the store */
+	if (cps_storage_save(site_dir, version, &files, &current, err) != 0)
+		goto out;
+	row.site_id = req->site_id;
+	row.server = (char *)req->origin;
+	row.names = names_of(&info, ',');
+	row.serial = info.serial;
+	row.fingerprint = info.fingerprint;
+	row.issuer = info.issuer;
+	row.key_type = info.key_type;
+	row.not_before = info.not_before;
+	row.not_after = info.not_after;
+	row.path = archive;
+	if (row.names == NULL || cps_cert_record(st, &row, &id, err) != 0)
+		goto out;
+	CPS_FAULT("deploy-after-storage");
+	/* 2. Apache (or the server's PEM), 3. haproxy */
+	if (req->site_id > 0 ? cps_target_apache(cfg, req->site_name, version, &files, err) != 0
+			     : cps_target_server_pem(cfg, &files, err) != 0) {
+		cps_err_prefix(err, "deployment failed");
+		goto out;
+	}
+	CPS_FAULT("deploy-after-apache");
+	if (strcmp(cps_config_str(cfg, CPS_CFG_MAIL_PROXY), "haproxy") == 0 &&
+	    cps_target_haproxy(cfg, req->site_name, &files, err) != 0) {
+		cps_err_prefix(err, "deployment failed");
+		goto out;
+	}
+	if (req->site_id > 0 && cps_site_set_ssl(st, req->site_id, true, err) != 0)
+		goto out;
+	run_hook(st, cfg, req->site_id, req->site_name, &info, archive);
+	CPS_FAULT("deploy-before-reload");
+	if (cps_reload_schedule(st, cfg, paths, CPS_SERVICE_APACHE, err) != 0 ||
+	    (strcmp(cps_config_str(cfg, CPS_CFG_MAIL_PROXY), "haproxy") == 0 &&
+	     cps_reload_schedule(st, cfg, paths, CPS_SERVICE_HAPROXY, err) != 0)) {
+		cps_err_prefix(err, "the certificate %s is deployed, but the reload failed", info.serial);
+		goto out;
+	}
+	if (out_dir) {
+		*out_dir = current;
+		current = NULL;
+	}
+	if (out_info) {
+		*out_info = info;
+		memset(&info, 0, sizeof(info));
+	}
+	rc = 0;
+out:
+	cps_cert_info_free(&info);
+	pems_free(&p);
+	free(row.names);
+	free(site_dir);
+	free(current);
+	free(archive);
+	return rc;
+}
+
+static int load_version(const char *dir, X509 **leaf, STACK_OF(X509) **chain,
+			EVP_PKEY **key, cps_err *err)
+{
+	char *cp = cps_path_join(dir, "fullchain.pem"), *kp = cps_path_join(dir, "privkey.pem");
+	char *pem = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (cp && kp && cps_fs_read(cp, 1 << 20, &pem, &len, err) == 0 &&
+	    cps_cert_parse_pem(pem, len, leaf, chain, err) == 0 &&
+	    cps_key_load(kp, key, err) == 0)
+		rc = 0;
+	free(pem);
+	free(cp);
+	free(kp);
+	return rc;
+}
+
+int cps_deploy_rollback(cps_store *st, const cps_config *cfg,
+			const cps_paths *paths, long site_id,
+			const char *site_name, cps_cert_info *info,
+			cps_err *err)
+{
+	cps_cert_row prev;
+	X509 *leaf = NULL;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	int rc = -1;
+
+	if (cps_cert_previous(st, site_id, &prev, err) != 0)
+		return -1;
+	if (prev.id == 0) {
+		cps_cert_row_free(&prev);
+		return cps_fail(err, CPS_E_NOTFOUND,
+				"%s has no earlier certificate to roll back to", site_name);
+	}
+	if (load_version(prev.path, &leaf, &chain, &key, err) != 0) {
+		cps_err_prefix(err, "the previous certificate (%s)", prev.serial);
+		goto out;
+	}
+	rc = cps_deploy(st, cfg, paths,
+			&(cps_deploy_req){ site_id, site_name, prev.server, leaf, chain, key },
+			info, NULL, err);
+	if (rc == 0)
+		cps_info("%s is back on certificate %s", site_name, prev.serial);
+out:
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	cps_cert_row_free(&prev);
+	return rc;
+}
+
+int cps_deploy_selfsigned(cps_store *st, const cps_config *cfg,
+			  const cps_paths *paths, long site_id,
+			  const char *site_name, const char *const *names,
+			  size_t n, cps_cert_info *info, cps_err *err)
+{
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	int rc = -1;
+
+	if (chain == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	if (cps_key_generate(CPS_KEY_EC256, &key, err) == 0 &&
+	    cps_cert_selfsigned(key, names, n, 90, &cert, err) == 0)
+		rc = cps_deploy(st, cfg, paths,
+				&(cps_deploy_req){ site_id, site_name, "self-signed", cert, chain, key },
+				info, NULL, err);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	sk_X509_free(chain);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/* A finished certificate, from any source (ACME, an import, a self-signed
+ * fallback, a rollback), reaches every place that serves it, in order:
+ * storage (archive + atomic `current` switch, a row in the store), Apache
+ * (or the server PEM), haproxy when [mail] proxy = haproxy; then the site's
+ * SSL flag, the deploy hook, and one delayed, coalesced reload per service.
+ * The key and certificate are checked to match, and the chain to link,
+ * before anything is written. A failing target is named in the error; the
+ * targets written before it stay written, the ones after it keep their
+ * previous files. */
+#ifndef CPSSL_DEPLOY_DEPLOY_H
+#define CPSSL_DEPLOY_DEPLOY_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "cpssl/core/config.h"
+#include "cpssl/core/paths.h"
+#include "cpssl/crypto/cert.h"
+#include "cpssl/store/db.h"
+
+typedef struct cps_deploy_req {
+	long site_id;            /* 0: the server */
+	const char *site_name;   /* "siteN" or "server" */
+	const char *origin;      /* the ACME directory URL, "import", "self-signed" */
+	X509 *leaf;
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+} cps_deploy_req;
+
+/* Deploy; *info (optional) gets the certificate's facts and *dir (optional)
+ * its storage directory. */
+int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+	       const cps_deploy_req *req, cps_cert_info *info, char **dir,
+	       cps_err *err);
+
+/* Deploy the version before the current one again (rollback). */
+int cps_deploy_rollback(cps_store *st, const cps_config *cfg,
+			const cps_paths *paths, long site_id,
+			const char *site_name, cps_cert_info *info,
+			cps_err *err);
+
+/* A self-signed certificate for NAMES, deployed so Apache can always start. */
+int cps_deploy_selfsigned(cps_store *st, const cps_config *cfg,
+			  const cps_paths *paths, long site_id,
+			  const char *site_name, const char *const *names,
+			  size_t n, cps_cert_info *info, cps_err *err);
+
+#endif

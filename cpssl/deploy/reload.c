@@ -1,0 +1,326 @@
+#include "cpssl/deploy/reload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpssl/core/clock.h"
+#include "cpssl/core/fault.h"
+#include "cpssl/core/fs.h"
+#include "cpssl/core/log.h"
+#include "cpssl/core/proc.h"
+#include "cpssl/store/reloads.h"
+
+#define COMMAND_TIMEOUT_S 120
+#define OUTPUT_MAX (16 * 1024)
+#define WAITER_SLACK_S 600     /* beyond the longest delay, then it gives up */
+
+static long delay_of(const cps_config *cfg)
+{
+	long secs = 120;
+
+	cps_duration_parse(cps_config_str(cfg, CPS_CFG_HTTPD_RELOAD_DELAY), &secs, NULL);
+	return secs;
+}
+
+/* Run one configured command; 0 when it ran and exited 0. */
+static int run_command(const char *what, const char *command, char *detail,
+		       size_t len, cps_err *err)
+{
+	cps_proc_result r;
+	char **argv = NULL;
+	int rc = -1;
+
+	if (cps_proc_split(command, &argv, err) != 0)
+		return cps_err_prefix(err, "%s", what);
+	if (cps_proc_run(argv, NULL, COMMAND_TIMEOUT_S, OUTPUT_MAX, &r, err) != 0) {
+		snprintf(detail, len, "%s", err->msg);
+		cps_proc_argv_free(argv);
+		return cps_err_prefix(err, "%s", what);
+	}
+	snprintf(detail, len, "%s", r.output ? r.output : "");
+	/* one line for the log */
+	for (char *c = detail; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	if (r.timed_out)
+		cps_fail(err, CPS_E_EXEC, "%s (%s) did not finish within %d s", what, command,
+			 COMMAND_TIMEOUT_S);
+	else if (r.exit_status != 0)
+		cps_fail(err, CPS_E_EXEC, "%s (%s) failed with exit status %d: %s", what, command,
+			 r.exit_status, detail[0] ? detail : "no output");
+	else
+		rc = 0;
+	cps_proc_result_free(&r);
+	cps_proc_argv_free(argv);
+	return rc;
+}
+
+int cps_reload_now(cps_store *st, const cps_config *cfg, const char *service,
+		   cps_err *err)
+{
+	bool apache = strcmp(service, CPS_SERVICE_APACHE) == 0;
+	const char *test = apache ? cps_config_str(cfg, CPS_CFG_HTTPD_CONFIGTEST_COMMAND) : "";
+	const char *reload = cps_config_str(cfg, apache ? CPS_CFG_HTTPD_RELOAD_COMMAND
+						      : CPS_CFG_MAIL_HAPROXY_RELOAD_COMMAND);
+	char detail[2048] = "", msg[sizeof(err->msg) + 64];
+	long long now = (long long)cps_now();
+	cps_err e;
+	int rc;
+
+	if (reload[0] == '\0') {
+		cps_info("no reload command is configured for %s; reload it yourself", service);
+		return cps_reload_log(st, service, now, 1, "no reload command configured", err);
+	}
+	if (test[0] && run_command("the configuration test", test, detail, sizeof(detail), err) != 0) {
+		cps_error("%s: %s; not reloading, the previous certificates stay in service",
+			  service, err->msg);
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		cps_reload_log(st, service, now, 0, msg, &e);
+		return -1;
+	}
+	CPS_FAULT("reload-before-command");
+	rc = run_command("the reload", reload, detail, sizeof(detail), err);
+	if (rc != 0) {
+		cps_error("%s: %s", service, err->msg);
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		cps_reload_log(st, service, now, 0, msg, &e);
+		return -1;
+	}
+	cps_info("reloaded %s", service);
+	return cps_reload_log(st, service, now, 1, "reloaded", err);
+}
+
+/* ---- the waiter ---------------------------------------------------------- */
+
+static void file_sink(cps_level level, const char *msg, void *ud)
+{
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	(void)ud;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s %s[%ld] %s: %s\n", when, "reload", (long)getpid(),
+		cps_level_name(level), msg);
+	fflush(stderr);
+}
+
+static char *storage_file(const cps_paths *paths, const char *rel)
+{
+	return cps_path_join(paths->storage, rel);
+}
+
+static int lock_take(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The holder's PID in the lock file, for an administrator (or a test) who
+ * wants to know which process waits. */
+static void lock_note_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) == n)
+		fsync(fd);
+}
+
+/* Fire what is due; returns seconds until the next one (-1: none left). */
+static long fire_due(cps_store *st, const cps_config *cfg)
+{
+	cps_reload_row *rows = NULL;
+	size_t n = 0;
+	long next = -1;
+	long long now = (long long)cps_now();
+	cps_err err;
+
+	if (cps_reload_pending(st, &rows, &n, &err) != 0) {
+		cps_error("%s", err.msg);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].due <= now) {
+			cps_debug("%s reload due (%ld deployments)", rows[i].service, rows[i].deployments);
+			cps_reload_now(st, cfg, rows[i].service, &err);
+			if (cps_reload_done(st, rows[i].service, rows[i].generation,
+					    (long long)cps_now(), delay_of(cfg), &err) != 0)
+				cps_error("%s", err.msg);
+			next = 0; /* look again: a deployment may have asked meanwhile */
+		} else if (next < 0 || rows[i].due - now < next) {
+			next = (long)(rows[i].due - now);
+		}
+	}
+	cps_reload_rows_free(rows, n);
+	return next;
+}
+
+int cps_reload_waiter(const cps_paths *paths)
+{
+	char *lockpath = storage_file(paths, "reload.lock");
+	char *logdir = storage_file(paths, "logs"), *logpath = NULL;
+	long long give_up;
+	cps_config *cfg = NULL;
+	cps_store *st = NULL;
+	cps_err err;
+	int lock = -1, fd, rc = 1;
+
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	if (logdir && cps_fs_mkdir_p(logdir, 0700, NULL) == 0 &&
+	    (logpath = cps_path_join(logdir, "reload.log")) != NULL &&
+	    (fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	cps_log_set_sink(file_sink, NULL);
+	if (lockpath == NULL || (lock = lock_take(lockpath)) < 0) {
+		rc = 0; /* another waiter is on it */
+		goto out;
+	}
+	lock_note_pid(lock);
+	if (cps_config_load(paths->config, &cfg, &err) != 0 ||
+	    cps_store_open(paths->db, &st, &err) != 0) {
+		cps_error("%s", err.msg);
+		goto out;
+	}
+	give_up = cps_monotonic_ms() + (86400LL + WAITER_SLACK_S) * 1000;
+	while (cps_monotonic_ms() < give_up) {
+		struct stat sb;
+		long next;
+
+		if (stat(paths->storage, &sb) != 0) {
+			cps_warn("%s is gone; the reload waiter stops", paths->storage);
+			break;
+		}
+		next = fire_due(st, cfg);
+		if (next < 0) {
+			/* nothing left: let go, then look once more, so a request that
+			 * arrived while we held the lock is not stranded */
+			flock(lock, LOCK_UN);
+			if (fire_due(st, cfg) < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0)
+				break;
+			lock_note_pid(lock);
+			continue;
+		}
+		cps_sleep_ms(next > 1 ? 1000 : next * 1000);
+	}
+	rc = 0;
+out:
+	if (lock >= 0)
+		close(lock);
+	cps_store_close(st);
+	cps_config_free(cfg);
+	free(lockpath);
+	free(logdir);
+	free(logpath);
+	return rc;
+}
+
+static const char *waiter_exe = "/proc/self/exe";
+
+void cps_reload_set_waiter(const char *exe)
+{
+	waiter_exe = exe;
+}
+
+/* Double fork and exec: the waiter is a fresh process (no SQLite state
+ * carried across fork), in its own session, with no parent waiting on it. */
+static int spawn_waiter(const cps_paths *paths, cps_err *err)
+{
+	char exe[4096];
+	ssize_t n = readlink(waiter_exe, exe, sizeof(exe) - 1);
+	pid_t pid;
+	int status;
+
+	if (n <= 0)
+		return cps_fail(err, CPS_E_EXEC, "cannot find the program to run the reload waiter");
+	exe[n] = '\0';
+	pid = fork();
+	if (pid < 0)
+		return cps_fail(err, CPS_E_EXEC, "cannot start the reload waiter: %s", strerror(errno));
+	if (pid == 0) {
+		char *argv[] = { exe, (char *)CPS_RELOAD_WAITER_ARG, NULL };
+
+		setsid();
+		if (fork() == 0) {
+			close_range(3, ~0U, 0);
+			signal(SIGHUP, SIG_IGN);
+			setenv("CPSSL_HOME", paths->home, 1);
+			execv(exe, argv);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* Start a waiter unless one is running (it holds the lock). */
+static int ensure_waiter(const cps_paths *paths, cps_err *err)
+{
+	char *lockpath = storage_file(paths, "reload.lock");
+	int fd;
+
+	if (lockpath == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	fd = lock_take(lockpath);
+	free(lockpath);
+	if (fd < 0)
+		return 0; /* a waiter runs and will see the request */
+	close(fd);
+	return spawn_waiter(paths, err);
+}
+
+int cps_reload_schedule(cps_store *st, const cps_config *cfg,
+			const cps_paths *paths, const char *service,
+			cps_err *err)
+{
+	long delay = delay_of(cfg);
+	long long now = (long long)cps_now(), due;
+	const char *text = cps_config_str(cfg, CPS_CFG_HTTPD_RELOAD_DELAY);
+
+	if (delay == 0)
+		return cps_reload_now(st, cfg, service, err);
+	if (cps_reload_request(st, service, now, delay, &due, err) != 0)
+		return -1;
+	if (strcmp(service, CPS_SERVICE_APACHE) == 0) {
+		if (due - now == delay)
+			cps_info("reloading web server in %s, stay tuned!", text);
+		else
+			cps_info("reloading web server in %lld seconds, stay tuned!",
+				 due > now ? due - now : 0);
+	}
+	return ensure_waiter(paths, err);
+}
+
+int cps_reload_overdue(cps_store *st, const cps_paths *paths, cps_err *err)
+{
+	int due;
+
+	if (cps_reload_any_due(st, (long long)cps_now(), &due, err) != 0)
+		return -1;
+	return due ? ensure_waiter(paths, err) : 0;
+}

@@ -1,0 +1,43 @@
+/* Delayed, coalesced web-server reloads. A deployment asks for a reload of
+ * each service it touched ([httpd] reload_delay later; "now" reloads at
+ * once). The request is stored in SQLite, and a detached waiter (double
+ * fork, setsid, exec of cpcmd --reload-waiter, an flock on
+ * storage/reload.lock holding its PID) sleeps until it is due,
+ * runs the configtest command and only then the reload command — each with
+ * fork + execve and an argv split from config.ini — and logs the result to
+ * the store and to storage/logs/reload.log. Deployments inside one window
+ * share one reload. A reload that is overdue (the waiter died, the machine
+ * rebooted) is started by the next cpcmd that opens the store. */
+#ifndef CPSSL_DEPLOY_RELOAD_H
+#define CPSSL_DEPLOY_RELOAD_H
+
+#include "cpssl/core/config.h"
+#include "cpssl/core/err.h"
+#include "cpssl/core/paths.h"
+#include "cpssl/store/db.h"
+
+#define CPS_SERVICE_APACHE "apache"
+#define CPS_SERVICE_HAPROXY "haproxy"
+
+/* Ask for a reload of SERVICE (one of the names above). */
+int cps_reload_schedule(cps_store *st, const cps_config *cfg,
+			const cps_paths *paths, const char *service,
+			cps_err *err);
+
+/* Configtest and reload SERVICE now, logging the result. */
+int cps_reload_now(cps_store *st, const cps_config *cfg, const char *service,
+		   cps_err *err);
+
+/* The hidden argument that makes cpcmd the waiter. */
+#define CPS_RELOAD_WAITER_ARG "--reload-waiter"
+
+/* The waiter's body (cpcmd --reload-waiter); returns an exit status. */
+int cps_reload_waiter(const cps_paths *paths);
+
+/* The program started as the waiter (default: this one, /proc/self/exe). */
+void cps_reload_set_waiter(const char *exe);
+
+/* Start a waiter if a pending reload is overdue. */
+int cps_reload_overdue(cps_store *st, const cps_paths *paths, cps_err *err);
+
+#endif

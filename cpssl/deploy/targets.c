@@ -1,0 +1,272 @@
+#include "cpssl/deploy/targets.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpssl/core/fault.h"
+#include "cpssl/core/fs.h"
+#include "cpssl/core/log.h"
+#include "cpssl/core/paths.h"
+
+char *cps_target_apache_dir(const cps_config *cfg, const char *site)
+{
+	char *rel, *out;
+
+	if (asprintf(&rel, "/home/virtual/%s/fst/etc/httpd/conf", site) < 0)
+		return NULL;
+	out = cps_fs_path(cfg, rel);
+	free(rel);
+	return out;
+}
+
+static int write_in(const char *dir, const char *name, const char *data,
+		    size_t len, mode_t mode, cps_err *err)
+{
+	char *path = cps_path_join(dir, name);
+	int rc;
+
+	if (path == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	rc = cps_fs_write_atomic(path, data, len, mode, err);
+	free(path);
+	return rc;
+}
+
+/* Make PATH a symlink to TARGET with one rename (replacing a file that a
+ * manual installation may have left there). */
+static int link_swap(const char *path, const char *target, cps_err *err)
+{
+	char buf[4096], *tmp = NULL;
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	int rc = 0;
+
+	if (n >= 0) {
+		buf[n] = '\0';
+		if (strcmp(buf, target) == 0)
+			return 0;
+	}
+	if (asprintf(&tmp, "%s.cpssl-new", path) < 0)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	unlink(tmp);
+	if (symlink(target, tmp) != 0 || rename(tmp, path) != 0) {
+		rc = cps_fail(err, CPS_E_IO, "cannot point %s at %s: %s", path, target,
+			      strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int not_dot(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+static void remove_version(const char *dir)
+{
+	static const char *const files[] = { "server.key", "server.crt", "bundle.crt" };
+	char path[4096];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	if (rmdir(dir) != 0)
+		cps_warn("could not remove the old version %s: %s", dir, strerror(errno));
+}
+
+static void prune_versions(const char *versions, const char *keep)
+{
+	struct dirent **list = NULL;
+	int n = scandir(versions, &list, not_dot, by_name);
+
+	for (int i = 0; i < n; i++) {
+		if (i < n - CPS_APACHE_VERSIONS_KEPT && strcmp(list[i]->d_name, keep) != 0) {
+			char path[4096];
+
+			snprintf(path, sizeof(path), "%s/%s", versions, list[i]->d_name);
+			remove_version(path);
+		}
+		free(list[i]);
+	}
+	free(list);
+}
+
+int cps_target_apache(const cps_config *cfg, const char *site,
+		      const char *version, const cps_cert_files *f, cps_err *err)
+{
+	static const struct { const char *path, *target; } fixed[] = {
+		{ "ssl.crt/server.crt", "../ssl.live/server.crt" },
+		{ "ssl.crt/bundle.crt", "../ssl.live/bundle.crt" },
+		{ "ssl.key/server.key", "../ssl.live/server.key" },
+	};
+	char *base = cps_target_apache_dir(cfg, site), *versions = NULL, *dir = NULL;
+	char *live = NULL, *crtdir = NULL, *keydir = NULL, *p = NULL, *target = NULL;
+	int rc = -1;
+
+	if (base == NULL || (versions = cps_path_join(base, "ssl.versions")) == NULL ||
+	    (dir = cps_path_join(versions, version)) == NULL ||
+	    (live = cps_path_join(base, "ssl.live")) == NULL ||
+	    (crtdir = cps_path_join(base, "ssl.crt")) == NULL ||
+	    (keydir = cps_path_join(base, "ssl.key")) == NULL ||
+	    asprintf(&target, "ssl.versions/%s", version) < 0) {
+		target = NULL;
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* the complete new version first; nothing points at it yet */
+	if (cps_fs_mkdir_p(base, 0755, err) != 0 || cps_fs_mkdir_p(dir, 0700, err) != 0 ||
+	    write_in(dir, "server.key", f->key, f->key_len, 0600, err) != 0)
+		goto fail;
+	CPS_FAULT("deploy-apache-between-key-and-cert");
+	/* Apache refuses an empty SSLCertificateChainFile: without a chain (a
+	 * self-signed certificate) the bundle holds the certificate itself */
+	if (write_in(dir, "server.crt", f->cert, strlen(f->cert), 0644, err) != 0 ||
+	    write_in(dir, "bundle.crt", f->chain[0] ? f->chain : f->cert,
+		     strlen(f->chain[0] ? f->chain : f->cert), 0644, err) != 0 ||
+	    cps_fs_fsync_dir(versions, err) != 0 ||
+	    cps_fs_mkdir_p(crtdir, 0755, err) != 0 || cps_fs_mkdir_p(keydir, 0700, err) != 0)
+		goto fail;
+	/* the switch: key, certificate and chain change together */
+	if (link_swap(live, target, err) != 0 || cps_fs_fsync_dir(base, err) != 0)
+		goto fail;
+	CPS_FAULT("deploy-apache-after-switch");
+	/* the fixed paths Apache reads lead into ssl.live (made once) */
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		p = cps_path_join(base, fixed[i].path);
+		if (p == NULL) {
+			cps_fail(err, CPS_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		if (link_swap(p, fixed[i].target, err) != 0)
+			goto fail;
+		free(p);
+		p = NULL;
+	}
+	if (cps_fs_fsync_dir(crtdir, err) != 0 || cps_fs_fsync_dir(keydir, err) != 0)
+		goto fail;
+	prune_versions(versions, version);
+	rc = 0;
+	goto out;
+fail:
+	cps_err_prefix(err, "Apache (%s)", base);
+out:
+	free(p);
+	free(base);
+	free(versions);
+	free(dir);
+	free(live);
+	free(crtdir);
+	free(keydir);
+	free(target);
+	return rc;
+}
+
+static char *pem_bundle(const cps_cert_files *f, size_t *len)
+{
+	char *out;
+	int n = asprintf(&out, "%s%s%.*s", f->cert, f->chain, (int)f->key_len, f->key);
+
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return out;
+}
+
+static int write_bundle(const char *path, const cps_cert_files *f, cps_err *err)
+{
+	size_t len = 0;
+	char *pem = pem_bundle(f, &len);
+	int rc;
+
+	if (pem == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	rc = cps_fs_write_atomic(path, pem, len, 0600, err);
+	explicit_bzero(pem, len);
+	free(pem);
+	return rc;
+}
+
+int cps_target_haproxy(const cps_config *cfg, const char *site,
+		       const cps_cert_files *f, cps_err *err)
+{
+	char *dir = cps_fs_path(cfg, "/etc/haproxy/ssl.d"), *path;
+	int rc;
+
+	path = dir ? cps_path_join(dir, site) : NULL;
+	if (path == NULL) {
+		free(dir);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	rc = cps_fs_mkdir_p(dir, 0700, err) == 0 ? write_bundle(path, f, err) : -1;
+	if (rc != 0)
+		cps_err_prefix(err, "haproxy (%s)", path);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+int cps_target_server_pem(const cps_config *cfg, const cps_cert_files *f,
+			  cps_err *err)
+{
+	char *dir = cps_fs_path(cfg, "/etc/pki/tls/certs"), *path;
+	int rc;
+
+	path = dir ? cps_path_join(dir, "server.pem") : NULL;
+	if (path == NULL) {
+		free(dir);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	rc = cps_fs_mkdir_p(dir, 0755, err) == 0 ? write_bundle(path, f, err) : -1;
+	if (rc != 0)
+		cps_err_prefix(err, "the server certificate (%s)", path);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+int cps_target_remove(const cps_config *cfg, const char *site, cps_err *err)
+{
+	static const char *const links[] = { "ssl.crt/server.crt", "ssl.crt/bundle.crt",
+					     "ssl.key/server.key", "ssl.live" };
+	char *base = cps_target_apache_dir(cfg, site), *hp = NULL, *p;
+	struct dirent **list = NULL;
+	int n;
+
+	if (base == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		p = cps_path_join(base, links[i]);
+		if (p)
+			unlink(p);
+		free(p);
+	}
+	p = cps_path_join(base, "ssl.versions");
+	n = p ? scandir(p, &list, not_dot, by_name) : -1;
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", p, list[i]->d_name);
+		remove_version(path);
+		free(list[i]);
+	}
+	free(list);
+	free(p);
+	free(base);
+	if (asprintf(&hp, "/etc/haproxy/ssl.d/%s", site) >= 0 && (p = cps_fs_path(cfg, hp)) != NULL) {
+		cps_fs_unlink(p, NULL);
+		free(p);
+	}
+	free(hp);
+	return 0;
+}

@@ -1,0 +1,439 @@
+/* ssl: certificates whatever their source — imports from another CA,
+ * self-signed ones, CSRs, inspection, deletion and rollback. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cpssl/core/clock.h"
+#include "cpssl/core/fs.h"
+#include "cpssl/core/log.h"
+#include "cpssl/core/output.h"
+#include "cpssl/crypto/csr.h"
+#include "cpssl/crypto/key.h"
+#include "cpssl/deploy/deploy.h"
+#include "cpssl/deploy/import.h"
+#include "cpssl/deploy/reload.h"
+#include "cpssl/deploy/targets.h"
+#include "cpssl/issue/names.h"
+#include "cpssl/store/certs.h"
+#include "cpssl/store/settings.h"
+#include "modules/dispatch.h"
+
+static const cps_site *site_of(cps_ctx *ctx)
+{
+	return ctx->has_site ? &ctx->site : NULL;
+}
+
+static const char *name_of(cps_ctx *ctx)
+{
+	return ctx->has_site ? ctx->site.name : "server";
+}
+
+static json_object *info_json(const cps_cert_info *info)
+{
+	json_object *o = json_object_new_object(), *sans = json_object_new_array();
+
+	for (size_t i = 0; i < info->nsans; i++)
+		json_object_array_add(sans, json_object_new_string(info->sans[i]));
+	json_object_object_add(o, "subject", json_object_new_string(info->subject_cn));
+	json_object_object_add(o, "names", sans);
+	json_object_object_add(o, "issuer", json_object_new_string(info->issuer));
+	json_object_object_add(o, "not_before", cps_json_time(info->not_before));
+	json_object_object_add(o, "not_after", cps_json_time(info->not_after));
+	json_object_object_add(o, "serial", json_object_new_string(info->serial));
+	json_object_object_add(o, "fingerprint", json_object_new_string(info->fingerprint));
+	json_object_object_add(o, "key_type", json_object_new_string(info->key_type));
+	json_object_object_add(o, "self_signed", json_object_new_boolean(info->self_signed));
+	return o;
+}
+
+/* A PEM argument, or the current certificate when ARG is null. */
+static int cert_info(cps_ctx *ctx, json_object *arg, cps_cert_info *info,
+		     cps_err *err)
+{
+	X509 *leaf = NULL;
+	STACK_OF(X509) *chain = NULL;
+	char *pem = NULL, *path = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	if (arg) {
+		const char *s = json_object_get_string(arg);
+
+		rc = cps_cert_parse_pem(s, strlen(s), &leaf, &chain, err);
+	} else {
+		cps_cert_row row;
+		cps_store *st;
+
+		if (cps_ctx_store(ctx, &st, err) != 0 ||
+		    cps_cert_current(st, ctx->has_site ? ctx->site.id : 0, &row, err) != 0)
+			return -1;
+		if (row.id == 0)
+			rc = cps_fail(err, CPS_E_NOTFOUND, "%s has no certificate", name_of(ctx));
+		else if ((path = cps_path_join(row.path, "cert.pem")) != NULL &&
+			 cps_fs_read(path, 1 << 20, &pem, &len, err) == 0)
+			rc = cps_cert_parse_pem(pem, len, &leaf, &chain, err);
+		cps_cert_row_free(&row);
+	}
+	if (rc == 0)
+		rc = cps_cert_info_get(leaf, info, err);
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	free(pem);
+	free(path);
+	return rc;
+}
+
+static int ctx_get(cps_ctx *ctx, cps_config **cfg, cps_store **st, cps_err *err)
+{
+	return cps_ctx_config(ctx, cfg, err) != 0 || cps_ctx_store(ctx, st, err) != 0 ? -1 : 0;
+}
+
+static int cmd_install(cps_ctx *ctx, json_object **args, size_t nargs,
+		       json_object **result, cps_err *err)
+{
+	cps_cert_info info;
+	cps_config *cfg;
+	cps_store *st;
+
+	(void)nargs;
+	if (ctx_get(ctx, &cfg, &st, err) != 0 ||
+	    cps_import(st, cfg, &ctx->paths, site_of(ctx), json_object_get_string(args[0]),
+		       json_object_get_string(args[1]), args[2] ? json_object_get_string(args[2]) : NULL,
+		       &info, err) != 0)
+		return cps_err_prefix(err, "%s", name_of(ctx));
+	*result = info_json(&info);
+	cps_cert_info_free(&info);
+	return 0;
+}
+
+static int cmd_get_certificates(cps_ctx *ctx, json_object **args, size_t nargs,
+				json_object **result, cps_err *err)
+{
+	cps_cert_row *rows;
+	cps_store *st;
+	long long current;
+	size_t n;
+
+	(void)args;
+	(void)nargs;
+	if (cps_ctx_store(ctx, &st, err) != 0 ||
+	    cps_cert_list(st, ctx->has_site ? ctx->site.id : 0, &rows, &n, &current, err) != 0)
+		return -1;
+	*result = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object(), *names = json_object_new_array();
+		char *save = NULL;
+
+		for (char *t = strtok_r(rows[i].names, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			json_object_array_add(names, json_object_new_string(t));
+		json_object_object_add(o, "serial", json_object_new_string(rows[i].serial));
+		json_object_object_add(o, "names", names);
+		json_object_object_add(o, "expires", cps_json_time((time_t)rows[i].not_after));
+		json_object_object_add(o, "issuer", json_object_new_string(rows[i].issuer));
+		json_object_object_add(o, "origin", json_object_new_string(rows[i].server));
+		json_object_object_add(o, "current", json_object_new_boolean(rows[i].id == current));
+		json_object_array_add(*result, o);
+	}
+	cps_cert_rows_free(rows, n);
+	return 0;
+}
+
+/* The file Apache (or the server PEM) reads, followed to its target. */
+static int served_file_exists(cps_ctx *ctx, const char *rel, json_object **result,
+			      cps_err *err)
+{
+	cps_config *cfg;
+	char *base, *path;
+	struct stat sb;
+
+	if (cps_ctx_config(ctx, &cfg, err) != 0)
+		return -1;
+	base = ctx->has_site ? cps_target_apache_dir(cfg, ctx->site.name)
+			     : cps_fs_path(cfg, "/etc/pki/tls/certs");
+	path = base ? cps_path_join(base, ctx->has_site ? rel : "server.pem") : NULL;
+	if (path == NULL) {
+		free(base);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	*result = json_object_new_boolean(stat(path, &sb) == 0 && S_ISREG(sb.st_mode));
+	free(path);
+	free(base);
+	return 0;
+}
+
+static int cmd_cert_exists(cps_ctx *ctx, json_object **args, size_t nargs,
+			   json_object **result, cps_err *err)
+{
+	(void)args;
+	(void)nargs;
+	return served_file_exists(ctx, "ssl.crt/server.crt", result, err);
+}
+
+static int cmd_key_exists(cps_ctx *ctx, json_object **args, size_t nargs,
+			  json_object **result, cps_err *err)
+{
+	(void)args;
+	(void)nargs;
+	return served_file_exists(ctx, "ssl.key/server.key", result, err);
+}
+
+static int cmd_alt_names(cps_ctx *ctx, json_object **args, size_t nargs,
+			 json_object **result, cps_err *err)
+{
+	cps_cert_info info;
+
+	(void)nargs;
+	if (cert_info(ctx, args[0], &info, err) != 0)
+		return -1;
+	*result = json_object_new_array();
+	for (size_t i = 0; i < info.nsans; i++)
+		json_object_array_add(*result, json_object_new_string(info.sans[i]));
+	cps_cert_info_free(&info);
+	return 0;
+}
+
+static int cmd_is_self_signed(cps_ctx *ctx, json_object **args, size_t nargs,
+			      json_object **result, cps_err *err)
+{
+	cps_cert_info info;
+
+	(void)nargs;
+	if (cert_info(ctx, args[0], &info, err) != 0)
+		return -1;
+	*result = json_object_new_boolean(info.self_signed);
+	cps_cert_info_free(&info);
+	return 0;
+}
+
+static int cmd_parse(cps_ctx *ctx, json_object **args, size_t nargs,
+		     json_object **result, cps_err *err)
+{
+	cps_cert_info info;
+
+	(void)nargs;
+	if (cert_info(ctx, args[0], &info, err) != 0)
+		return -1;
+	*result = info_json(&info);
+	cps_cert_info_free(&info);
+	return 0;
+}
+
+static int cmd_delete(cps_ctx *ctx, json_object **args, size_t nargs,
+		      json_object **result, cps_err *err)
+{
+	cps_cert_row row;
+	cps_config *cfg;
+	cps_store *st;
+	int rc;
+
+	(void)args;
+	(void)nargs;
+	if (!ctx->has_site)
+		return cps_fail(err, CPS_E_INVAL, "ssl:delete needs a site (-d SITE)");
+	if (ctx_get(ctx, &cfg, &st, err) != 0 || cps_cert_current(st, ctx->site.id, &row, err) != 0)
+		return -1;
+	rc = row.id ? 0 : cps_fail(err, CPS_E_NOTFOUND, "%s has no certificate to delete", ctx->site.name);
+	cps_cert_row_free(&row);
+	if (rc != 0 || cps_target_remove(cfg, ctx->site.name, err) != 0 ||
+	    cps_cert_clear_current(st, ctx->site.id, err) != 0 ||
+	    cps_site_set_ssl(st, ctx->site.id, false, err) != 0 ||
+	    cps_reload_schedule(st, cfg, &ctx->paths, CPS_SERVICE_APACHE, err) != 0 ||
+	    (strcmp(cps_config_str(cfg, CPS_CFG_MAIL_PROXY), "haproxy") == 0 &&
+	     cps_reload_schedule(st, cfg, &ctx->paths, CPS_SERVICE_HAPROXY, err) != 0))
+		return -1;
+	cps_info("%s no longer serves a certificate; its SSL is off", ctx->site.name);
+	*result = json_object_new_boolean(1);
+	return 0;
+}
+
+/* The names of a self-signed certificate or CSR: checked like a request. */
+static int plan_names(cps_ctx *ctx, cps_config *cfg, cps_store *st, json_object *arg,
+		      cps_name_plan **plan, size_t *np, cps_err *err)
+{
+	cps_plan_opts po = { .strict = true };
+	const char **in;
+	size_t n;
+	char **doms = NULL;
+	size_t nd = 0;
+	int rc;
+
+	if (arg == NULL) {
+		/* the site's domains, or the server's names */
+		if (ctx->has_site ? cps_site_domains(st, ctx->site.id, &doms, &nd, err) != 0
+				  : cps_names_server(st, cfg, &doms, &nd, err) != 0)
+			return -1;
+		rc = cps_names_plan(st, cfg, site_of(ctx), (const char *const *)doms, nd, &po,
+				    plan, np, err);
+		cps_strv_free(doms, nd);
+		return rc;
+	}
+	n = json_object_is_type(arg, json_type_array) ? json_object_array_length(arg) : 1;
+	in = calloc(n ? n : 1, sizeof(*in));
+	if (in == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_is_type(arg, json_type_array)
+					 ? json_object_array_get_idx(arg, i) : arg;
+
+		in[i] = e && json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
+	}
+	rc = cps_names_plan(st, cfg, site_of(ctx), in, n, &po, plan, np, err);
+	free(in);
+	return rc;
+}
+
+static int cmd_sign(cps_ctx *ctx, json_object **args, size_t nargs,
+		    json_object **result, cps_err *err)
+{
+	cps_name_plan *plan = NULL;
+	const char **names = NULL;
+	cps_cert_info info;
+	cps_config *cfg;
+	cps_store *st;
+	size_t np = 0;
+	int rc = -1;
+
+	(void)nargs;
+	if (ctx_get(ctx, &cfg, &st, err) != 0 || plan_names(ctx, cfg, st, args[0], &plan, &np, err) != 0)
+		return -1;
+	if (np == 0) {
+		cps_name_plans_free(plan, np);
+		return cps_fail(err, CPS_E_INVAL, "no hostnames for the certificate");
+	}
+	names = calloc(np, sizeof(*names));
+	for (size_t i = 0; names && i < np; i++)
+		names[i] = plan[i].name;
+	if (names && cps_deploy_selfsigned(st, cfg, &ctx->paths, ctx->has_site ? ctx->site.id : 0,
+					   name_of(ctx), names, np, &info, err) == 0) {
+		*result = info_json(&info);
+		cps_cert_info_free(&info);
+		rc = 0;
+	}
+	free(names);
+	cps_name_plans_free(plan, np);
+	return rc;
+}
+
+static int cmd_generate_csr(cps_ctx *ctx, json_object **args, size_t nargs,
+			    json_object **result, cps_err *err)
+{
+	cps_name_plan *plan = NULL;
+	const char **names = NULL;
+	EVP_PKEY *key = NULL;
+	unsigned char *der = NULL;
+	char *pem = NULL, *kts = NULL, *dir = NULL, *kpath = NULL;
+	size_t np = 0, derlen = 0;
+	cps_config *cfg;
+	cps_store *st;
+	cps_source src;
+	cps_key_type kt;
+	int rc = -1;
+
+	(void)nargs;
+	if (ctx_get(ctx, &cfg, &st, err) != 0 || plan_names(ctx, cfg, st, args[0], &plan, &np, err) != 0)
+		return -1;
+	if (np == 0 || (names = calloc(np, sizeof(*names))) == NULL) {
+		cps_fail(err, CPS_E_INVAL, "no hostnames for the request");
+		goto out;
+	}
+	for (size_t i = 0; i < np; i++)
+		names[i] = plan[i].name;
+	if (args[1]) {
+		const char *k = json_object_get_string(args[1]);
+
+		if (cps_key_from_pem(k, strlen(k), &key, err) != 0)
+			goto out;
+	} else {
+		char file[64];
+		time_t now = cps_now();
+		struct tm tm;
+
+		/* a new key, kept where ssl:install can be given it later */
+		gmtime_r(&now, &tm);
+		strftime(file, sizeof(file), "%Y%m%dT%H%M%SZ.key", &tm);
+		if (cps_setting_get(st, cfg, ctx->has_site ? ctx->site.id : 0, CPS_CFG_LE_KEY_TYPE,
+				    &kts, &src, err) != 0 ||
+		    cps_key_type_parse(kts, &kt, err) != 0 || cps_key_generate(kt, &key, err) != 0 ||
+		    asprintf(&dir, "%s/csr/%s", ctx->paths.storage, name_of(ctx)) < 0 ||
+		    cps_fs_mkdir_p(dir, 0700, err) != 0 ||
+		    (kpath = cps_path_join(dir, file)) == NULL || cps_key_save(kpath, key, err) != 0)
+			goto out;
+	}
+	if (cps_csr_create(key, names, np, &der, &derlen, err) != 0 ||
+	    cps_csr_to_pem(der, derlen, &pem, err) != 0)
+		goto out;
+	*result = json_object_new_object();
+	json_object_object_add(*result, "csr", json_object_new_string(pem));
+	json_object_object_add(*result, "key", kpath ? json_object_new_string(kpath) : NULL);
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+	free(pem);
+	free(kts);
+	free(dir);
+	free(kpath);
+	free(names);
+	cps_name_plans_free(plan, np);
+	return rc;
+}
+
+int cps_cmd_rollback(cps_ctx *ctx, json_object **args, size_t nargs,
+		     json_object **result, cps_err *err)
+{
+	cps_cert_info info;
+	cps_config *cfg;
+	cps_store *st;
+
+	(void)args;
+	(void)nargs;
+	if (ctx_get(ctx, &cfg, &st, err) != 0 ||
+	    cps_deploy_rollback(st, cfg, &ctx->paths, ctx->has_site ? ctx->site.id : 0,
+				name_of(ctx), &info, err) != 0)
+		return -1;
+	*result = info_json(&info);
+	cps_cert_info_free(&info);
+	return 0;
+}
+
+const cps_command cps_mod_ssl[] = {
+	{ "ssl", "install", cmd_install, CPS_SITE_OPTIONAL, 0,
+	  { { "key", CPS_T_STRING, NULL }, { "cert", CPS_T_STRING, NULL },
+	    { "chain", CPS_T_STRING | CPS_T_NULL, "null" } },
+	  "Install a certificate from another CA: the key must match, the certificate must be "
+	  "valid now and name one of the site's hostnames; then deployed and reloaded." },
+	{ "ssl", "get-certificates", cmd_get_certificates, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	  "Every certificate the site has had, newest first, the current one marked." },
+	{ "ssl", "cert-exists", cmd_cert_exists, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	  "Whether the web server has a certificate file for the site." },
+	{ "ssl", "key-exists", cmd_key_exists, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	  "Whether the web server has a key file for the site." },
+	{ "ssl", "get-alternative-names", cmd_alt_names, CPS_SITE_OPTIONAL, 0,
+	  { { "cert", CPS_T_STRING | CPS_T_NULL, "null" } },
+	  "The hostnames (SANs) of a certificate, or of the current one." },
+	{ "ssl", "is-self-signed", cmd_is_self_signed, CPS_SITE_OPTIONAL, 0,
+	  { { "cert", CPS_T_STRING | CPS_T_NULL, "null" } },
+	  "Whether a certificate (or the current one) is self-signed." },
+	{ "ssl", "parse-certificate", cmd_parse, CPS_SITE_OPTIONAL, 0,
+	  { { "cert", CPS_T_STRING | CPS_T_NULL, "null" } },
+	  "Subject, names, issuer, dates, serial, fingerprint and key type of a certificate." },
+	{ "ssl", "delete", cmd_delete, CPS_SITE_REQUIRED, 0, { { 0 } },
+	  "Stop serving the site's certificate (files removed, SSL off, web server reloaded); "
+	  "the stored copies stay." },
+	{ "ssl", "generate-csr", cmd_generate_csr, CPS_SITE_OPTIONAL, 0,
+	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
+	    { "key", CPS_T_STRING | CPS_T_NULL, "null" } },
+	  "A CSR for names of the site, signed with the given key or a new one (stored 0600; its "
+	  "path is returned, never the key itself)." },
+	{ "ssl", "sign-certificate", cmd_sign, CPS_SITE_OPTIONAL, 0,
+	  { { "names", CPS_T_ARRAY | CPS_T_STRING | CPS_T_NULL, "null" } },
+	  "Install a self-signed certificate (serverAuth) for names of the site (default: all "
+	  "its domains)." },
+	{ "ssl", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	  "Serve the previous certificate again." },
+	{ 0 },
+};
