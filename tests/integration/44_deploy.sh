@@ -220,6 +220,50 @@ c_run -d site2 letsencrypt:request '[b.test]'
 c_run -d site2 ssl:is-self-signed
 t_is "$RC:$OUT" "0:false" "the next successful request replaces it"
 
+# --- a target that cannot be written ---------------------------------------------------------
+was=$(fp "$conf1/ssl.crt/server.crt")
+mv "$ssld/site1" "$H_DIR/site1.pem.saved" && mkdir "$ssld/site1"
+c_run -d site1 ssl:sign-certificate
+t_is "$RC" 1 "a deployment whose haproxy target cannot be written fails"
+t_like "$ERR" "deployment failed: haproxy \($ssld/site1\)" "  naming the target"
+t_is "$(test -d "$ssld/site1" && echo dir)" "dir" "  and leaves what was there"
+rmdir "$ssld/site1" && mv "$H_DIR/site1.pem.saved" "$ssld/site1"
+
+# --- inspection and CSRs ----------------------------------------------------------------------
+c_run -d site1 ssl:key-exists
+t_is "$OUT" "true" "ssl:key-exists"
+c_run -d site1 ssl:get-alternative-names
+t_is "$OUT" $'- a.test\n- www.a.test' "ssl:get-alternative-names of the current certificate"
+c_run -o json ssl:parse-certificate "$(cat "$H_DIR/other.test.crt")"
+t_is "$(jq -r '.names[0] + " " + .key_type + " " + (.self_signed|tostring)' <<<"$OUT")" "other.test ec-256 true" \
+	"ssl:parse-certificate of a PEM"
+t_is "$(jq -r .fingerprint <<<"$OUT")" "$(fp "$H_DIR/other.test.crt")" "  its fingerprint as openssl prints it"
+c_run -o json -d site1 ssl:generate-csr '[a.test,www.a.test]'
+t_is "$RC" 0 "ssl:generate-csr with a new key"
+jq -r .csr <<<"$OUT" >"$H_DIR/new.csr"
+openssl req -in "$H_DIR/new.csr" -noout -verify >/dev/null 2>&1; t_ok $? "  the CSR verifies"
+t_like "$(openssl req -in "$H_DIR/new.csr" -noout -text | grep -o 'DNS:[^,]*' | tr '\n' ' ')" "DNS:a\.test DNS:www\.a\.test" "  with both names"
+csrkey=$(jq -r .key <<<"$OUT")
+t_is "$(stat -c %a "$csrkey")" 600 "  its key is stored 0600, not printed"
+t_is "$(openssl req -in "$H_DIR/new.csr" -noout -pubkey | openssl sha256)" "$(openssl pkey -in "$csrkey" -pubout | openssl sha256)" \
+	"  and signed it"
+c_run -o json -d site1 ssl:generate-csr '[a.test]' "$(cat "$H_DIR/a.test.key")"
+jq -r .csr <<<"$OUT" >"$H_DIR/given.csr"
+t_is "$(openssl req -in "$H_DIR/given.csr" -noout -pubkey | openssl sha256)" "$(openssl pkey -in "$H_DIR/a.test.key" -pubout | openssl sha256)" \
+	"ssl:generate-csr with a given key uses it"
+c_run -d site1 ssl:generate-csr '[other.test]'
+t_is "$RC" 1 "ssl:generate-csr refuses a name of another site"
+
+# --- the server's own certificate falls back too ---------------------------------------------
+h_dns_add srv.test A 127.0.0.2
+c_run scope:set net.hostname srv.test
+c_run letsencrypt:use-mechanism srv.test http
+c_run letsencrypt:request '[srv.test]'
+t_is "$RC" 1 "the server certificate cannot be obtained"
+t_like "$ERR" "the server has no certificate yet: installed a self-signed one for srv\.test" "  a self-signed one is installed"
+t_is "$(c_sans "$fsroot/etc/pki/tls/certs/server.pem")" "srv.test" "  as /etc/pki/tls/certs/server.pem"
+t_is "$(stat -c %a "$fsroot/etc/pki/tls/certs/server.pem")" 600 "  0600 (it holds the key)"
+
 # --- ssl:delete -----------------------------------------------------------------------------
 c_run -d site2 ssl:delete
 t_is "$RC" 0 "ssl:delete"
