@@ -118,6 +118,24 @@ t_is "$(new_orders)" 0 "  nothing was ordered"
 c_run -d site1 letsencrypt:request '[dup.d.test]' true false true
 t_is "$RC" 0 "force orders anyway"
 
+# the weekly limit per registered domain, counted from the issuance log
+db=$CPSSL_HOME/storage/cpssl.db
+logged=$(sqlite3 "$db" "SELECT count(DISTINCT serial) FROM issuance_log WHERE domain = 'd.test'")
+sqlite3 "$db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 45 - $logged)
+	INSERT INTO issuance_log (server, site_id, serial, name_set, domain, issued_at)
+	SELECT '$H_PEBBLE_DIR_URL', 1, 'FAKE' || i, 'x' || i || '.d.test', 'd.test', strftime('%s','now') FROM n"
+c_run -d site1 letsencrypt:request '[dup.d.test]' true false true
+t_like "$ERR" "WARNING : 4[5-9] certificates naming d\.test were issued in the last 7 days: near Let's Encrypt's limit of 50" \
+	"45 certificates for a registered domain in a week: a WARNING"
+sqlite3 "$db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+	INSERT INTO issuance_log (server, site_id, serial, name_set, domain, issued_at)
+	SELECT '$H_PEBBLE_DIR_URL', 1, 'MORE' || i, 'y' || i || '.d.test', 'd.test', strftime('%s','now') FROM n"
+DEBUG=1 c_run -d site1 letsencrypt:request '[fb.d.test]'
+t_is "$RC" 1 "50 or more: refused before ordering"
+t_like "$ERR" "certificates naming d\.test were issued in the last 7 days; Let's Encrypt allows 50 per registered domain a week" "  naming the limit"
+t_is "$(new_orders)" 0 "  nothing was ordered"
+sqlite3 "$db" "DELETE FROM issuance_log WHERE serial LIKE 'FAKE%' OR serial LIKE 'MORE%'"
+
 # --- fallback from http to dns; status after a failure ----------------------------------------------
 c_run scope:set cp.config letsencrypt challenge_dir "$H_DIR/not-served"
 DEBUG=1 c_run -d site1 letsencrypt:request '[fb.d.test]'
