@@ -89,12 +89,16 @@ demo: deps
 	scripts/demo
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(CPSSL_HOME)/etc \
-	           $(DESTDIR)$(CPSSL_HOME)/scripts
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(CPSSL_HOME)/etc/apache \
+	           $(DESTDIR)$(CPSSL_HOME)/etc/systemd $(DESTDIR)$(CPSSL_HOME)/scripts
 	install -d -m 0700 $(DESTDIR)$(CPSSL_HOME)/storage
 	install -m 0755 cpcmd $(DESTDIR)$(PREFIX)/bin/cpcmd
 	test -e $(DESTDIR)$(CPSSL_HOME)/etc/config.ini || \
-	  install -m 0644 etc/config.ini $(DESTDIR)$(CPSSL_HOME)/etc/config.ini
+	  install -m 0600 etc/config.ini $(DESTDIR)$(CPSSL_HOME)/etc/config.ini
+	install -m 0644 etc/apache/*.conf $(DESTDIR)$(CPSSL_HOME)/etc/apache/
+	install -m 0644 etc/systemd/* $(DESTDIR)$(CPSSL_HOME)/etc/systemd/
+	install -m 0755 scripts/housekeeping scripts/reissueAllCertificates \
+	  $(DESTDIR)$(CPSSL_HOME)/scripts/
 
 # etc/config.ini is the key table rendered; a unit test keeps them equal.
 config-template: cpcmd

@@ -4,11 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
 #include "cpssl/deploy/storage.h"
+#include "cpssl/issue/housekeeping.h"
 #include "cpssl/issue/request.h"
+#include "cpssl/issue/window.h"
 #include "cpssl/issue/revoke.h"
 #include "cpssl/issue/stage.h"
 #include "cpssl/store/certs.h"
@@ -314,11 +317,13 @@ static int cmd_status(cps_ctx *ctx, json_object **args, size_t nargs,
 	json_object_object_add(o, "site", json_object_new_string(site ? site->name : "server"));
 	json_object_object_add(o, "certificate", json_object_new_boolean(row.id != 0));
 	if (row.id) {
-		long lookahead = cps_config_int(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS);
-		long lookbehind = cps_config_int(cfg, CPS_CFG_LE_LOOKBEHIND_DAYS);
-		time_t from = (time_t)row.not_after - lookahead * 86400;
-		time_t until = (time_t)row.not_after - lookbehind * 86400;
+		cps_window w;
+		time_t from, until;
 		json_object *win = json_object_new_object();
+
+		cps_window_from_config(cfg, &w);
+		from = cps_window_start(&w, (time_t)row.not_before, (time_t)row.not_after);
+		until = cps_window_end(&w, (time_t)row.not_after);
 
 		names = json_object_new_array();
 		for (char *t = strtok_r(row.names, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -467,6 +472,64 @@ static int cmd_reload_status(cps_ctx *ctx, json_object **args, size_t nargs,
 	return 0;
 }
 
+/* The progress bar on a terminal: counts and an estimate of the time left. */
+static void draw_progress(size_t done, size_t total, size_t failed, long long eta_ms,
+			  void *ud)
+{
+	char bar[41];
+	size_t fill = total ? done * 40 / total : 40;
+
+	(void)ud;
+	memset(bar, '#', fill);
+	memset(bar + fill, '.', 40 - fill);
+	bar[40] = '\0';
+	fprintf(stderr, "\r[%s] %zu/%zu done, %zu failed", bar, done, total, failed);
+	if (eta_ms >= 0 && done < total)
+		fprintf(stderr, ", about %llds left ", (eta_ms + 999) / 1000);
+	else
+		fputs("            ", stderr);
+	if (done == total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static int pass(cps_ctx *ctx, bool everything, const char *dir, json_object **result,
+		cps_err *err)
+{
+	cps_hk_opts o = {
+		.everything = everything, .dir = dir,
+		.progress = isatty(STDERR_FILENO), .progress_cb = draw_progress,
+	};
+	cps_hk_counts c;
+	cps_config *cfg;
+	cps_store *st;
+
+	if (ctx_get(ctx, &cfg, &st, err) != 0 ||
+	    cps_housekeeping(st, cfg, &ctx->paths, &o, result, &c, err) != 0)
+		return -1;
+	cps_info("%zu renewed, %zu failed, %zu skipped", c.renewed, c.failed, c.skipped);
+	if (c.failed)
+		return cps_fail(err, CPS_E_CA, "%zu of %zu certificates could not be renewed; "
+				"each is retried after a backoff (letsencrypt:status)",
+				c.failed, c.renewed + c.failed + c.skipped);
+	return c.renewed ? 0 : CPS_EXIT_NOOP;
+}
+
+static int cmd_housekeeping(cps_ctx *ctx, json_object **args, size_t nargs,
+			    json_object **result, cps_err *err)
+{
+	(void)args;
+	(void)nargs;
+	return pass(ctx, false, NULL, result, err);
+}
+
+static int cmd_reissue_all(cps_ctx *ctx, json_object **args, size_t nargs,
+			   json_object **result, cps_err *err)
+{
+	(void)nargs;
+	return pass(ctx, true, args[0] ? json_object_get_string(args[0]) : NULL, result, err);
+}
+
 const cps_command cps_mod_letsencrypt[] = {
 	{ "letsencrypt", "request", cmd_request, CPS_SITE_OPTIONAL, 0,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
@@ -500,6 +563,13 @@ const cps_command cps_mod_letsencrypt[] = {
 	  "Whether there is a current certificate." },
 	{ "letsencrypt", "storage-path", cmd_storage_path, CPS_SITE_OPTIONAL, 0, { { 0 } },
 	  "Where the certificates of the configured CA are stored." },
+	{ "letsencrypt", "housekeeping", cmd_housekeeping, CPS_SITE_NONE, 0, { { 0 } },
+	  "The daily pass: account, owed reloads, the server's certificate, and every certificate "
+	  "inside its renewal window, [letsencrypt] concurrency at a time; one reload at the end." },
+	{ "letsencrypt", "reissue-all", cmd_reissue_all, CPS_SITE_NONE, 0,
+	  { { "dir", CPS_T_STRING | CPS_T_NULL, "null" } },
+	  "Reissue every site stored in DIR (default: the configured CA's certificate directory), "
+	  "whatever its window; prints what was reissued, failed or skipped and why." },
 	{ "letsencrypt", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, 0, { { 0 } },
 	  "Serve the previous certificate again." },
 	{ "letsencrypt", "reload-status", cmd_reload_status, CPS_SITE_NONE, 0, { { 0 } },

@@ -114,6 +114,7 @@ const char *cps_ctype_name(cps_ctype type)
 	case CPS_CT_HOSTPORTS: return "host:port list";
 	case CPS_CT_CHOICES: return "list";
 	case CPS_CT_SECRET: return "secret";
+	case CPS_CT_FRACTION: return "fraction";
 	}
 	return "?";
 }
@@ -150,6 +151,29 @@ bool cps_bool_text(const char *text)
 
 	parse_bool_word(text, &v);
 	return v;
+}
+
+double cps_fraction_value(const char *text)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	if (strchr(text, '/')) {
+		long a = strtol(text, &end, 10), b;
+
+		if (end == text || *end != '/')
+			return -1;
+		b = strtol(end + 1, &end, 10);
+		if (*end != '\0' || b <= 0 || a < 0)
+			return -1;
+		v = (double)a / (double)b;
+	} else {
+		v = strtod(text, &end);
+		if (end == text || *end != '\0')
+			return -1;
+	}
+	return errno == 0 && v >= 0 && v < 1 ? v : -1;
 }
 
 int cps_duration_parse(const char *text, long *seconds, cps_err *err)
@@ -441,6 +465,13 @@ static int normalize_text(const cps_config_key *k, const char *raw, char **out,
 		break;
 	case CPS_CT_STRING:
 	case CPS_CT_SECRET:
+		*out = strdup(v);
+		break;
+	case CPS_CT_FRACTION:
+		if (cps_fraction_value(v) < 0) {
+			rc = bad_value(k, v, "a fraction from 0 up to 1, such as 1/3 or 0.25", err);
+			break;
+		}
 		*out = strdup(v);
 		break;
 	}

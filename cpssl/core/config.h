@@ -23,6 +23,7 @@ typedef enum cps_ctype {
 	CPS_CT_HOSTPORTS, /* comma-separated host:port */
 	CPS_CT_CHOICES,   /* comma-separated subset of choices */
 	CPS_CT_SECRET,    /* like STRING, never logged */
+	CPS_CT_FRACTION,  /* "1/3" or "0.25": from 0 (off) up to, not including, 1 */
 } cps_ctype;
 
 enum {
@@ -71,9 +72,22 @@ enum {
 	X(LE_KEY_TYPE, "letsencrypt", "key_type", CPS_CT_ENUM, "ec-256",        \
 	  "ec-256|ec-384|rsa-2048|rsa-3072|rsa-4096", 0, 0, CPS_CK_SITE,         \
 	  "Key type of new certificate keys.")                                   \
+	X(LE_RENEW_FRACTION, "letsencrypt", "renew_fraction", CPS_CT_FRACTION,  \
+	  "1/3", NULL, 0, 0, 0,                                                  \
+	  "Also renew once less than this part of a certificate's lifetime "    \
+	  "remains (for short-lived certificates, where lookahead_days is too " \
+	  "late); whichever comes first. 0 turns it off. Applies to "            \
+	  "certificates issued after a change.")                                 \
 	X(LE_NOTIFY_FAILURE, "letsencrypt", "notify_failure", CPS_CT_BOOL,      \
 	  "true", NULL, 0, 0, 0,                                                 \
 	  "Notify the administrator when a renewal fails.")                     \
+	X(LE_NOTIFY_COMMAND, "letsencrypt", "notify_command", CPS_CT_COMMAND,   \
+	  "/usr/sbin/sendmail -t", NULL, 0, 0, 0,                                \
+	  "Command that sends the failure notice (a mail with To:, Subject: "   \
+	  "and body on its standard input); run without a shell.")              \
+	X(LE_CONCURRENCY, "letsencrypt", "concurrency", CPS_CT_INT, "4", NULL,  \
+	  1, 64, 0,                                                              \
+	  "How many certificates housekeeping and reissue-all order at once.")  \
 	X(LE_DISABLED_CHALLENGES, "letsencrypt", "disabled_challenges",         \
 	  CPS_CT_CHOICES, "tls-alpn", "http|dns|tls-alpn", 0, 0, 0,              \
 	  "Challenge mechanisms never used (comma-separated: http, dns, "       \
@@ -196,6 +210,8 @@ cps_source cps_config_source(const cps_config *cfg, cps_cfg_id id);
 
 /* Parsers for canonical text shared with site overrides. */
 bool cps_bool_text(const char *text);
+/* "1/3" or "0.25" → 0.333…; -1 on error. */
+double cps_fraction_value(const char *text);
 int cps_duration_parse(const char *text, long *seconds, cps_err *err);
 
 /* Set KEY to the canonical text CANON in the file at PATH, keeping every

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "cpssl/core/clock.h"
 
 static int dir_of(const char *path, char *out, size_t outlen)
 {
@@ -220,4 +223,32 @@ char *cps_path_join(const char *a, const char *b)
 	if (asprintf(&out, "%.*s/%s", (int)la, a, b) < 0)
 		return NULL;
 	return out;
+}
+
+int cps_fs_lock(const char *path, long timeout_ms, int *fd, cps_err *err)
+{
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	long waited = 0;
+
+	*fd = -1;
+	if (f < 0)
+		return cps_fail(err, CPS_E_IO, "cannot open the lock %s: %s", path, strerror(errno));
+	while (flock(f, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int e = errno;
+
+			close(f);
+			return cps_fail(err, CPS_E_IO, "cannot lock %s: %s", path, strerror(e));
+		}
+		if (waited >= timeout_ms) {
+			close(f);
+			return cps_fail(err, CPS_E_TIMEOUT,
+					"another cpcmd has held %s for %ld s; try again when it has finished",
+					path, timeout_ms / 1000);
+		}
+		cps_sleep_ms(50);
+		waited += 50;
+	}
+	*fd = f;
+	return 0;
 }

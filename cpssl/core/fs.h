@@ -27,6 +27,10 @@ int cps_fs_fsync_dir(const char *dir, cps_err *err);
 /* Remove a file; a missing file is not an error. */
 int cps_fs_unlink(const char *path, cps_err *err);
 
+/* An exclusive flock on PATH (created 0600), waiting at most TIMEOUT_MS;
+ * *fd holds it until closed. CPS_E_TIMEOUT when another process keeps it. */
+int cps_fs_lock(const char *path, long timeout_ms, int *fd, cps_err *err);
+
 /* Join path parts with '/', into a fresh string (NULL on overflow/ENOMEM). */
 char *cps_path_join(const char *a, const char *b);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,8 +217,43 @@ static int read_output(int fd, cps_proc_result *res, size_t *cap, size_t max)
  * (-1, "cannot run PROG: REASON"), detected through a close-on-exec status
  * pipe, rather than an exit status 127 a caller could mistake for the
  * program's own. */
+/* stdin from a sealed-off memory file holding INPUT (or /dev/null). */
+static int stdin_fd(const char *input, size_t len)
+{
+	int fd;
+
+	if (input == NULL)
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fd = memfd_create("cpssl-stdin", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, input + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int cps_proc_run(char *const argv[], char *const env_extra[], int timeout_s,
 		 size_t max_output, cps_proc_result *res, cps_err *err)
+{
+	return cps_proc_run_input(argv, env_extra, NULL, 0, timeout_s, max_output, res, err);
+}
+
+int cps_proc_run_input(char *const argv[], char *const env_extra[],
+		       const char *input, size_t input_len, int timeout_s,
+		       size_t max_output, cps_proc_result *res, cps_err *err)
 {
 	int outp[2] = { -1, -1 }, statp[2] = { -1, -1 }, devnull = -1, pidfd = -1;
 	char **env = NULL, *path = NULL;
@@ -254,7 +290,7 @@ int cps_proc_run(char *const argv[], char *const env_extra[], int timeout_s,
 		goto out;
 	}
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(statp, O_CLOEXEC) < 0 ||
-	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (devnull = stdin_fd(input, input_len)) < 0 ||
 	    lift(&outp[0]) < 0 || lift(&outp[1]) < 0 || lift(&statp[0]) < 0 ||
 	    lift(&statp[1]) < 0 || lift(&devnull) < 0) {
 		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: %s", argv[0],
@@ -427,4 +463,27 @@ void cps_proc_argv_free(char **argv)
 	for (char **a = argv; *a; a++)
 		free(*a);
 	free(argv);
+}
+
+static const char *self_path = "/proc/self/exe";
+
+void cps_proc_set_self(const char *path)
+{
+	self_path = path;
+}
+
+int cps_proc_self(char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (self_path[0] != '/' || strcmp(self_path, "/proc/self/exe") != 0) {
+		if ((size_t)snprintf(buf, len, "%s", self_path) >= len)
+			return -1;
+		return 0;
+	}
+	n = readlink(self_path, buf, len - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
 }

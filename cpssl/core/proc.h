@@ -24,7 +24,17 @@ typedef struct cps_proc_result {
  * its exit status; look at res), -1 when it could not be started. */
 int cps_proc_run(char *const argv[], char *const env_extra[], int timeout_s,
 		 size_t max_output, cps_proc_result *res, cps_err *err);
+/* The same with INPUT (LEN bytes) as the program's stdin. */
+int cps_proc_run_input(char *const argv[], char *const env_extra[],
+		       const char *input, size_t len, int timeout_s,
+		       size_t max_output, cps_proc_result *res, cps_err *err);
 void cps_proc_result_free(cps_proc_result *res);
+
+/* The program itself (cpcmd), for the helpers it starts (the reload
+ * waiter, housekeeping workers): /proc/self/exe resolved, or what
+ * cps_proc_set_self() named. 0 on success. */
+int cps_proc_self(char *buf, size_t len);
+void cps_proc_set_self(const char *path);
 
 /* Split a config command ("apachectl -k graceful") on spaces and tabs into
  * a NULL-terminated argv; no quoting, no expansion of any kind. */

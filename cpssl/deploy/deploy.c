@@ -16,6 +16,7 @@
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
 #include "cpssl/deploy/targets.h"
+#include "cpssl/issue/window.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/settings.h"
 #include "cpssl/store/sites.h"
@@ -153,6 +154,12 @@ int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	row.not_before = info.not_before;
 	row.not_after = info.not_after;
 	row.path = archive;
+	{
+		cps_window w;
+
+		cps_window_from_config(cfg, &w);
+		row.renew_at = cps_window_renew_at(&w, info.not_before, info.not_after);
+	}
 	if (row.names == NULL || cps_cert_record(st, &row, &id, err) != 0)
 		goto out;
 	CPS_FAULT("deploy-after-storage");

@@ -239,25 +239,16 @@ out:
 	return rc;
 }
 
-static const char *waiter_exe = "/proc/self/exe";
-
-void cps_reload_set_waiter(const char *exe)
-{
-	waiter_exe = exe;
-}
-
 /* Double fork and exec: the waiter is a fresh process (no SQLite state
  * carried across fork), in its own session, with no parent waiting on it. */
 static int spawn_waiter(const cps_paths *paths, cps_err *err)
 {
 	char exe[4096];
-	ssize_t n = readlink(waiter_exe, exe, sizeof(exe) - 1);
 	pid_t pid;
 	int status;
 
-	if (n <= 0)
+	if (cps_proc_self(exe, sizeof(exe)) != 0)
 		return cps_fail(err, CPS_E_EXEC, "cannot find the program to run the reload waiter");
-	exe[n] = '\0';
 	pid = fork();
 	if (pid < 0)
 		return cps_fail(err, CPS_E_EXEC, "cannot start the reload waiter: %s", strerror(errno));
@@ -294,6 +285,13 @@ static int ensure_waiter(const cps_paths *paths, cps_err *err)
 	return spawn_waiter(paths, err);
 }
 
+static bool deferred(void)
+{
+	const char *d = getenv(CPS_RELOAD_DEFER_ENV);
+
+	return d && *d && strcmp(d, "0") != 0;
+}
+
 int cps_reload_schedule(cps_store *st, const cps_config *cfg,
 			const cps_paths *paths, const char *service,
 			cps_err *err)
@@ -302,6 +300,11 @@ int cps_reload_schedule(cps_store *st, const cps_config *cfg,
 	long long now = (long long)cps_now(), due;
 	const char *text = cps_config_str(cfg, CPS_CFG_HTTPD_RELOAD_DELAY);
 
+	if (deferred()) {
+		/* part of a pass: whoever runs the pass reloads once at its end */
+		cps_debug("the %s reload is left to the end of the pass", service);
+		return cps_reload_request(st, service, now, delay, &due, err);
+	}
 	if (delay == 0)
 		return cps_reload_now(st, cfg, service, err);
 	if (cps_reload_request(st, service, now, delay, &due, err) != 0)
@@ -320,7 +323,47 @@ int cps_reload_overdue(cps_store *st, const cps_paths *paths, cps_err *err)
 {
 	int due;
 
+	if (deferred())
+		return 0;
 	if (cps_reload_any_due(st, (long long)cps_now(), &due, err) != 0)
 		return -1;
 	return due ? ensure_waiter(paths, err) : 0;
+}
+
+int cps_reload_flush(cps_store *st, const cps_config *cfg,
+		     const cps_paths *paths, cps_err *err)
+{
+	cps_reload_row *rows = NULL;
+	size_t n = 0;
+	long delay = delay_of(cfg);
+	int rc = 0;
+
+	if (cps_reload_pending(st, &rows, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n && delay == 0; i++) {
+		cps_err e;
+
+		/* done either way: a failed configtest is reported, not retried
+		 * until the next deployment asks again */
+		if (cps_reload_now(st, cfg, rows[i].service, &e) != 0) {
+			*err = e;
+			rc = -1;
+		}
+		if (cps_reload_done(st, rows[i].service, rows[i].generation,
+				    (long long)cps_now(), delay, &e) != 0) {
+			*err = e;
+			rc = -1;
+		}
+	}
+	if (n > 0 && delay > 0) {
+		long long now = (long long)cps_now();
+
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(rows[i].service, CPS_SERVICE_APACHE) == 0)
+				cps_info("reloading web server in %lld seconds, stay tuned!",
+					 rows[i].due > now ? rows[i].due - now : 0);
+		rc = ensure_waiter(paths, err);
+	}
+	cps_reload_rows_free(rows, n);
+	return rc;
 }

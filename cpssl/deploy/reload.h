@@ -34,8 +34,14 @@ int cps_reload_now(cps_store *st, const cps_config *cfg, const char *service,
 /* The waiter's body (cpcmd --reload-waiter); returns an exit status. */
 int cps_reload_waiter(const cps_paths *paths);
 
-/* The program started as the waiter (default: this one, /proc/self/exe). */
-void cps_reload_set_waiter(const char *exe);
+/* With this set in the environment (housekeeping workers), reloads are only
+ * recorded; the pass reloads once at its end with cps_reload_flush. */
+#define CPS_RELOAD_DEFER_ENV "CPSSL_RELOAD_DEFER"
+
+/* After a pass: reload every service that is owed one (at once when
+ * reload_delay is "now", else by the waiter when due). */
+int cps_reload_flush(cps_store *st, const cps_config *cfg,
+		     const cps_paths *paths, cps_err *err);
 
 /* Start a waiter if a pending reload is overdue. */
 int cps_reload_overdue(cps_store *st, const cps_paths *paths, cps_err *err);

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cpssl/acme/order.h"
 #include "cpssl/core/clock.h"
+#include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/csr.h"
 #include "cpssl/crypto/key.h"
@@ -593,6 +595,25 @@ static int validate(run *r, cps_err *err)
 	}
 }
 
+#define SITE_LOCK_WAIT_MS (5 * 60 * 1000L)
+
+static int site_lock(cps_session *s, const char *site, int *fd, cps_err *err)
+{
+	char *dir = cps_path_join(s->paths->storage, "locks"), *path = NULL;
+	int rc;
+
+	if (dir == NULL || (path = cps_path_join(dir, site)) == NULL) {
+		free(dir);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	rc = cps_fs_mkdir_p(dir, 0700, err) == 0 ? cps_fs_lock(path, SITE_LOCK_WAIT_MS, fd, err) : -1;
+	if (rc != 0)
+		cps_err_prefix(err, "%s", site);
+	free(dir);
+	free(path);
+	return rc;
+}
+
 int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	      cps_err *err)
 {
@@ -608,11 +629,14 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	bool any_dns = false;
 	cps_source src;
 	cps_err e;
-	int rc = -1;
+	int rc = -1, lock = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (req->n == 0)
 		return cps_fail(err, CPS_E_INVAL, "no hostnames to register");
+	/* one order per site at a time, across processes */
+	if (site_lock(s, req->site_name, &lock, err) != 0)
+		return -1;
 	if (cps_issue_cleanup(s, req->site_id, &e) != 0)
 		cps_warn("%s", e.msg);
 	r.names = calloc(req->n, sizeof(*r.names));
@@ -670,8 +694,8 @@ out:
 		if (r.order_id)
 			cps_order_set_status(s->st, r.order_id, "invalid", &e);
 		cps_ssl_status_failed(s->st, req->site_id,
-				      *problem ? problem : cps_code_name(err ? err->code : CPS_E_INTERNAL),
-				      err ? err->msg : "", (long long)cps_now(), &e);
+				      *problem ? problem : cps_code_name(err->code), err->msg,
+				      (long long)cps_now(), err->input, arc4random_uniform(1000) / 1000.0, &e);
 		cps_issue_result_free(res);
 	}
 	OPENSSL_free(csr);
@@ -679,6 +703,7 @@ out:
 	free(pem);
 	free(kts);
 	run_free(&r);
+	close(lock);
 	return rc;
 }
 

@@ -42,8 +42,8 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 	sqlite3_finalize(s);
 	s = cps_store_prepare(st,
 		"INSERT INTO certificates (site_id, server, names, serial, fingerprint, issuer, "
-		"key_type, not_before, not_after, path, is_current, created_at) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)", err);
+		"key_type, not_before, not_after, path, is_current, created_at, renew_at) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)", err);
 	if (s == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, in->site_id);
@@ -57,6 +57,7 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 	sqlite3_bind_int64(s, 9, in->not_after);
 	sqlite3_bind_text(s, 10, in->path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 11, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(s, 12, in->renew_at ? in->renew_at : in->not_after);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		cps_store_fail(st, err, "recording the certificate");
 		goto fail;
@@ -74,6 +75,13 @@ fail:
 #define CERT_COLUMNS \
 	"SELECT id, site_id, server, names, serial, fingerprint, issuer, key_type, " \
 	"not_before, not_after, path, created_at, revoked_at, is_current FROM certificates "
+
+/* When a certificate becomes due by its remaining lifetime, indexed like
+ * expiry so that finding what is due costs what is due, not every site. */
+const char cps_schema_certs_v2[] =
+	"ALTER TABLE certificates ADD COLUMN renew_at INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE certificates SET renew_at = not_after;"
+	"CREATE INDEX certificates_renew ON certificates(renew_at) WHERE is_current = 1;";
 
 static void fill_cert(sqlite3_stmt *s, cps_cert_row *out)
 {
@@ -215,4 +223,44 @@ int cps_cert_clear_current(cps_store *st, long site_id, cps_err *err)
 		return -1;
 	sqlite3_bind_int64(s, 1, site_id);
 	return cps_store_exec(st, s, "clearing the current certificate", err);
+}
+
+int cps_cert_due(cps_store *st, long long now, long long ahead, long long behind,
+		 bool everything, cps_due_cb cb, void *ud, cps_err *err)
+{
+	/* two indexed ranges (expiry, remaining lifetime), minus sites that are
+	 * waiting out a backoff */
+	sqlite3_stmt *s = cps_store_prepare(st, everything
+		? "SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
+		  "WHERE c.is_current = 1 AND c.server != 'import' ORDER BY c.site_id"
+		: "SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
+		  "WHERE c.is_current = 1 AND c.server != 'import' "
+		  "AND (c.not_after <= ?1 + ?2 OR c.renew_at <= ?1) AND c.not_after >= ?1 + ?3 "
+		  "AND NOT EXISTS (SELECT 1 FROM ssl_status t WHERE t.site_id = c.site_id "
+		  "AND t.next_attempt > ?1) ORDER BY c.site_id", err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	if (!everything) {
+		sqlite3_bind_int64(s, 1, now);
+		sqlite3_bind_int64(s, 2, ahead);
+		sqlite3_bind_int64(s, 3, behind);
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cps_due_cert d = {
+			.site_id = (long)sqlite3_column_int64(s, 0),
+			.server = (const char *)sqlite3_column_text(s, 1),
+			.names = (const char *)sqlite3_column_text(s, 2),
+			.not_before = sqlite3_column_int64(s, 3),
+			.not_after = sqlite3_column_int64(s, 4),
+		};
+
+		if (cb(&d, ud) != 0)
+			break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cps_store_fail(st, err, "finding due certificates");
+	return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef CPSSL_STORE_CERTS_H
 #define CPSSL_STORE_CERTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cpssl/core/err.h"
@@ -19,6 +20,7 @@ typedef struct cps_cert_row {
 	char *path;         /* the directory holding the PEM files */
 	long long created;
 	long long revoked;  /* when it was revoked, 0 if not */
+	long long renew_at; /* due by remaining lifetime (0: not_after) */
 } cps_cert_row;
 
 /* Record IN as SITE_ID's current certificate (the previous one stays in the
@@ -41,5 +43,21 @@ void cps_cert_rows_free(cps_cert_row *rows, size_t n);
 int cps_cert_clear_current(cps_store *st, long site_id, cps_err *err);
 int cps_cert_set_revoked(cps_store *st, long long id, long long when,
 			 cps_err *err);
+
+typedef struct cps_due_cert {
+	long site_id;
+	const char *server, *names;  /* valid during the callback */
+	long long not_before, not_after;
+} cps_due_cert;
+
+typedef int (*cps_due_cb)(const cps_due_cert *c, void *ud);
+
+/* Current, non-imported certificates due at NOW: expiring within AHEAD
+ * seconds or past their renew_at, and not expired more than -BEHIND seconds
+ * (BEHIND = lookbehind, may be negative), skipping sites in a backoff;
+ * EVERYTHING lists every current certificate instead. CB returns non-zero
+ * to stop. */
+int cps_cert_due(cps_store *st, long long now, long long ahead, long long behind,
+		 bool everything, cps_due_cb cb, void *ud, cps_err *err);
 
 #endif

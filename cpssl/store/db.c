@@ -30,6 +30,8 @@ static const char *const migrations[] = {
 	cps_schema_ssl_state_v1,
 	cps_schema_reloads_v1,
 	cps_schema_sites_v2,
+	cps_schema_certs_v2,
+	cps_schema_ssl_state_v2,
 };
 
 sqlite3 *cps_store_db(cps_store *st)

@@ -27,6 +27,9 @@ const char cps_schema_ssl_state_v1[] =
 	"CREATE INDEX issuance_log_by_set ON issuance_log(server, name_set, issued_at);"
 	"CREATE INDEX issuance_log_by_domain ON issuance_log(server, domain, issued_at);";
 
+const char cps_schema_ssl_state_v2[] =
+	"ALTER TABLE ssl_status ADD COLUMN next_attempt INTEGER NOT NULL DEFAULT 0;";
+
 int cps_mech_force(cps_store *st, long site_id, const char *name,
 		   const char *mech, cps_err *err)
 {
@@ -108,7 +111,7 @@ int cps_ssl_status_get(cps_store *st, long site_id, cps_ssl_status *out,
 		       cps_err *err)
 {
 	sqlite3_stmt *s = cps_store_prepare(st,
-		"SELECT failures, last_problem, last_detail, last_failure, last_success "
+		"SELECT failures, last_problem, last_detail, last_failure, last_success, next_attempt "
 		"FROM ssl_status WHERE site_id = ?", err);
 	int rc;
 
@@ -123,6 +126,7 @@ int cps_ssl_status_get(cps_store *st, long site_id, cps_ssl_status *out,
 		out->last_detail = cps_store_text(s, 2);
 		out->last_failure = sqlite3_column_int64(s, 3);
 		out->last_success = sqlite3_column_int64(s, 4);
+		out->next_attempt = sqlite3_column_int64(s, 5);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -138,13 +142,20 @@ void cps_ssl_status_free(cps_ssl_status *s)
 }
 
 int cps_ssl_status_failed(cps_store *st, long site_id, const char *problem,
-			  const char *detail, long long now, cps_err *err)
+			  const char *detail, long long now, bool input,
+			  double jitter, cps_err *err)
 {
+	/* backoff: an hour, doubling per failure up to a day; a day at once
+	 * when the problem is the input's (retrying unchanged will not help);
+	 * JITTER (0..1) spreads sites that failed together */
 	sqlite3_stmt *s = cps_store_prepare(st,
-		"INSERT INTO ssl_status (site_id, failures, last_problem, last_detail, last_failure) "
-		"VALUES (?, 1, ?, ?, ?) ON CONFLICT (site_id) DO UPDATE SET "
+		"INSERT INTO ssl_status (site_id, failures, last_problem, last_detail, last_failure, next_attempt) "
+		"VALUES (?1, 1, ?2, ?3, ?4, ?4 + CAST((CASE WHEN ?5 THEN 86400 ELSE 3600 END) * (1 + ?6 / 10) AS INTEGER)) "
+		"ON CONFLICT (site_id) DO UPDATE SET "
 		"failures = failures + 1, last_problem = excluded.last_problem, "
-		"last_detail = excluded.last_detail, last_failure = excluded.last_failure", err);
+		"last_detail = excluded.last_detail, last_failure = excluded.last_failure, "
+		"next_attempt = ?4 + CAST((CASE WHEN ?5 THEN 86400 ELSE min(86400, 3600 << min(failures, 5)) END) "
+		"* (1 + ?6 / 10) AS INTEGER)", err);
 
 	if (s == NULL)
 		return -1;
@@ -152,6 +163,8 @@ int cps_ssl_status_failed(cps_store *st, long site_id, const char *problem,
 	sqlite3_bind_text(s, 2, problem, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, detail, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, now);
+	sqlite3_bind_int(s, 5, input);
+	sqlite3_bind_double(s, 6, jitter);
 	return cps_store_exec(st, s, "recording a failure", err);
 }
 
@@ -160,7 +173,8 @@ int cps_ssl_status_succeeded(cps_store *st, long site_id, long long now,
 {
 	sqlite3_stmt *s = cps_store_prepare(st,
 		"INSERT INTO ssl_status (site_id, failures, last_success) VALUES (?, 0, ?) "
-		"ON CONFLICT (site_id) DO UPDATE SET failures = 0, last_success = excluded.last_success", err);
+		"ON CONFLICT (site_id) DO UPDATE SET failures = 0, next_attempt = 0, "
+		"last_success = excluded.last_success", err);
 
 	if (s == NULL)
 		return -1;

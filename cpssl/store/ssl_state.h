@@ -5,6 +5,7 @@
 #ifndef CPSSL_STORE_SSL_STATE_H
 #define CPSSL_STORE_SSL_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cpssl/core/err.h"
@@ -24,13 +25,18 @@ typedef struct cps_ssl_status {
 	long failures;
 	char *last_problem, *last_detail;
 	long long last_failure, last_success;
+	long long next_attempt; /* housekeeping waits until then (backoff) */
 } cps_ssl_status;
 
 int cps_ssl_status_get(cps_store *st, long site_id, cps_ssl_status *out,
 		       cps_err *err);
 void cps_ssl_status_free(cps_ssl_status *s);
+/* Count a failure and set the backoff: an hour doubling per failure up to a
+ * day, or a day at once for an INPUT-related problem, stretched by up to
+ * 10% by JITTER (0..1). */
 int cps_ssl_status_failed(cps_store *st, long site_id, const char *problem,
-			  const char *detail, long long now, cps_err *err);
+			  const char *detail, long long now, bool input,
+			  double jitter, cps_err *err);
 int cps_ssl_status_succeeded(cps_store *st, long site_id, long long now,
 			     cps_err *err);
 

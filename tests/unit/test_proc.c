@@ -373,11 +373,30 @@ static void test_split(void)
 	CHECK_HAS(err.msg, "empty", "  saying it is empty");
 }
 
+/* stdin fed from memory: what the program reads is exactly what was given */
+static void test_stdin(void)
+{
+	char *argv[] = { "/bin/cat", NULL };
+	const char msg[] = "To: admin@example.com\nSubject: x\n\nline with $(no) `expansion`\n";
+	cps_proc_result r;
+	cps_err err;
+
+	CHECK(cps_proc_run_input(argv, NULL, msg, strlen(msg), 10, 4096, &r, &err) == 0 &&
+	      r.exit_status == 0, "cat with stdin input runs");
+	CHECK(r.output && r.output_len == strlen(msg) && memcmp(r.output, msg, r.output_len) == 0,
+	      "  reads the input byte for byte");
+	cps_proc_result_free(&r);
+	CHECK(cps_proc_run(argv, NULL, 10, 4096, &r, &err) == 0 && r.output_len == 0,
+	      "without input, stdin is empty (/dev/null)");
+	cps_proc_result_free(&r);
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	test_exit_and_output();
+	test_stdin();
 	test_env();
 	test_verbatim();
 	test_timeout();

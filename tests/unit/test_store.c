@@ -7,6 +7,7 @@
 #include "cpssl/store/server.h"
 #include "cpssl/store/settings.h"
 #include "cpssl/store/sites.h"
+#include "cpssl/store/ssl_state.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/cpssl-test-store-XXXXXX";
@@ -38,7 +39,7 @@ int main(void)
 	db = cps_path_join(dir, "storage/cpssl.db");
 
 	CHECK(cps_store_open(db, &st, &err) == 0, "open creates the database");
-	CHECK_INT(cps_store_version(st), 7, "  migrated to the latest schema");
+	CHECK_INT(cps_store_version(st), 9, "  migrated to the latest schema");
 	CHECK(stat(db, &sb) == 0 && (sb.st_mode & 0777) == 0600, "  database file is 0600");
 	{
 		char *sd = cps_path_join(dir, "storage");
@@ -46,7 +47,7 @@ int main(void)
 		CHECK(stat(sd, &sb) == 0 && (sb.st_mode & 0777) == 0700, "  storage dir is 0700");
 		free(sd);
 	}
-	CHECK(cps_store_open(db, &st2, &err) == 0 && cps_store_version(st2) == 7,
+	CHECK(cps_store_open(db, &st2, &err) == 0 && cps_store_version(st2) == 9,
 	      "a second open finds it migrated");
 
 	/* sites */
@@ -154,6 +155,35 @@ int main(void)
 	      cps_server_get(st2, CPS_SERVER_EMAIL, &v, &err) == 0 && v && strcmp(v, "a@b.test") == 0,
 	      "admin email saved and seen by another connection");
 	free(v);
+
+	/* failure backoff: an hour doubling up to a day; a day for input problems */
+	{
+		cps_ssl_status ss;
+		long long t = 1000000;
+		long long want[] = { 3600, 7200, 14400, 28800, 57600, 86400, 86400 };
+
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			char desc[80];
+
+			cps_ssl_status_failed(st, s2.id, "serverInternal", "x", t, false, 0, &err);
+			cps_ssl_status_get(st, s2.id, &ss, &err);
+			snprintf(desc, sizeof(desc), "transient failure %zu: next attempt after %llds", i + 1, want[i]);
+			CHECK_INT(ss.next_attempt - t, want[i], desc);
+			cps_ssl_status_free(&ss);
+		}
+		cps_ssl_status_failed(st, s2.id, "serverInternal", "x", t, false, 1, &err);
+		cps_ssl_status_get(st, s2.id, &ss, &err);
+		CHECK_INT(ss.next_attempt - t, 95040, "  jitter stretches it by up to 10%");
+		CHECK_INT(ss.failures, 8, "  failures counted");
+		cps_ssl_status_free(&ss);
+		cps_ssl_status_succeeded(st, s2.id, t, &err);
+		cps_ssl_status_failed(st, s2.id, "unauthorized", "y", t, true, 0, &err);
+		cps_ssl_status_get(st, s2.id, &ss, &err);
+		CHECK_INT(ss.next_attempt - t, 86400, "an input-related failure waits a day at once");
+		CHECK_INT(ss.failures, 1, "  after a success the count starts again");
+		CHECK_STR(ss.last_problem, "unauthorized", "  the problem recorded");
+		cps_ssl_status_free(&ss);
+	}
 
 	/* deletion: cascades, ids never reused */
 	CHECK(cps_site_setting_set(st, s3.id, "dns.provider", "hook", &err) == 0, "site3 setting");

@@ -1,0 +1,520 @@
+#include "cpssl/issue/housekeeping.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cpssl/core/clock.h"
+#include "cpssl/core/log.h"
+#include "cpssl/core/output.h"
+#include "cpssl/core/proc.h"
+#include "cpssl/deploy/reload.h"
+#include "cpssl/deploy/storage.h"
+#include "cpssl/issue/names.h"
+#include "cpssl/issue/session.h"
+#include "cpssl/issue/window.h"
+#include "cpssl/store/certs.h"
+#include "cpssl/store/server.h"
+#include "cpssl/store/sites.h"
+
+#define JOB_TIMEOUT_MS (15 * 60 * 1000LL)
+#define JOB_OUTPUT_MAX (64 * 1024)
+#define POLL_MS 10
+
+typedef enum job_state { JOB_WAITING, JOB_RUNNING, JOB_DONE } job_state;
+
+typedef struct job {
+	long site_id;
+	char site[32];        /* "siteN" or "server" */
+	char *names;          /* comma-joined */
+	bool request;         /* no certificate yet: request NAMES */
+	long long expires;    /* before; after a renewal, the new expiry */
+	job_state state;
+	pid_t pid;
+	int out;
+	long long started;
+	const char *result;   /* "renewed", "failed", "skipped" */
+	char *detail;
+} job;
+
+typedef struct jobs {
+	job *v;
+	size_t n, cap;
+} jobs;
+
+static job *job_add(jobs *js, long site_id, const char *site, const char *names,
+		    long long expires)
+{
+	job *j;
+
+	if (js->n == js->cap) {
+		size_t cap = js->cap ? js->cap * 2 : 64;
+		job *nv = realloc(js->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return NULL;
+		js->v = nv;
+		js->cap = cap;
+	}
+	j = &js->v[js->n];
+	memset(j, 0, sizeof(*j));
+	j->site_id = site_id;
+	snprintf(j->site, sizeof(j->site), "%s", site);
+	j->names = strdup(names ? names : "");
+	j->expires = expires;
+	j->out = -1;
+	if (j->names == NULL)
+		return NULL;
+	js->n++;
+	return j;
+}
+
+static void jobs_free(jobs *js)
+{
+	for (size_t i = 0; i < js->n; i++) {
+		free(js->v[i].names);
+		free(js->v[i].detail);
+		if (js->v[i].out >= 0)
+			close(js->v[i].out);
+	}
+	free(js->v);
+}
+
+static job *skip(jobs *js, long site_id, const char *site, const char *names,
+		 long long expires, const char *why)
+{
+	job *j = job_add(js, site_id, site, names, expires);
+
+	if (j) {
+		j->state = JOB_DONE;
+		j->result = "skipped";
+		j->detail = strdup(why);
+		cps_warn("%s: %s; skipping it", site, why);
+	}
+	return j;
+}
+
+/* ---- what is due -------------------------------------------------------------- */
+
+typedef struct collect {
+	cps_store *st;
+	jobs *js;
+	int rc;
+} collect;
+
+static int due_one(const cps_due_cert *c, void *ud)
+{
+	collect *col = ud;
+	char site[32];
+	cps_site s;
+	cps_err e;
+
+	if (c->site_id == 0) {
+		if (job_add(col->js, 0, "server", c->names, c->not_after) == NULL)
+			return col->rc = -1;
+		return 0;
+	}
+	snprintf(site, sizeof(site), "site%ld", c->site_id);
+	if (cps_site_get(col->st, c->site_id, &s, &e) != 0) {
+		if (e.code != CPS_E_NOTFOUND)
+			return col->rc = -1;
+		/* an orphan: the certificate outlived its site */
+		skip(col->js, c->site_id, site, c->names, c->not_after, "the site no longer exists");
+		return 0;
+	}
+	if (job_add(col->js, c->site_id, site, c->names, c->not_after) == NULL)
+		return col->rc = -1;
+	return 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strverscmp((*a)->d_name, (*b)->d_name);
+}
+
+static int not_dot(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* reissue-all: the sites stored in DIR, whatever their window. */
+static int collect_dir(cps_store *st, const char *dir, jobs *js, cps_err *err)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, not_dot, by_name), rc = 0;
+
+	if (n < 0)
+		return cps_fail(err, CPS_E_NOTFOUND, "cannot list the certificate directory %s: %s",
+				dir, strerror(errno));
+	for (int i = 0; i < n; i++) {
+		const char *name = list[i]->d_name;
+		cps_cert_row row;
+		cps_site s;
+		long id = 0;
+		cps_err e;
+
+		if (rc != 0 || (strcmp(name, "server") != 0 && cps_site_name_parse(name, &id, &e) != 0)) {
+			free(list[i]);
+			continue; /* after an error, or not a site's directory */
+		}
+		if (id > 0 && cps_site_get(st, id, &s, &e) != 0) {
+			if (e.code != CPS_E_NOTFOUND)
+				rc = cps_fail(err, e.code, "%s", e.msg);
+			else if (skip(js, id, name, "", 0, "the site no longer exists") == NULL)
+				rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
+		} else if (cps_cert_current(st, id, &row, &e) != 0) {
+			rc = cps_fail(err, e.code, "%s", e.msg);
+		} else {
+			if (row.id == 0)
+				skip(js, id, name, "", 0, "no current certificate is recorded for it");
+			else if (strcmp(row.server, "import") == 0)
+				skip(js, id, name, row.names, row.not_after,
+				     "its certificate was imported; it is not reissued by ACME");
+			else if (job_add(js, id, name, row.names, row.not_after) == NULL)
+				rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
+			cps_cert_row_free(&row);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return rc;
+}
+
+/* The server's own certificate when it has none yet. */
+static int collect_server(cps_store *st, const cps_config *cfg, jobs *js,
+			  cps_err *err)
+{
+	cps_cert_row row;
+	char **names = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (cps_cert_current(st, 0, &row, err) != 0)
+		return -1;
+	if (row.id == 0 && cps_names_server(st, cfg, &names, &n, err) == 0 && n > 0) {
+		size_t len = 1;
+		char *joined;
+
+		for (size_t i = 0; i < n; i++)
+			len += strlen(names[i]) + 1;
+		joined = calloc(1, len);
+		for (size_t i = 0; joined && i < n; i++) {
+			if (i)
+				strcat(joined, ",");
+			strcat(joined, names[i]);
+		}
+		if (joined == NULL || job_add(js, 0, "server", joined, 0) == NULL)
+			rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
+		else
+			js->v[js->n - 1].request = true;
+		free(joined);
+	}
+	cps_strv_free(names, n);
+	cps_cert_row_free(&row);
+	return rc;
+}
+
+/* ---- running the renewals ------------------------------------------------------ */
+
+static int start(job *j, const char *exe)
+{
+	char literal[4096];
+	char *argv[6] = { (char *)exe };
+	int a = 1;
+	pid_t pid;
+
+	j->out = memfd_create("cpssl-renewal", MFD_CLOEXEC);
+	if (j->out < 0)
+		return -1;
+	if (j->site_id > 0) {
+		argv[a++] = "-d";
+		argv[a++] = j->site;
+	}
+	if (j->request) {
+		snprintf(literal, sizeof(literal), "[%s]", j->names);
+		argv[a++] = "letsencrypt:request";
+		argv[a++] = literal;
+	} else {
+		argv[a++] = "letsencrypt:renew";
+	}
+	argv[a] = NULL;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		setenv(CPS_RELOAD_DEFER_ENV, "1", 1);
+		if (devnull >= 0)
+			dup2(devnull, STDIN_FILENO);
+		dup2(j->out, STDOUT_FILENO);
+		dup2(j->out, STDERR_FILENO);
+		execv(exe, argv);
+		_exit(127);
+	}
+	j->pid = pid;
+	j->started = cps_monotonic_ms();
+	j->state = JOB_RUNNING;
+	return 0;
+}
+
+/* The first ERROR line of a worker's output, without its label. */
+static char *first_error(int fd)
+{
+	char *buf = malloc(JOB_OUTPUT_MAX + 1), *line, *out = NULL;
+	ssize_t n = buf ? pread(fd, buf, JOB_OUTPUT_MAX, 0) : -1;
+
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	for (line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, "ERROR   : ", 10) == 0) {
+			size_t len = strcspn(line + 10, "\n");
+
+			out = strndup(line + 10, len);
+			break;
+		}
+	}
+	free(buf);
+	return out;
+}
+
+static void notify(cps_store *st, const cps_config *cfg, const job *j)
+{
+	char *email = NULL, *msg = NULL, **argv = NULL;
+	cps_proc_result r;
+	cps_err e;
+	int n;
+
+	if (!cps_config_bool(cfg, CPS_CFG_LE_NOTIFY_FAILURE))
+		return;
+	if (cps_server_get(st, CPS_SERVER_EMAIL, &email, &e) != 0 || email == NULL) {
+		cps_warn("cannot send the failure notice for %s: no administrator e-mail is set", j->site);
+		goto out;
+	}
+	n = asprintf(&msg, "To: %s\nSubject: cpssl: certificate renewal failed for %s\n\n"
+			   "The certificate of %s (%s) could not be renewed:\n\n%s\n\n"
+			   "It will be tried again later; see cpcmd%s%s letsencrypt:status.\n",
+		     email, j->site, j->site, j->names, j->detail ? j->detail : "no detail",
+		     j->site_id ? " -d " : "", j->site_id ? j->site : "");
+	if (n < 0) {
+		msg = NULL;
+		goto out;
+	}
+	if (cps_proc_split(cps_config_str(cfg, CPS_CFG_LE_NOTIFY_COMMAND), &argv, &e) != 0 ||
+	    argv[0] == NULL ||
+	    cps_proc_run_input(argv, NULL, msg, strlen(msg), 60, 4096, &r, &e) != 0) {
+		cps_warn("cannot send the failure notice for %s: %s", j->site,
+			 argv && argv[0] ? e.msg : "no notify_command is set");
+		goto out;
+	}
+	if (r.exit_status != 0)
+		cps_warn("the failure notice for %s was not sent: %s exited with %d: %.200s",
+			 j->site, argv[0], r.exit_status, r.output ? r.output : "");
+	cps_proc_result_free(&r);
+out:
+	cps_proc_argv_free(argv);
+	free(msg);
+	free(email);
+}
+
+static void finish(cps_store *st, const cps_config *cfg, job *j, int status)
+{
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	cps_cert_row row;
+	char when[32] = "";
+	cps_err e;
+
+	j->state = JOB_DONE;
+	if (code == 0) {
+		j->result = "renewed";
+		if (cps_cert_current(st, j->site_id, &row, &e) == 0 && row.id) {
+			struct tm tm;
+			time_t t = (time_t)row.not_after;
+
+			j->expires = row.not_after;
+			free(j->names);
+			j->names = strdup(row.names);
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%d", &tm);
+		}
+		cps_cert_row_free(&row);
+		cps_info("%s: renewed (%s), expires %s", j->site, j->names ? j->names : "", when);
+		return;
+	}
+	if (code == 3) {
+		j->result = "skipped";
+		j->detail = strdup("none of its names can be ordered any more");
+		cps_warn("%s: %s", j->site, j->detail);
+		return;
+	}
+	j->result = "failed";
+	j->detail = first_error(j->out);
+	if (j->detail == NULL && asprintf(&j->detail, "the renewal exited with status %d", code) < 0)
+		j->detail = NULL;
+	cps_error("%s: %s", j->site, j->detail ? j->detail : "failed");
+	notify(st, cfg, j);
+}
+
+static void report_progress(const cps_hk_opts *opts, size_t done, size_t total,
+			    size_t failed, long long elapsed_ms)
+{
+	if (opts->progress && opts->progress_cb)
+		opts->progress_cb(done, total, failed,
+				  done ? elapsed_ms * (long long)(total - done) / (long long)done : -1,
+				  opts->progress_ud);
+}
+
+static int run_jobs(cps_store *st, const cps_config *cfg, const cps_hk_opts *opts,
+		    jobs *js, cps_err *err)
+{
+	long concurrency = cps_config_int(cfg, CPS_CFG_LE_CONCURRENCY);
+	size_t next = 0, running = 0, done = 0, failed = 0, total = 0;
+	long long t0 = cps_monotonic_ms();
+	char exe[4096];
+
+	if (cps_proc_self(exe, sizeof(exe)) != 0)
+		return cps_fail(err, CPS_E_EXEC, "cannot find the program to run renewals with");
+	for (size_t i = 0; i < js->n; i++)
+		total += js->v[i].state == JOB_WAITING;
+	report_progress(opts, 0, total, 0, 0);
+	while (done < total) {
+		while (running < (size_t)concurrency && next < js->n) {
+			job *j = &js->v[next++];
+
+			if (j->state != JOB_WAITING)
+				continue;
+			if (start(j, exe) != 0) {
+				j->state = JOB_DONE;
+				j->result = "failed";
+				j->detail = strdup(strerror(errno));
+				done++;
+				failed++;
+				continue;
+			}
+			running++;
+		}
+		for (size_t i = 0; i < js->n; i++) {
+			job *j = &js->v[i];
+			int status;
+			pid_t r;
+
+			if (j->state != JOB_RUNNING)
+				continue;
+			r = waitpid(j->pid, &status, WNOHANG);
+			if (r == 0 && cps_monotonic_ms() - j->started > JOB_TIMEOUT_MS) {
+				kill(j->pid, SIGKILL);
+				r = waitpid(j->pid, &status, 0);
+			}
+			if (r != j->pid)
+				continue;
+			finish(st, cfg, j, status);
+			running--;
+			done++;
+			failed += strcmp(j->result, "failed") == 0;
+			report_progress(opts, done, total, failed, cps_monotonic_ms() - t0);
+		}
+		if (done < total)
+			cps_sleep_ms(POLL_MS);
+	}
+	return 0;
+}
+
+/* ---- the pass ---------------------------------------------------------------- */
+
+static json_object *table_of(const jobs *js, cps_hk_counts *counts)
+{
+	json_object *t = json_object_new_array();
+
+	memset(counts, 0, sizeof(*counts));
+	for (size_t i = 0; i < js->n; i++) {
+		const job *j = &js->v[i];
+		json_object *o = json_object_new_object(), *names = json_object_new_array();
+		char *copy = strdup(j->names ? j->names : ""), *save = NULL;
+
+		for (char *n = copy ? strtok_r(copy, ",", &save) : NULL; n; n = strtok_r(NULL, ",", &save))
+			json_object_array_add(names, json_object_new_string(n));
+		free(copy);
+		json_object_object_add(o, "site", json_object_new_string(j->site));
+		json_object_object_add(o, "names", names);
+		json_object_object_add(o, "result", json_object_new_string(j->result ? j->result : "failed"));
+		json_object_object_add(o, "expires", j->expires ? cps_json_time((time_t)j->expires) : NULL);
+		if (j->detail)
+			json_object_object_add(o, "detail", json_object_new_string(j->detail));
+		json_object_array_add(t, o);
+		if (j->result && strcmp(j->result, "renewed") == 0)
+			counts->renewed++;
+		else if (j->result && strcmp(j->result, "skipped") == 0)
+			counts->skipped++;
+		else
+			counts->failed++;
+	}
+	return t;
+}
+
+int cps_housekeeping(cps_store *st, const cps_config *cfg,
+		     const cps_paths *paths, const cps_hk_opts *opts,
+		     json_object **table, cps_hk_counts *counts, cps_err *err)
+{
+	jobs js = { 0 };
+	collect col = { .st = st, .js = &js };
+	cps_session *s = NULL;
+	char *email = NULL;
+	cps_window w;
+	long long now = (long long)cps_now();
+	cps_err e;
+	int rc = -1;
+
+	*table = NULL;
+	memset(counts, 0, sizeof(*counts));
+	/* the account first, so the workers do not all register at once */
+	if (cps_server_get(st, CPS_SERVER_EMAIL, &email, err) != 0)
+		return -1;
+	if (email == NULL)
+		cps_warn("no administrator e-mail is set, so no ACME account can be registered "
+			 "(cpcmd common:set-email ADDRESS)");
+	else if (cps_session_open(st, cfg, paths, &s, &e) != 0 || cps_session_account(s, &e) != 0)
+		cps_warn("the ACME account is not ready: %s", e.msg);
+	cps_session_free(s);
+	free(email);
+
+	cps_window_from_config(cfg, &w);
+	if (opts->everything) {
+		char server_dir[256], *dir = NULL;
+
+		if (opts->dir) {
+			rc = collect_dir(st, opts->dir, &js, err);
+		} else if (cps_server_dirname(cps_acme_server(cfg), server_dir, sizeof(server_dir), err) == 0 &&
+			   asprintf(&dir, "%s/certificates/data/certs/%s", paths->storage, server_dir) >= 0) {
+			rc = collect_dir(st, dir, &js, err);
+			free(dir);
+		}
+		if (rc != 0)
+			goto out;
+	} else {
+		if (collect_server(st, cfg, &js, err) != 0 ||
+		    cps_cert_due(st, now, w.lookahead_days * 86400LL, w.lookbehind_days * 86400LL,
+				 false, due_one, &col, err) != 0 || col.rc != 0)
+			goto out;
+	}
+	if (run_jobs(st, cfg, opts, &js, err) != 0)
+		goto out;
+	/* one reload per service for everything the pass deployed */
+	if (cps_reload_flush(st, cfg, paths, &e) != 0)
+		cps_error("%s", e.msg);
+	*table = table_of(&js, counts);
+	rc = 0;
+out:
+	jobs_free(&js);
+	return rc;
+}

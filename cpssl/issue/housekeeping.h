@@ -1,0 +1,48 @@
+/* The housekeeping pass (at boot and daily) and mass reissue.
+ *
+ * The pass makes sure the ACME account exists, starts reloads left owed,
+ * obtains the server's own certificate when it has none, and renews every
+ * certificate inside its window (an indexed query: the cost grows with what
+ * is due, not with the number of sites). Each renewal runs as its own
+ * `cpcmd [-d siteN] letsencrypt:renew` process, [letsencrypt] concurrency
+ * at a time, so one site's failure — or crash — never stops the pass; the
+ * failure is recorded with a backoff (see ssl_state.h) and, with
+ * notify_failure, sent through notify_command. Certificates of deleted
+ * sites are skipped with a WARNING. All deployments of a pass share one
+ * reload per service, done at its end. */
+#ifndef CPSSL_ISSUE_HOUSEKEEPING_H
+#define CPSSL_ISSUE_HOUSEKEEPING_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cpssl/core/config.h"
+#include "cpssl/core/paths.h"
+#include "cpssl/store/db.h"
+
+/* Called after each renewal: done of total, failed so far, and an estimate
+ * of the time left (-1: none yet). */
+typedef void (*cps_hk_progress)(size_t done, size_t total, size_t failed,
+				long long eta_ms, void *ud);
+
+typedef struct cps_hk_opts {
+	bool everything;      /* reissue regardless of the window (reissue-all) */
+	const char *dir;      /* with everything: the directory listing the sites */
+	bool progress;        /* call progress_cb */
+	cps_hk_progress progress_cb;
+	void *progress_ud;
+} cps_hk_opts;
+
+typedef struct cps_hk_counts {
+	size_t renewed, failed, skipped;
+} cps_hk_counts;
+
+/* *table: one row per certificate considered — site, names, result
+ * (renewed, failed, skipped), detail, expires. 0 when the pass ran (even
+ * if some renewals failed: see counts), -1 when it could not run. */
+int cps_housekeeping(cps_store *st, const cps_config *cfg,
+		     const cps_paths *paths, const cps_hk_opts *opts,
+		     json_object **table, cps_hk_counts *counts, cps_err *err);
+
+#endif

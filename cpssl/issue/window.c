@@ -1,0 +1,42 @@
+#include "cpssl/issue/window.h"
+
+#define DAY 86400L
+
+void cps_window_from_config(const cps_config *cfg, cps_window *w)
+{
+	double f = cps_fraction_value(cps_config_str(cfg, CPS_CFG_LE_RENEW_FRACTION));
+
+	w->lookahead_days = cps_config_int(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS);
+	w->lookbehind_days = cps_config_int(cfg, CPS_CFG_LE_LOOKBEHIND_DAYS);
+	w->fraction = f > 0 ? f : 0;
+}
+
+time_t cps_window_renew_at(const cps_window *w, time_t not_before,
+			   time_t not_after)
+{
+	double life = (double)(not_after - not_before);
+
+	if (w->fraction <= 0 || life <= 0)
+		return not_after;
+	return not_after - (time_t)(life * w->fraction);
+}
+
+time_t cps_window_start(const cps_window *w, time_t not_before, time_t not_after)
+{
+	time_t ahead = not_after - w->lookahead_days * DAY;
+	time_t frac = cps_window_renew_at(w, not_before, not_after);
+
+	return frac < ahead ? frac : ahead;
+}
+
+time_t cps_window_end(const cps_window *w, time_t not_after)
+{
+	return not_after - w->lookbehind_days * DAY;
+}
+
+bool cps_window_due(const cps_window *w, time_t not_before, time_t not_after,
+		    time_t now)
+{
+	return now >= cps_window_start(w, not_before, not_after) &&
+	       now <= cps_window_end(w, not_after);
+}
