@@ -88,6 +88,12 @@ demo: deps
 	$(MAKE) --no-print-directory all
 	scripts/demo
 
+# Side by side with certbot, lego and uacme (installs them); writes
+# tests/bench/RESULTS.md. Not part of check.
+bench: deps
+	$(MAKE) --no-print-directory all
+	tests/bench/run
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(CPSSL_HOME)/etc/apache \
 	           $(DESTDIR)$(CPSSL_HOME)/etc/systemd $(DESTDIR)$(CPSSL_HOME)/scripts

@@ -105,6 +105,38 @@ out:
 	free(hook);
 }
 
+static int load_version(const char *dir, X509 **leaf, STACK_OF(X509) **chain,
+			EVP_PKEY **key, cps_err *err);
+
+/* Steps 2 to 5 of a deployment whose storage version VERSION (directory
+ * ARCHIVE) is written and recorded: Apache (or the server's PEM), haproxy,
+ * the SSL flag, the hook, the reloads. Every step may be done again: a run
+ * killed part-way is finished by cps_deploy_resume. */
+static int fan_out(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+		   long site_id, const char *site_name,
+		   const char *version, const cps_cert_files *files, const cps_cert_info *info,
+		   const char *archive, cps_err *err)
+{
+	bool haproxy = strcmp(cps_config_str(cfg, CPS_CFG_MAIL_PROXY), "haproxy") == 0;
+
+	if (site_id > 0 ? cps_target_apache(cfg, site_name, version, files, err) != 0
+			: cps_target_server_pem(cfg, files, err) != 0)
+		return cps_err_prefix(err, "deployment failed");
+	CPS_FAULT("deploy-after-apache");
+	if (haproxy && cps_target_haproxy(cfg, site_name, files, err) != 0)
+		return cps_err_prefix(err, "deployment failed");
+	CPS_FAULT("deploy-after-haproxy");
+	if (site_id > 0 && cps_site_set_ssl(st, site_id, true, err) != 0)
+		return -1;
+	run_hook(st, cfg, site_id, site_name, info, archive);
+	CPS_FAULT("deploy-before-reload");
+	if (cps_reload_schedule(st, cfg, paths, CPS_SERVICE_APACHE, err) != 0 ||
+	    (haproxy && cps_reload_schedule(st, cfg, paths, CPS_SERVICE_HAPROXY, err) != 0))
+		return cps_err_prefix(err, "the certificate %s is deployed, but the reload failed",
+				      info->serial);
+	return 0;
+}
+
 int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	       const cps_deploy_req *req, cps_cert_info *out_info, char **out_dir,
 	       cps_err *err)
@@ -163,28 +195,9 @@ int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	if (row.names == NULL || cps_cert_record(st, &row, &id, err) != 0)
 		goto out;
 	CPS_FAULT("deploy-after-storage");
-	/* 2. Apache (or the server's PEM), 3. haproxy */
-	if (req->site_id > 0 ? cps_target_apache(cfg, req->site_name, version, &files, err) != 0
-			     : cps_target_server_pem(cfg, &files, err) != 0) {
-		cps_err_prefix(err, "deployment failed");
+	if (fan_out(st, cfg, paths, req->site_id, req->site_name, version, &files, &info, archive, err) != 0 ||
+	    cps_cert_set_deployed(st, id, err) != 0)
 		goto out;
-	}
-	CPS_FAULT("deploy-after-apache");
-	if (strcmp(cps_config_str(cfg, CPS_CFG_MAIL_PROXY), "haproxy") == 0 &&
-	    cps_target_haproxy(cfg, req->site_name, &files, err) != 0) {
-		cps_err_prefix(err, "deployment failed");
-		goto out;
-	}
-	if (req->site_id > 0 && cps_site_set_ssl(st, req->site_id, true, err) != 0)
-		goto out;
-	run_hook(st, cfg, req->site_id, req->site_name, &info, archive);
-	CPS_FAULT("deploy-before-reload");
-	if (cps_reload_schedule(st, cfg, paths, CPS_SERVICE_APACHE, err) != 0 ||
-	    (strcmp(cps_config_str(cfg, CPS_CFG_MAIL_PROXY), "haproxy") == 0 &&
-	     cps_reload_schedule(st, cfg, paths, CPS_SERVICE_HAPROXY, err) != 0)) {
-		cps_err_prefix(err, "the certificate %s is deployed, but the reload failed", info.serial);
-		goto out;
-	}
 	if (out_dir) {
 		*out_dir = current;
 		current = NULL;
@@ -219,6 +232,73 @@ static int load_version(const char *dir, X509 **leaf, STACK_OF(X509) **chain,
 	free(pem);
 	free(cp);
 	free(kp);
+	return rc;
+}
+
+int cps_deploy_resume(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+		      long site_id, const char *site_name, cps_cert_info *out_info,
+		      char **out_dir, cps_err *err)
+{
+	cps_cert_row row;
+	X509 *leaf = NULL;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	cps_cert_info info = { 0 };
+	pems p = { 0 };
+	const char *version;
+	char *current = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (out_dir)
+		*out_dir = NULL;
+	if (cps_cert_undeployed(st, site_id, &row, err) != 0)
+		return -1;
+	if (row.id == 0) {
+		cps_cert_row_free(&row);
+		return 0;
+	}
+	/* row.path is <site dir>/archive/<version> */
+	version = strrchr(row.path, '/');
+	if (version == NULL || version - row.path < 9 || strncmp(version - 8, "/archive", 8) != 0 ||
+	    version[1] == '.' ||
+	    asprintf(&current, "%.*s/current", (int)(version - 8 - row.path), row.path) < 0) {
+		current = NULL;
+		cps_fail(err, CPS_E_IO, "the stored path %s is not a storage version", row.path);
+		goto fail;
+	}
+	version++;
+	if (load_version(row.path, &leaf, &chain, &key, err) != 0 ||
+	    cps_cert_info_get(leaf, &info, err) != 0 ||
+	    cps_cert_to_pem(leaf, &p.cert, &len, err) != 0 ||
+	    cps_cert_chain_to_pem(chain, &p.chain, &len, err) != 0 ||
+	    cps_key_to_pem(key, &p.key, &p.key_len, err) != 0)
+		goto fail;
+	cps_info("%s: finishing the interrupted deployment of certificate %s", site_name, row.serial);
+	if (fan_out(st, cfg, paths, site_id, site_name, version,
+		    &(cps_cert_files){ p.cert, p.chain, p.key, p.key_len }, &info, row.path, err) != 0 ||
+	    cps_cert_set_deployed(st, row.id, err) != 0)
+		goto fail;
+	if (out_info) {
+		*out_info = info;
+		memset(&info, 0, sizeof(info));
+	}
+	if (out_dir) {
+		*out_dir = current;
+		current = NULL;
+	}
+	rc = 1;
+	goto out;
+fail:
+	cps_err_prefix(err, "%s: finishing the deployment of certificate %s", site_name, row.serial);
+out:
+	cps_cert_info_free(&info);
+	pems_free(&p);
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	cps_cert_row_free(&row);
+	free(current);
 	return rc;
 }
 

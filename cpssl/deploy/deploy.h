@@ -33,6 +33,15 @@ int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	       const cps_deploy_req *req, cps_cert_info *info, char **dir,
 	       cps_err *err);
 
+/* Finish a deployment a killed run left between storage and the reload
+ * (the site's current certificate not yet marked deployed): write the
+ * targets again from storage and schedule the reloads. Returns 1 when one
+ * was finished (*info, *dir as for cps_deploy), 0 when there was none, -1
+ * on error. */
+int cps_deploy_resume(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+		      long site_id, const char *site_name, cps_cert_info *info,
+		      char **dir, cps_err *err);
+
 /* Deploy the version before the current one again (rollback). */
 int cps_deploy_rollback(cps_store *st, const cps_config *cfg,
 			const cps_paths *paths, long site_id,

@@ -16,6 +16,7 @@
 #include "cpssl/core/log.h"
 #include "cpssl/core/output.h"
 #include "cpssl/core/proc.h"
+#include "cpssl/deploy/deploy.h"
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
 #include "cpssl/issue/names.h"
@@ -462,6 +463,33 @@ static json_object *table_of(const jobs *js, cps_hk_counts *counts)
 	return t;
 }
 
+/* Deployments a killed run left unfinished are finished first, from
+ * storage: nothing is ordered for them. */
+static void finish_deployments(cps_store *st, const cps_config *cfg, const cps_paths *paths)
+{
+	long *ids = NULL;
+	size_t n = 0;
+	cps_err e;
+
+	if (cps_cert_undeployed_sites(st, &ids, &n, &e) != 0) {
+		cps_warn("%s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cps_site site = { .id = 0 };
+
+		if (ids[i] > 0 && cps_site_get(st, ids[i], &site, &e) != 0) {
+			cps_warn("an unfinished deployment for site%ld, which no longer exists: %s",
+				 ids[i], e.msg);
+			continue;
+		}
+		if (cps_deploy_resume(st, cfg, paths, ids[i], ids[i] > 0 ? site.name : "server",
+				      NULL, NULL, &e) < 0)
+			cps_error("%s", e.msg);
+	}
+	free(ids);
+}
+
 int cps_housekeeping(cps_store *st, const cps_config *cfg,
 		     const cps_paths *paths, const cps_hk_opts *opts,
 		     json_object **table, cps_hk_counts *counts, cps_err *err)
@@ -488,6 +516,7 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg,
 	cps_session_free(s);
 	free(email);
 
+	finish_deployments(st, cfg, paths);
 	cps_window_from_config(cfg, &w);
 	if (opts->everything) {
 		char server_dir[256], *dir = NULL;

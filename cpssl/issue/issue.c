@@ -9,6 +9,7 @@
 
 #include "cpssl/acme/order.h"
 #include "cpssl/core/clock.h"
+#include "cpssl/core/fault.h"
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/csr.h"
@@ -141,6 +142,7 @@ typedef struct run {
 	size_t np;
 	cps_dns_provider *dns;
 	char *http_root;
+	EVP_PKEY *key;          /* the certificate's key */
 } run;
 
 static cps_name_plan *plan_of(const cps_issue_req *req, const char *name)
@@ -438,6 +440,7 @@ static void run_free(run *r)
 	free(r->http_root);
 	free(r->name_set);
 	free(r->names);
+	EVP_PKEY_free(r->key);
 }
 
 /* The registered domain a name counts against: the hosted domain it falls
@@ -523,8 +526,89 @@ static int log_issuance(run *r, const char *serial, cps_err *err)
 	return rc;
 }
 
-/* A recorded order for the same names that can still be finished (a staged
- * one, or one an interrupted run left), else a new order. */
+/* The key of an order about to be finalized, kept 0600 until its
+ * certificate is deployed, so a run killed after finalize can still fetch
+ * and use that certificate instead of ordering another one. */
+static char *pending_key_path(run *r, long long order_id)
+{
+	char *rel, *out;
+
+	if (asprintf(&rel, "pending/%s/%s/order-%lld.key", r->s->server_dir, r->req->site_name,
+		     order_id) < 0)
+		return NULL;
+	out = cps_session_data_path(r->s, rel);
+	free(rel);
+	return out;
+}
+
+static int pending_key_save(run *r, cps_err *err)
+{
+	char *path = pending_key_path(r, r->order_id), dir[4096];
+	int rc;
+
+	if (path == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
+	rc = cps_fs_mkdir_p(dir, 0700, err) == 0 ? cps_key_save(path, r->key, err) : -1;
+	free(path);
+	return rc;
+}
+
+static void pending_key_drop(run *r, long long order_id)
+{
+	char *path = pending_key_path(r, order_id);
+
+	if (path)
+		cps_fs_unlink(path, NULL);
+	free(path);
+}
+
+/* A certificate an interrupted run stored but did not finish deploying is
+ * deployed first. When it came from this CA for these very names, it is the
+ * answer: the run's bookkeeping is finished and nothing is ordered (1). */
+static int resume_deployment(run *r, cps_issue_result *res, cps_err *err)
+{
+	cps_session *s = r->s;
+	cps_cert_row row;
+	cps_order_row o;
+	bool ours;
+	int rc;
+
+	if (cps_cert_undeployed(s->st, r->req->site_id, &row, err) != 0)
+		return -1;
+	ours = row.id && strcmp(row.server, s->dir_url) == 0;
+	cps_cert_row_free(&row);
+	rc = cps_deploy_resume(s->st, s->cfg, s->paths, r->req->site_id, r->req->site_name,
+			       &res->info, &res->dir, err);
+	if (rc != 1)
+		return rc;
+	if (!ours || !same_name_set(&res->info, r->req)) {
+		cps_issue_result_free(res);
+		memset(res, 0, sizeof(*res));
+		return 0;
+	}
+	cps_info("%s: certificate %s for %s was issued by the interrupted run; not ordering another",
+		 r->req->site_name, res->info.serial, r->name_set);
+	if (cps_order_find(s->st, r->req->site_id, s->dir_url, r->name_set, &o, err) != 0)
+		return -1;
+	if (o.id) {
+		if (cps_order_set_status(s->st, o.id, "done", err) != 0) {
+			cps_order_row_free(&o);
+			return -1;
+		}
+		pending_key_drop(r, o.id);
+	}
+	cps_order_row_free(&o);
+	if (log_issuance(r, res->info.serial, err) != 0 ||
+	    cps_ssl_status_succeeded(s->st, r->req->site_id, (long long)cps_now(), err) != 0)
+		return -1;
+	return 1;
+}
+
+/* A recorded order for the same names that can still be finished: a staged
+ * one, or one an interrupted run left — pending or ready (validate it), or
+ * processing or valid when its key was kept (fetch its certificate). Else a
+ * new order. */
 static int open_order(run *r, cps_err *err)
 {
 	cps_session *s = r->s;
@@ -533,10 +617,26 @@ static int open_order(run *r, cps_err *err)
 	if (cps_order_find(s->st, r->req->site_id, s->dir_url, r->name_set, &row, err) != 0)
 		return -1;
 	if (row.id) {
+		char *kp = NULL;
+		EVP_PKEY *kept = NULL;
 		cps_err e;
+		bool ok = false;
 
-		if (cps_acme_order_get(s->acme, row.url, &r->order, &e) == 0 &&
-		    (strcmp(r->order.status, "pending") == 0 || strcmp(r->order.status, "ready") == 0)) {
+		if (cps_acme_order_get(s->acme, row.url, &r->order, &e) == 0) {
+			const char *st = r->order.status;
+
+			if (strcmp(st, "pending") == 0 || strcmp(st, "ready") == 0) {
+				ok = true;
+			} else if ((strcmp(st, "processing") == 0 || strcmp(st, "valid") == 0) &&
+				   (kp = pending_key_path(r, row.id)) != NULL &&
+				   cps_key_load(kp, &kept, &e) == 0) {
+				EVP_PKEY_free(r->key);
+				r->key = kept;
+				ok = true;
+			}
+		}
+		free(kp);
+		if (ok) {
 			cps_debug("continuing the %s order %s (%s)", row.purpose, row.url, r->order.status);
 			r->order_id = row.id;
 			cps_order_row_free(&row);
@@ -544,6 +644,7 @@ static int open_order(run *r, cps_err *err)
 		}
 		cps_acme_order_free(&r->order);
 		cps_order_set_status(s->st, row.id, "abandoned", &e);
+		pending_key_drop(r, row.id);
 		cps_order_row_free(&row);
 	}
 	if (cps_acme_order_new(s->acme, r->names, r->req->n, &r->order, err) != 0 &&
@@ -551,8 +652,11 @@ static int open_order(run *r, cps_err *err)
 	     cps_session_account_lost(s, err) != 0 ||
 	     cps_acme_order_new(s->acme, r->names, r->req->n, &r->order, err) != 0))
 		return -1;
-	return cps_order_insert(s->st, r->req->site_id, s->dir_url, r->order.url, r->name_set,
-				r->order.status, "request", &r->order_id, err);
+	if (cps_order_insert(s->st, r->req->site_id, s->dir_url, r->order.url, r->name_set,
+			     r->order.status, "request", &r->order_id, err) != 0)
+		return -1;
+	CPS_FAULT("issue-after-neworder");
+	return 0;
 }
 
 /* Publish, answer and wait; on failure, retry once with the other mechanism
@@ -564,8 +668,13 @@ static int validate(run *r, cps_err *err)
 		bool retry = false;
 		int rc = -1;
 
-		if (open_order(r, err) != 0 || prepare(r, err) != 0 || publish(r, err) != 0)
+		if (open_order(r, err) != 0)
 			return -1;
+		if (strcmp(r->order.status, "processing") == 0 || strcmp(r->order.status, "valid") == 0)
+			return 0; /* finalized by an earlier run */
+		if (prepare(r, err) != 0 || publish(r, err) != 0)
+			return -1;
+		CPS_FAULT("issue-after-publish");
 		for (size_t i = 0; i < r->np; i++)
 			if (cps_acme_challenge_respond(r->s->acme, r->p[i].ch_url, err) != 0)
 				return -1;
@@ -621,7 +730,6 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	long long t0 = cps_monotonic_ms();
 	unsigned req0 = cps_acme_stats_get(s->acme)->requests;
 	unsigned bad0 = cps_acme_stats_get(s->acme)->bad_nonces;
-	EVP_PKEY *key = NULL;
 	cps_key_type kt;
 	unsigned char *csr = NULL;
 	size_t csr_len = 0;
@@ -650,6 +758,13 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		goto out;
 	}
+	switch (resume_deployment(&r, res, err)) {
+	case -1:
+		goto out;
+	case 1:
+		rc = 0;
+		goto out;
+	}
 	/* everything that can be checked locally is checked before ordering */
 	if (any_dns && dns_provider(s, req->site_id, &r.dns, err) != 0) {
 		cps_err_prefix(err, "dns-01 validation is needed for %s", r.name_set);
@@ -659,29 +774,38 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	    cps_setting_get(s->st, s->cfg, req->site_id, CPS_CFG_LE_KEY_TYPE, &kts, &src, err) != 0 ||
 	    cps_key_type_parse(kts, &kt, err) != 0 ||
 	    cps_session_account(s, err) != 0 ||
-	    cps_key_generate(kt, &key, err) != 0 ||
-	    validate(&r, err) != 0)
+	    cps_key_generate(kt, &r.key, err) != 0)
+		goto out;
+	CPS_FAULT("issue-after-keygen");
+	if (validate(&r, err) != 0)
 		goto out;
 
 	if (strcmp(r.order.status, "ready") == 0) {
-		if (cps_csr_create(key, r.names, req->n, &csr, &csr_len, err) != 0 ||
-		    cps_acme_order_finalize(s->acme, &r.order, csr, csr_len, err) != 0 ||
-		    cps_acme_order_poll(s->acme, &r.order, "processing,ready",
-					cps_monotonic_ms() + FINALIZE_TIMEOUT_MS, err) != 0)
+		if (pending_key_save(&r, err) != 0 ||
+		    cps_csr_create(r.key, r.names, req->n, &csr, &csr_len, err) != 0 ||
+		    cps_acme_order_finalize(s->acme, &r.order, csr, csr_len, err) != 0)
 			goto out;
+		CPS_FAULT("issue-after-finalize");
 	}
+	if (strcmp(r.order.status, "processing") == 0 &&
+	    cps_acme_order_poll(s->acme, &r.order, "processing,ready",
+				cps_monotonic_ms() + FINALIZE_TIMEOUT_MS, err) != 0)
+		goto out;
 	if (strcmp(r.order.status, "valid") != 0 || r.order.certificate == NULL) {
 		cps_fail(err, CPS_E_CA, "the order for %s ended %s: %s", r.name_set, r.order.status,
 			 r.order.error ? r.order.error : "the CA gave no reason");
 		goto out;
 	}
 	if (cps_acme_certificate_get(s->acme, r.order.certificate,
-				     cps_config_str(s->cfg, CPS_CFG_LE_PREFERRED_CHAIN), &pem, err) != 0 ||
-	    keep(&r, pem, key, res, err) != 0 ||
+				     cps_config_str(s->cfg, CPS_CFG_LE_PREFERRED_CHAIN), &pem, err) != 0)
+		goto out;
+	CPS_FAULT("issue-after-download");
+	if (keep(&r, pem, r.key, res, err) != 0 ||
 	    cps_order_set_status(s->st, r.order_id, "done", err) != 0 ||
 	    log_issuance(&r, res->info.serial, err) != 0 ||
 	    cps_ssl_status_succeeded(s->st, req->site_id, (long long)cps_now(), err) != 0)
 		goto out;
+	pending_key_drop(&r, r.order_id);
 	res->requests = cps_acme_stats_get(s->acme)->requests - req0;
 	res->bad_nonces = cps_acme_stats_get(s->acme)->bad_nonces - bad0;
 	res->elapsed_ms = cps_monotonic_ms() - t0;
@@ -699,7 +823,6 @@ out:
 		cps_issue_result_free(res);
 	}
 	OPENSSL_free(csr);
-	EVP_PKEY_free(key);
 	free(pem);
 	free(kts);
 	run_free(&r);

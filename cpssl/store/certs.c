@@ -42,8 +42,8 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 	sqlite3_finalize(s);
 	s = cps_store_prepare(st,
 		"INSERT INTO certificates (site_id, server, names, serial, fingerprint, issuer, "
-		"key_type, not_before, not_after, path, is_current, created_at, renew_at) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)", err);
+		"key_type, not_before, not_after, path, is_current, created_at, renew_at, deployed) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0)", err);
 	if (s == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, in->site_id);
@@ -210,6 +210,76 @@ int cps_cert_list(cps_store *st, long site_id, cps_cert_row **rows, size_t *n,
 		return cps_store_fail(st, err, "listing certificates");
 	}
 	*rows = v;
+	*n = len;
+	return 0;
+}
+
+/* Whether a recorded certificate has reached every target: a run killed
+ * between storage and the reload leaves 0, and the next run finishes it. */
+const char cps_schema_certs_v3[] =
+	"ALTER TABLE certificates ADD COLUMN deployed INTEGER NOT NULL DEFAULT 1;"
+	"CREATE INDEX certificates_undeployed ON certificates(site_id) WHERE deployed = 0;";
+
+int cps_cert_set_deployed(cps_store *st, long long id, cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st,
+		"UPDATE certificates SET deployed = 1 WHERE id = ?", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return cps_store_exec(st, s, "recording the deployment", err);
+}
+
+int cps_cert_undeployed(cps_store *st, long site_id, cps_cert_row *out,
+			cps_err *err)
+{
+	sqlite3_stmt *s;
+
+	/* an older certificate left undeployed was superseded: nothing to finish */
+	s = cps_store_prepare(st,
+		"UPDATE certificates SET deployed = 1 WHERE site_id = ? AND deployed = 0 "
+		"AND is_current = 0", err);
+	if (s)
+		sqlite3_bind_int64(s, 1, site_id);
+	if (cps_store_exec(st, s, "settling superseded deployments", err) != 0)
+		return -1;
+	s = cps_store_prepare(st, CERT_COLUMNS
+		"WHERE site_id = ? AND is_current = 1 AND deployed = 0", err);
+	if (s)
+		sqlite3_bind_int64(s, 1, site_id);
+	return one_cert(st, s, out, err);
+}
+
+int cps_cert_undeployed_sites(cps_store *st, long **sites, size_t *n,
+			      cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st,
+		"SELECT DISTINCT site_id FROM certificates WHERE deployed = 0 ORDER BY site_id", err);
+	long *v = NULL;
+	size_t len = 0;
+	int rc;
+
+	*sites = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		long *nv = realloc(v, (len + 1) * sizeof(*v));
+
+		if (nv == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		v[len++] = (long)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return cps_store_fail(st, err, "listing unfinished deployments");
+	}
+	*sites = v;
 	*n = len;
 	return 0;
 }

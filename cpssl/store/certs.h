@@ -39,6 +39,16 @@ void cps_cert_row_free(cps_cert_row *r);
 int cps_cert_list(cps_store *st, long site_id, cps_cert_row **rows, size_t *n,
 		  long long *current_id, cps_err *err);
 void cps_cert_rows_free(cps_cert_row *rows, size_t n);
+/* A recorded certificate has reached every target. New rows start
+ * undeployed. */
+int cps_cert_set_deployed(cps_store *st, long long id, cps_err *err);
+/* SITE_ID's current certificate when its deployment was never finished
+ * (out->id == 0 when there is none); older unfinished ones are settled. */
+int cps_cert_undeployed(cps_store *st, long site_id, cps_cert_row *out,
+			cps_err *err);
+/* The sites with an unfinished deployment. Caller frees *sites. */
+int cps_cert_undeployed_sites(cps_store *st, long **sites, size_t *n,
+			      cps_err *err);
 /* The site no longer has a current certificate (it was deleted). */
 int cps_cert_clear_current(cps_store *st, long site_id, cps_err *err);
 int cps_cert_set_revoked(cps_store *st, long long id, long long when,

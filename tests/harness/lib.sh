@@ -192,7 +192,6 @@ h__stop_pid() {
     return 0
 }
 
-# h__stop_all — stop every recorded server, newest first.
 # h__stop_haproxy_pidfile — a reload done by the product (haproxy -sf OLD)
 # leaves a new process that only haproxy.pid names: stop it too, when its
 # command line shows it is this test's haproxy.
@@ -205,17 +204,43 @@ h__stop_haproxy_pidfile() {
     h__stop_pid "$pid" "$(h__pid_stat "$pid" | cut -d' ' -f2)" haproxy-reloaded
 }
 
+# h__stop_stragglers [COMM] — stop every other process that inherited this
+# test's H_DIR (detached children of the product, such as a delayed-reload
+# waiter and whatever it started), optionally only those named COMM.
+h__stop_stragglers() {
+    local want=${1:-} e pid comm pids=()
+    for e in /proc/[0-9]*/environ; do
+        pid=${e#/proc/}; pid=${pid%/environ}
+        case $pid in "$$" | "${BASHPID:-$$}" | "${H_WATCHDOG_PID:-x}") continue ;; esac
+        grep -qzxF "H_DIR=$H_DIR" "$e" 2>/dev/null || continue
+        if [ -n "$want" ]; then
+            read -r comm <"/proc/$pid/comm" 2>/dev/null || continue
+            [ "$comm" = "$want" ] || continue
+        fi
+        pids+=("$pid")
+    done
+    for pid in "${pids[@]}"; do
+        h__stop_pid "$pid" "$(h__pid_stat "$pid" | cut -d' ' -f2)" straggler
+    done
+}
+
+# h__stop_all — stop the product's detached children, then every recorded
+# server (newest first), then anything else that inherited H_DIR.
 h__stop_all() {
     local f="$H_DIR/pids" lines=() i name pid start
+    # first whatever could still start or reload a server
+    h__stop_stragglers cpcmd
     h__stop_haproxy_pidfile
-    [ -f "$f" ] || return 0
-    mapfile -t lines <"$f"
-    for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
-        read -r name pid start <<<"${lines[i]}"
-        [ -n "$pid" ] || continue
-        h__stop_pid "$pid" "$start" "$name"
-    done
-    : >"$f"
+    if [ -f "$f" ]; then
+        mapfile -t lines <"$f"
+        for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+            read -r name pid start <<<"${lines[i]}"
+            [ -n "$pid" ] || continue
+            h__stop_pid "$pid" "$start" "$name"
+        done
+        : >"$f"
+    fi
+    h__stop_stragglers
 }
 
 # h__release_ports — drop this test's port reservations.
