@@ -356,6 +356,9 @@ static int cmd_status(cps_ctx *ctx, json_object **args, size_t nargs,
 	} else {
 		json_object_object_add(o, "last_error", NULL);
 	}
+	/* until then the housekeeping pass leaves the site alone */
+	json_object_object_add(o, "next_attempt", ss.next_attempt > (long long)now
+				? cps_json_time((time_t)ss.next_attempt) : NULL);
 	*result = o;
 	cps_strv_free(fn, nf);
 	cps_strv_free(fm, nf);
@@ -558,7 +561,7 @@ const cps_command cps_mod_letsencrypt[] = {
 	  { { "name", CPS_T_STRING, NULL }, { "mechanism", CPS_T_STRING | CPS_T_NULL, NULL } },
 	  "Force http or dns for a name; null reverts to automatic." },
 	{ "letsencrypt", "status", cmd_status, CPS_SITE_OPTIONAL, 0, { { 0 } },
-	  "Names, expiry, issuer, days left, renewal window, forced mechanisms, last error and failures." },
+	  "Names, expiry, issuer, days left, renewal window, forced mechanisms, failures, last error and next attempt." },
 	{ "letsencrypt", "exists", cmd_exists, CPS_SITE_OPTIONAL, 0, { { 0 } },
 	  "Whether there is a current certificate." },
 	{ "letsencrypt", "storage-path", cmd_storage_path, CPS_SITE_OPTIONAL, 0, { { 0 } },

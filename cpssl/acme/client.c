@@ -338,6 +338,7 @@ int cps_acme_post(cps_acme *c, const char *url, const char *payload,
 			struct tm tm;
 			char when[32];
 
+			err->retry_at = (long long)at;
 			gmtime_r(&at, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 			snprintf(err->msg + used, sizeof(err->msg) - used,

@@ -18,6 +18,7 @@ int cps_fail(cps_err *err, cps_code code, const char *fmt, ...)
 		return -1;
 	err->code = code;
 	err->input = code_is_input(code);
+	err->retry_at = 0;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
@@ -45,6 +46,7 @@ void cps_err_clear(cps_err *err)
 		return;
 	err->code = CPS_OK;
 	err->input = false;
+	err->retry_at = 0;
 	err->msg[0] = '\0';
 }
 

@@ -30,6 +30,7 @@ typedef enum cps_code {
 typedef struct cps_err {
 	cps_code code;
 	bool input;      /* caused by input: retrying unchanged will not help */
+	long long retry_at; /* not before this time (a rate limit); 0: no hint */
 	char msg[1024];
 } cps_err;
 

@@ -8,9 +8,12 @@
 void cps_fault_point(const char *name)
 {
 	const char *want = getenv("CPSSL_FAULT");
+	const char *stop = getenv("CPSSL_FAULT_STOP");
 
 	if (want && strcmp(want, name) == 0)
 		raise(SIGKILL);
+	if (stop && strcmp(stop, name) == 0)
+		raise(SIGSTOP);
 }
 #else
 /* ISO C wants a translation unit to declare something. */

@@ -71,8 +71,14 @@ struct cps_dns_provider {
 	char *resolvers;         /* "" = /etc/resolv.conf */
 };
 
+typedef enum cps_dns_op {
+	CPS_DNS_ADD,
+	CPS_DNS_DEL,
+	CPS_DNS_PROBE, /* remove a record that is not there: a no-op update */
+} cps_dns_op;
+
 int cps_dns_rfc2136_update(cps_dns_provider *p, const char *name,
-			   const char *value, bool add, cps_err *err);
+			   const char *value, cps_dns_op op, cps_err *err);
 int cps_dns_hook_run(cps_dns_provider *p, const char *action,
 		     const char *name, const char *value, cps_err *err);
 

@@ -195,7 +195,7 @@ int cps_dns_txt_add(cps_dns_provider *p, const char *name, const char *value,
 		    cps_err *err)
 {
 	if (p->kind == CPS_DNS_RFC2136)
-		return cps_dns_rfc2136_update(p, name, value, true, err);
+		return cps_dns_rfc2136_update(p, name, value, CPS_DNS_ADD, err);
 	return cps_dns_hook_run(p, "setup", name, value, err);
 }
 
@@ -203,8 +203,15 @@ int cps_dns_txt_del(cps_dns_provider *p, const char *name, const char *value,
 		    cps_err *err)
 {
 	if (p->kind == CPS_DNS_RFC2136)
-		return cps_dns_rfc2136_update(p, name, value, false, err);
+		return cps_dns_rfc2136_update(p, name, value, CPS_DNS_DEL, err);
 	return cps_dns_hook_run(p, "teardown", name, value, err);
+}
+
+int cps_dns_probe(cps_dns_provider *p, const char *name, cps_err *err)
+{
+	if (p->kind == CPS_DNS_RFC2136)
+		return cps_dns_rfc2136_update(p, name, "cpssl-probe", CPS_DNS_PROBE, err);
+	return 0;
 }
 
 /* [dns] authoritative_ns, or the addresses of the zone's NS records. */

@@ -36,6 +36,12 @@ int cps_dns_txt_add(cps_dns_provider *p, const char *name, const char *value,
 int cps_dns_txt_del(cps_dns_provider *p, const char *name, const char *value,
 		    cps_err *err);
 
+/* Before anything is ordered: prove the provider will take an update at
+ * NAME (rfc2136: a signed update removing a record that is not there, so
+ * an unreachable server, an unknown zone or a refused key is found now,
+ * naming the provider, server and zone). A hook is not probed. */
+int cps_dns_probe(cps_dns_provider *p, const char *name, cps_err *err);
+
 /* Wait (polling, bounded by TIMEOUT_S seconds) until every authoritative
  * server answers NAME TXT including VALUE. 0 when seen everywhere; -1 with
  * CPS_E_TIMEOUT naming the servers that did not answer it. */

@@ -236,8 +236,14 @@ out:
 }
 
 int cps_dns_rfc2136_update(cps_dns_provider *p, const char *name,
-			   const char *value, bool add, cps_err *err)
+			   const char *value, cps_dns_op op, cps_err *err)
 {
+	bool add = op == CPS_DNS_ADD;
+	static const char *const doing[] = {
+		[CPS_DNS_ADD] = "adding the TXT record at",
+		[CPS_DNS_DEL] = "removing the TXT record at",
+		[CPS_DNS_PROBE] = "checking that it accepts updates for",
+	};
 	char zone[CPS_HOSTNAME_MAX + 1];
 	ldns_pkt *q = NULL;
 	uint8_t *wire = NULL;
@@ -255,13 +261,13 @@ int cps_dns_rfc2136_update(cps_dns_provider *p, const char *name,
 	if (send_tcp(p, q, &wire, &wlen, err) < 0 ||
 	    check_answer(p, q, wire, wlen, zone, name, err) < 0)
 		goto out;
-	cps_debug("rfc2136: %s TXT at %s in zone %s on %s", add ? "added" : "deleted",
+	cps_debug("rfc2136: %s TXT at %s in zone %s on %s",
+		  op == CPS_DNS_ADD ? "added" : op == CPS_DNS_DEL ? "deleted" : "may update",
 		  name, zone, p->update.label);
 	rc = 0;
 out:
 	if (rc < 0)
-		cps_err_prefix(err, "rfc2136: %s the TXT record at %.253s",
-			       add ? "adding" : "removing", name);
+		cps_err_prefix(err, "rfc2136: %s %.253s", doing[op], name);
 	free(wire);
 	if (q)
 		ldns_pkt_free(q);

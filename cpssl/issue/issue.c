@@ -605,6 +605,31 @@ static int resume_deployment(run *r, cps_issue_result *res, cps_err *err)
 	return 1;
 }
 
+/* Every dns-01 record name once, through the provider, before ordering. */
+static int probe_dns(run *r, cps_err *err)
+{
+	char rec[CPS_HOSTNAME_MAX + 32], done[8][CPS_HOSTNAME_MAX + 32];
+	size_t nd = 0;
+
+	for (size_t i = 0; i < r->req->n; i++) {
+		bool seen = false;
+
+		if (r->req->plan[i].mech != CPS_MECH_DNS)
+			continue;
+		if (cps_dns01_record(r->req->plan[i].name, rec, sizeof(rec), err) != 0)
+			return -1;
+		for (size_t j = 0; j < nd; j++)
+			seen = seen || strcmp(done[j], rec) == 0;
+		if (seen)
+			continue;
+		if (cps_dns_probe(r->dns, rec, err) != 0)
+			return -1;
+		if (nd < 8)
+			snprintf(done[nd++], sizeof(done[0]), "%s", rec);
+	}
+	return 0;
+}
+
 /* A recorded order for the same names that can still be finished: a staged
  * one, or one an interrupted run left — pending or ready (validate it), or
  * processing or valid when its key was kept (fetch its certificate). Else a
@@ -766,7 +791,7 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 		goto out;
 	}
 	/* everything that can be checked locally is checked before ordering */
-	if (any_dns && dns_provider(s, req->site_id, &r.dns, err) != 0) {
+	if (any_dns && (dns_provider(s, req->site_id, &r.dns, err) != 0 || probe_dns(&r, err) != 0)) {
 		cps_err_prefix(err, "dns-01 validation is needed for %s", r.name_set);
 		goto out;
 	}
@@ -819,7 +844,8 @@ out:
 			cps_order_set_status(s->st, r.order_id, "invalid", &e);
 		cps_ssl_status_failed(s->st, req->site_id,
 				      *problem ? problem : cps_code_name(err->code), err->msg,
-				      (long long)cps_now(), err->input, arc4random_uniform(1000) / 1000.0, &e);
+				      (long long)cps_now(), err->input, arc4random_uniform(1000) / 1000.0,
+				      err->retry_at, &e);
 		cps_issue_result_free(res);
 	}
 	OPENSSL_free(csr);

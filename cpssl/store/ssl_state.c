@@ -143,19 +143,20 @@ void cps_ssl_status_free(cps_ssl_status *s)
 
 int cps_ssl_status_failed(cps_store *st, long site_id, const char *problem,
 			  const char *detail, long long now, bool input,
-			  double jitter, cps_err *err)
+			  double jitter, long long retry_at, cps_err *err)
 {
 	/* backoff: an hour, doubling per failure up to a day; a day at once
 	 * when the problem is the input's (retrying unchanged will not help);
-	 * JITTER (0..1) spreads sites that failed together */
+	 * JITTER (0..1) spreads sites that failed together; never before
+	 * RETRY_AT, the time a rate limit named */
 	sqlite3_stmt *s = cps_store_prepare(st,
 		"INSERT INTO ssl_status (site_id, failures, last_problem, last_detail, last_failure, next_attempt) "
-		"VALUES (?1, 1, ?2, ?3, ?4, ?4 + CAST((CASE WHEN ?5 THEN 86400 ELSE 3600 END) * (1 + ?6 / 10) AS INTEGER)) "
+		"VALUES (?1, 1, ?2, ?3, ?4, max(?7, ?4 + CAST((CASE WHEN ?5 THEN 86400 ELSE 3600 END) * (1 + ?6 / 10) AS INTEGER))) "
 		"ON CONFLICT (site_id) DO UPDATE SET "
 		"failures = failures + 1, last_problem = excluded.last_problem, "
 		"last_detail = excluded.last_detail, last_failure = excluded.last_failure, "
-		"next_attempt = ?4 + CAST((CASE WHEN ?5 THEN 86400 ELSE min(86400, 3600 << min(failures, 5)) END) "
-		"* (1 + ?6 / 10) AS INTEGER)", err);
+		"next_attempt = max(?7, ?4 + CAST((CASE WHEN ?5 THEN 86400 ELSE min(86400, 3600 << min(failures, 5)) END) "
+		"* (1 + ?6 / 10) AS INTEGER))", err);
 
 	if (s == NULL)
 		return -1;
@@ -165,6 +166,7 @@ int cps_ssl_status_failed(cps_store *st, long site_id, const char *problem,
 	sqlite3_bind_int64(s, 4, now);
 	sqlite3_bind_int(s, 5, input);
 	sqlite3_bind_double(s, 6, jitter);
+	sqlite3_bind_int64(s, 7, retry_at);
 	return cps_store_exec(st, s, "recording a failure", err);
 }
 

@@ -36,7 +36,7 @@ void cps_ssl_status_free(cps_ssl_status *s);
  * 10% by JITTER (0..1). */
 int cps_ssl_status_failed(cps_store *st, long site_id, const char *problem,
 			  const char *detail, long long now, bool input,
-			  double jitter, cps_err *err);
+			  double jitter, long long retry_at, cps_err *err);
 int cps_ssl_status_succeeded(cps_store *st, long site_id, long long now,
 			     cps_err *err);
 

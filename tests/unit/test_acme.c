@@ -6,6 +6,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/param_build.h>
+#include <time.h>
 
 #include "cpssl/acme/client.h"
 #include "cpssl/acme/jws.h"
@@ -387,6 +388,8 @@ static void choke_point_tests(void)
 	      err.code == CPS_E_RATELIMIT, "429 rateLimited is an error, not retried");
 	CHECK_HAS(err.msg, "too many certificates (5) already issued", "  naming the limit");
 	CHECK_HAS(err.msg, "retry after 3600 seconds (at ", "  and when to retry");
+	CHECK(err.retry_at >= (long long)time(NULL) + 3590 && err.retry_at <= (long long)time(NULL) + 3600,
+	      "  the retry time is carried for the backoff");
 	CHECK_STR(cps_acme_last_problem(c), "rateLimited", "  last problem recorded");
 	ca.rate_limit = false;
 

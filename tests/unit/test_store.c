@@ -39,7 +39,7 @@ int main(void)
 	db = cps_path_join(dir, "storage/cpssl.db");
 
 	CHECK(cps_store_open(db, &st, &err) == 0, "open creates the database");
-	CHECK_INT(cps_store_version(st), 9, "  migrated to the latest schema");
+	CHECK_INT(cps_store_version(st), 10, "  migrated to the latest schema");
 	CHECK(stat(db, &sb) == 0 && (sb.st_mode & 0777) == 0600, "  database file is 0600");
 	{
 		char *sd = cps_path_join(dir, "storage");
@@ -47,7 +47,7 @@ int main(void)
 		CHECK(stat(sd, &sb) == 0 && (sb.st_mode & 0777) == 0700, "  storage dir is 0700");
 		free(sd);
 	}
-	CHECK(cps_store_open(db, &st2, &err) == 0 && cps_store_version(st2) == 9,
+	CHECK(cps_store_open(db, &st2, &err) == 0 && cps_store_version(st2) == 10,
 	      "a second open finds it migrated");
 
 	/* sites */
@@ -165,23 +165,31 @@ int main(void)
 		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 			char desc[80];
 
-			cps_ssl_status_failed(st, s2.id, "serverInternal", "x", t, false, 0, &err);
+			cps_ssl_status_failed(st, s2.id, "serverInternal", "x", t, false, 0, 0, &err);
 			cps_ssl_status_get(st, s2.id, &ss, &err);
 			snprintf(desc, sizeof(desc), "transient failure %zu: next attempt after %llds", i + 1, want[i]);
 			CHECK_INT(ss.next_attempt - t, want[i], desc);
 			cps_ssl_status_free(&ss);
 		}
-		cps_ssl_status_failed(st, s2.id, "serverInternal", "x", t, false, 1, &err);
+		cps_ssl_status_failed(st, s2.id, "serverInternal", "x", t, false, 1, 0, &err);
 		cps_ssl_status_get(st, s2.id, &ss, &err);
 		CHECK_INT(ss.next_attempt - t, 95040, "  jitter stretches it by up to 10%");
 		CHECK_INT(ss.failures, 8, "  failures counted");
 		cps_ssl_status_free(&ss);
 		cps_ssl_status_succeeded(st, s2.id, t, &err);
-		cps_ssl_status_failed(st, s2.id, "unauthorized", "y", t, true, 0, &err);
+		cps_ssl_status_failed(st, s2.id, "unauthorized", "y", t, true, 0, 0, &err);
 		cps_ssl_status_get(st, s2.id, &ss, &err);
 		CHECK_INT(ss.next_attempt - t, 86400, "an input-related failure waits a day at once");
 		CHECK_INT(ss.failures, 1, "  after a success the count starts again");
 		CHECK_STR(ss.last_problem, "unauthorized", "  the problem recorded");
+		cps_ssl_status_free(&ss);
+		cps_ssl_status_failed(st, s2.id, "rateLimited", "z", t, false, 0, t + 5 * 86400, &err);
+		cps_ssl_status_get(st, s2.id, &ss, &err);
+		CHECK_INT(ss.next_attempt - t, 5 * 86400, "a rate limit's retry time defers the site that long");
+		cps_ssl_status_free(&ss);
+		cps_ssl_status_failed(st, s2.id, "rateLimited", "z", t, false, 0, t + 60, &err);
+		cps_ssl_status_get(st, s2.id, &ss, &err);
+		CHECK(ss.next_attempt - t >= 3600, "  but never less than the backoff");
 		cps_ssl_status_free(&ss);
 	}
 
