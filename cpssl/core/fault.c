@@ -15,6 +15,13 @@ void cps_fault_point(const char *name)
 	if (stop && strcmp(stop, name) == 0)
 		raise(SIGSTOP);
 }
+
+bool cps_fault_write(const char *path)
+{
+	const char *want = getenv("CPSSL_FAULT_WRITE");
+
+	return want && *want && strstr(path, want) != NULL;
+}
 #else
 /* ISO C wants a translation unit to declare something. */
 typedef int cps_fault_unused;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "cpssl/core/clock.h"
+#include "cpssl/core/fault.h"
 
 static int dir_of(const char *path, char *out, size_t outlen)
 {
@@ -65,6 +67,7 @@ int cps_fs_write_atomic(const char *path, const void *data, size_t len,
 			mode_t mode, cps_err *err)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
+	bool full = CPS_FAULT_WRITE(path);
 	int fd, e;
 
 	if (dir_of(path, dir, sizeof(dir)) != 0 ||
@@ -77,8 +80,8 @@ int cps_fs_write_atomic(const char *path, const void *data, size_t len,
 	if (fd < 0)
 		return cps_fail(err, CPS_E_IO, "cannot create a file in %s: %s",
 				dir, strerror(errno));
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
-	    fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, full ? len / 2 : len) != 0 ||
+	    (full && (errno = ENOSPC) != 0) || fsync(fd) != 0) {
 		e = errno;
 		close(fd);
 		unlink(tmp);

@@ -121,6 +121,21 @@ static void remove_version(const char *archive, const char *name)
 			 strerror(errno));
 }
 
+/* Whether SITE_DIR/current names archive/VERSION. */
+static bool current_is(const char *site_dir, const char *version)
+{
+	char link[4096], buf[4096], want[4096];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "%s/current", site_dir);
+	snprintf(want, sizeof(want), "archive/%s", version);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strcmp(buf, want) == 0;
+}
+
 /* Keep the newest CPS_STORAGE_KEEP versions (names sort by time). */
 static void prune(const char *archive, const char *keep)
 {
@@ -139,6 +154,7 @@ int cps_storage_save(const char *site_dir, const char *version,
 		     const cps_cert_files *files, char **current, cps_err *err)
 {
 	char *archive = cps_path_join(site_dir, "archive"), *dir = NULL, *full = NULL;
+	bool made = false;
 	int rc = -1;
 
 	*current = NULL;
@@ -149,7 +165,7 @@ int cps_storage_save(const char *site_dir, const char *version,
 		cps_fail(err, CPS_E_INTERNAL, "cannot name the certificate version '%s'", version);
 		goto out;
 	}
-	if (cps_fs_mkdir_p(dir, 0700, err) != 0 ||
+	if (cps_fs_mkdir_p(dir, 0700, err) != 0 || !(made = true) ||
 	    write_in(dir, "privkey.pem", files->key, files->key_len, 0600, err) != 0 ||
 	    write_in(dir, "cert.pem", files->cert, strlen(files->cert), 0644, err) != 0 ||
 	    write_in(dir, "chain.pem", files->chain, strlen(files->chain), 0644, err) != 0 ||
@@ -157,6 +173,9 @@ int cps_storage_save(const char *site_dir, const char *version,
 	    cps_fs_fsync_dir(archive, err) != 0 ||
 	    swap_current(site_dir, version, err) != 0) {
 		cps_err_prefix(err, "certificate storage");
+		/* current still names the previous version: drop the partial one */
+		if (made && !current_is(site_dir, version))
+			remove_version(archive, version);
 		goto out;
 	}
 	prune(archive, version);

@@ -72,6 +72,18 @@ static int not_dot(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
+/* Whether the symlink LINK reads TARGET. */
+static bool links_to(const char *link, const char *target)
+{
+	char buf[4096];
+	ssize_t n = link && target ? readlink(link, buf, sizeof(buf) - 1) : -1;
+
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strcmp(buf, target) == 0;
+}
+
 static void remove_version(const char *dir)
 {
 	static const char *const files[] = { "server.key", "server.crt", "bundle.crt" };
@@ -112,6 +124,7 @@ int cps_target_apache(const cps_config *cfg, const char *site,
 	};
 	char *base = cps_target_apache_dir(cfg, site), *versions = NULL, *dir = NULL;
 	char *live = NULL, *crtdir = NULL, *keydir = NULL, *p = NULL, *target = NULL;
+	bool switched = false;
 	int rc = -1;
 
 	if (base == NULL || (versions = cps_path_join(base, "ssl.versions")) == NULL ||
@@ -138,7 +151,10 @@ int cps_target_apache(const cps_config *cfg, const char *site,
 	    cps_fs_mkdir_p(crtdir, 0755, err) != 0 || cps_fs_mkdir_p(keydir, 0700, err) != 0)
 		goto fail;
 	/* the switch: key, certificate and chain change together */
-	if (link_swap(live, target, err) != 0 || cps_fs_fsync_dir(base, err) != 0)
+	if (link_swap(live, target, err) != 0)
+		goto fail;
+	switched = true;
+	if (cps_fs_fsync_dir(base, err) != 0)
 		goto fail;
 	CPS_FAULT("deploy-apache-after-switch");
 	/* the fixed paths Apache reads lead into ssl.live (made once) */
@@ -160,6 +176,9 @@ int cps_target_apache(const cps_config *cfg, const char *site,
 	goto out;
 fail:
 	cps_err_prefix(err, "Apache (%s)", base);
+	/* ssl.live still names the previous version: drop the partial one */
+	if (!switched && dir && !links_to(live, target))
+		remove_version(dir);
 out:
 	free(p);
 	free(base);

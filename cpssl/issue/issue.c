@@ -605,6 +605,18 @@ static int resume_deployment(run *r, cps_issue_result *res, cps_err *err)
 	return 1;
 }
 
+static bool finalized(const run *r)
+{
+	return r->order.status && (strcmp(r->order.status, "valid") == 0 ||
+				   strcmp(r->order.status, "processing") == 0);
+}
+
+static bool transient(cps_code c)
+{
+	return c == CPS_E_IO || c == CPS_E_NET || c == CPS_E_TIMEOUT || c == CPS_E_DB ||
+	       c == CPS_E_NOMEM || c == CPS_E_EXEC;
+}
+
 /* Every dns-01 record name once, through the provider, before ordering. */
 static int probe_dns(run *r, cps_err *err)
 {
@@ -840,8 +852,13 @@ out:
 		const char *problem = cps_acme_last_problem(s->acme);
 
 		unpublish(&r);
-		if (r.order_id)
+		/* a finalized order that failed on this side (disk, network)
+		 * stays open, its key kept: the next run fetches its certificate
+		 * instead of ordering another */
+		if (r.order_id && !(finalized(&r) && transient(err->code))) {
 			cps_order_set_status(s->st, r.order_id, "invalid", &e);
+			pending_key_drop(&r, r.order_id);
+		}
 		cps_ssl_status_failed(s->st, req->site_id,
 				      *problem ? problem : cps_code_name(err->code), err->msg,
 				      (long long)cps_now(), err->input, arc4random_uniform(1000) / 1000.0,

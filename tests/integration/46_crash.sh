@@ -103,6 +103,44 @@ done
 t_is "$killed:$survived" "${#points[@]}:${#points[@]}" "every fault point killed and survived"
 t_diag "fault points killed: $killed, survived (the re-run finished the job): $survived"
 
+# --- a full disk: the write that fails leaves the old file; the next run finishes ---------
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+archive=$(dirname "$(readlink -f "$(c_site_dir site1)")")
+full=0
+for case in "/ssl.d/site1|haproxy|w0" "/ssl.versions/|Apache|w1" "/privkey.pem|certificate storage|w2"; do
+	IFS='|' read -r what target n <<<"$case"
+	h_dns_add "$n.a.test" A 127.0.0.1 >/dev/null
+	old_h=$(sha "$ssld/site1") old_a=$(fp "$conf/ssl.crt/server.crt") old_s=$(fp "$(c_site_dir site1)/cert.pem")
+	versions=$(ls "$conf/ssl.versions" | wc -l) kept=$(ls "$archive" | wc -l)
+	DEBUG=1 CPSSL_FAULT_WRITE=$what c_run -d site1 letsencrypt:request "[a.test,$n.a.test]"
+	t_is "$RC" 1 "disk full writing $what: the request fails"
+	first=$ERR
+	t_like "$ERR" "ERROR.*$target.*No space left on device" "  naming $target and the cause"
+	t_is "$(q 'PRAGMA integrity_check')" ok "  the database passes integrity_check"
+	t_is "$(find "$fsroot" "$CPSSL_HOME/storage" -name '*.tmp.*' | wc -l)" 0 "  no temporary file is left"
+	case $target in
+	haproxy)
+		t_is "$(sha "$ssld/site1")" "$old_h" "  haproxy's PEM is the old one, intact" ;;
+	Apache)
+		t_is "$(fp "$conf/ssl.crt/server.crt")" "$old_a" "  Apache has the old certificate"
+		apache_pair; t_ok $? "  a matching pair"
+		t_is "$(ls "$conf/ssl.versions" | wc -l)" "$versions" "  no partial version is left in ssl.versions" ;;
+	*)
+		t_is "$(fp "$(c_site_dir site1)/cert.pem")" "$old_s" "  storage's current certificate is the old one"
+		t_is "$(ls "$archive" | wc -l)" "$kept" "  no partial version is left in the archive"
+		t_is "$(fp "$conf/ssl.crt/server.crt")" "$old_a" "  Apache has the old certificate" ;;
+	esac
+	DEBUG=1 c_run -d site1 letsencrypt:request "[a.test,$n.a.test]"
+	t_is "$RC" 0 "  with room again, the same request succeeds"
+	t_is "$(grep -c 'HTTP POST https://[^ ]*/finalize-order/' <<<"$first$ERR")" 1 "  without a second finalize"
+	new=$(fp "$conf/ssl.crt/server.crt")
+	t_is "$(c_sans "$conf/ssl.crt/server.crt" | tr '\n' ' ')" "a.test $n.a.test " "  Apache has the new certificate"
+	t_is "$(fp "$ssld/site1")" "$new" "  so has haproxy"
+	t_is "$(find "$pending" -type f 2>/dev/null | wc -l)" 0 "  no kept order key is left"
+	[ "$RC" = 0 ] && [ "$(fp "$ssld/site1")" = "$new" ] && full=$((full + 1))
+done
+t_diag "write failures injected and recovered from: $full of 3"
+
 # --- the boot-time pass finishes an interrupted deployment too ------------------
 old=$(fp "$conf/ssl.crt/server.crt")
 CPSSL_FAULT=deploy-after-storage "$CPCMD" -d site1 letsencrypt:request '[a.test,phk.a.test]' >/dev/null 2>&1
