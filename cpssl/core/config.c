@@ -572,8 +572,14 @@ static int config_ini_handler(void *ud, const char *section, const char *name,
 	char *canon;
 
 	if (k == NULL) {
-		cps_warn("%s: unknown key '%s' in section [%s] is ignored",
-			 cfg->path, name, section);
+		if (section[0] == '\0')
+			cps_warn("%s: '%s' comes before any [section] and is ignored", cfg->path, name);
+		else if (cps_config_section_check(section, NULL) != 0)
+			cps_warn("%s: unknown section [%s]: its key '%s' is ignored", cfg->path, section,
+				 name);
+		else
+			cps_warn("%s: unknown key '%s' in section [%s] is ignored",
+				 cfg->path, name, section);
 		return 1;
 	}
 	if (normalize_text(k, value, &canon, &err) != 0) {

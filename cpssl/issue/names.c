@@ -279,6 +279,13 @@ int cps_names_plan(cps_store *st, const cps_config *cfg, const cps_site *site,
 
 	*out = NULL;
 	*nout = 0;
+	/* before any name is looked at: nothing is resolved or reported for a
+	 * request that cannot be met */
+	if (n > CPS_MAX_NAMES)
+		return cps_fail(err, CPS_E_INVAL,
+				"%zu names were given, but a certificate can carry at most %d: "
+				"split them over several certificates",
+				n, CPS_MAX_NAMES);
 	cand = calloc(cap, sizeof(*cand));
 	is_alt = calloc(cap, sizeof(*is_alt));
 	plan = calloc(cap, sizeof(*plan));
@@ -353,6 +360,12 @@ int cps_names_plan(cps_store *st, const cps_config *cfg, const cps_site *site,
 	}
 	if (opts->strict && failed > 0) {
 		cps_fail(err, CPS_E_PERM, "strict mode: nothing was ordered because %s", failures);
+		goto out;
+	}
+	if (len > CPS_MAX_NAMES) {
+		cps_fail(err, CPS_E_INVAL,
+			 "with their alternative forms the request names %zu hostnames, but a certificate "
+			 "can carry at most %d: give fewer names", len, CPS_MAX_NAMES);
 		goto out;
 	}
 	*out = plan;

@@ -23,6 +23,9 @@
 #include "cpssl/core/config.h"
 #include "cpssl/store/sites.h"
 
+/* The most names one certificate may carry (Let's Encrypt's limit). */
+#define CPS_MAX_NAMES 100
+
 typedef enum cps_mech {
 	CPS_MECH_HTTP = 0,
 	CPS_MECH_DNS,
