@@ -22,12 +22,18 @@ static char *contact_payload(const char *email, bool new_account)
 	return out;
 }
 
-static int kid_from(cps_acme_resp *r, char **kid, cps_err *err)
+static int kid_from(cps_acme *c, cps_acme_resp *r, char **kid, cps_err *err)
 {
 	if (r->http.location == NULL || strncmp(r->http.location, "https://", 8) != 0) {
 		cps_acme_resp_free(r);
 		return cps_fail(err, CPS_E_PROTO,
 				"the CA's account answer carries no account URL (Location)");
+	}
+	if (!cps_acme_same_origin(c, r->http.location)) {
+		cps_fail(err, CPS_E_PROTO, "the CA's account URL %.200s is outside its own origin; refusing",
+			 r->http.location);
+		cps_acme_resp_free(r);
+		return -1;
 	}
 	*kid = strdup(r->http.location);
 	cps_acme_resp_free(r);
@@ -50,7 +56,7 @@ int cps_acme_account_lookup(cps_acme *c, char **kid, cps_err *err)
 		}
 		return -1;
 	}
-	return kid_from(&r, kid, err);
+	return kid_from(c, &r, kid, err);
 }
 
 int cps_acme_account_create(cps_acme *c, const char *email, char **kid,
@@ -73,7 +79,7 @@ int cps_acme_account_create(cps_acme *c, const char *email, char **kid,
 		return -1;
 	cps_info("registered an ACME account with %s for %s",
 		 cps_acme_directory_url(c), email);
-	return kid_from(&r, kid, err);
+	return kid_from(c, &r, kid, err);
 }
 
 int cps_acme_account_set_contact(cps_acme *c, const char *email, cps_err *err)

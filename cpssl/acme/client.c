@@ -13,6 +13,7 @@
 #define MAX_BAD_NONCE 20   /* each a fresh nonce; a CA rejecting 20 in a row is broken */
 #define MAX_RETRIES 3      /* 5xx and transport errors */
 #define MAX_WAIT_MS 10000  /* the longest Retry-After honoured between retries */
+#define MAX_RETRY_AFTER_S (7 * 86400) /* a rate limit's Retry-After is capped at a week */
 
 struct cps_acme {
 	char *dir_url;
@@ -245,6 +246,11 @@ static bool same_origin(const cps_acme *c, const char *url)
 	return strncmp(url, c->origin, n) == 0 && (url[n] == '/' || url[n] == '\0');
 }
 
+bool cps_acme_same_origin(const cps_acme *c, const char *url)
+{
+	return url && same_origin(c, url);
+}
+
 int cps_acme_post(cps_acme *c, const char *url, const char *payload,
 		  unsigned flags, const char *what, cps_acme_resp *resp,
 		  cps_err *err)
@@ -315,6 +321,8 @@ int cps_acme_post(cps_acme *c, const char *url, const char *payload,
 			continue;
 		}
 		wait_s = cps_http_retry_after(resp->http.retry_after, cps_now());
+		if (wait_s > MAX_RETRY_AFTER_S)
+			wait_s = MAX_RETRY_AFTER_S;
 		if (resp->status >= 500 && retries < MAX_RETRIES &&
 		    (wait_s < 0 || wait_s * 1000 <= MAX_WAIT_MS)) {
 			c->stats.retries++;

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 
 #include "cpssl/acme/http.h"
 #include "cpssl/core/err.h"
@@ -64,6 +65,9 @@ const cps_acme_stats *cps_acme_stats_get(const cps_acme *c);
 /* The short problem type of the last failed POST ("badCSR", …; "" when the
  * failure carried no problem document). */
 const char *cps_acme_last_problem(const cps_acme *c);
+
+/* Whether URL is on the directory's origin (scheme, host and port). */
+bool cps_acme_same_origin(const cps_acme *c, const char *url);
 
 /* JSON accessors for CA answers: a string member or NULL. */
 const char *cps_acme_str(json_object *o, const char *key);

@@ -130,6 +130,12 @@ int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
 		cps_acme_resp_free(&r);
 		return cps_fail(err, CPS_E_PROTO, "the CA's new order carries no order URL (Location)");
 	}
+	if (!cps_acme_same_origin(c, r.http.location)) {
+		cps_fail(err, CPS_E_PROTO, "the CA's new order URL %.200s is outside its own origin; refusing",
+			 r.http.location);
+		cps_acme_resp_free(&r);
+		return -1;
+	}
 	out->url = strdup(r.http.location);
 	rc = order_from_json(out, r.json, err);
 	cps_acme_resp_free(&r);

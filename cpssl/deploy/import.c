@@ -19,40 +19,45 @@ static void date_of(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-/* At least one name the site (or server) owns; the others are only noted. */
+/* Every name must be the site's (or the server's): a certificate naming
+ * another site's hostname would let haproxy serve it for that site. */
 static int check_names(cps_store *st, const cps_config *cfg, const cps_site *site,
 		       const cps_cert_info *info, cps_err *err)
 {
 	char **server = NULL, canon[CPS_HOSTNAME_MAX + 1];
-	size_t nserver = 0, owned = 0;
+	size_t nserver = 0;
 	const char *who = site ? site->name : "the server";
+	int rc = 0;
 
 	if (site == NULL && cps_names_server(st, cfg, &server, &nserver, err) != 0)
 		return -1;
-	for (size_t i = 0; i < info->nsans; i++) {
+	if (info->nsans == 0)
+		rc = cps_fail(err, CPS_E_PERM,
+			      "the certificate names no hostname (no subjectAltName); refusing to install it");
+	for (size_t i = 0; rc == 0 && i < info->nsans; i++) {
 		cps_err e;
 		bool ok = false;
 
-		if (cps_hostname_normalize(info->sans[i], CPS_NAME_ALLOW_WILDCARD, canon, &e) != 0)
-			continue;
+		if (cps_hostname_normalize(info->sans[i], CPS_NAME_ALLOW_WILDCARD, canon, &e) != 0) {
+			rc = cps_fail(err, CPS_E_PERM, "the certificate names %.253s: %s; refusing to install it",
+				      info->sans[i], e.msg);
+			break;
+		}
 		if (site) {
 			ok = cps_site_check_owns(st, site, canon, &e) == 0;
 		} else {
+			snprintf(e.msg, sizeof(e.msg), "%s is not one of the server's names", canon);
 			for (size_t j = 0; j < nserver && !ok; j++)
 				ok = strcmp(server[j], canon) == 0;
 		}
-		if (ok)
-			owned++;
-		else
-			cps_debug("%s is not a name of %s", canon, who);
+		if (!ok)
+			rc = cps_fail(err, CPS_E_PERM,
+				      "the certificate names %s, which is not %s's: %s; refusing to install it "
+				      "(a certificate may name only the hostnames of the site it is installed for)",
+				      canon, who, e.msg);
 	}
 	cps_strv_free(server, nserver);
-	if (owned == 0)
-		return cps_fail(err, CPS_E_PERM,
-				"the certificate names none of %s's hostnames (%s%s); refusing to install it",
-				who, info->nsans ? info->sans[0] : info->subject_cn,
-				info->nsans > 1 ? ", …" : "");
-	return 0;
+	return rc;
 }
 
 int cps_import(cps_store *st, const cps_config *cfg, const cps_paths *paths,

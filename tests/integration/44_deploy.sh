@@ -175,7 +175,7 @@ t_is "$RC" 1 "install refuses an expired certificate"
 t_like "$ERR" "the certificate expired on 20" "  with the date"
 c_run -d site1 ssl:install "$(cat "$H_DIR/other.test.key")" "$(cat "$H_DIR/other.test.crt")"
 t_is "$RC" 1 "install refuses a certificate for another domain"
-t_like "$ERR" "names none of site1's hostnames \(other\.test\)" "  saying whose names it has"
+t_like "$ERR" "the certificate names other\.test, which is not site1's: site1 does not own other\.test" "  naming the name it does not own"
 t_is "$(state)" "$before" "nothing changed on disk after the refusals"
 
 prev=$(fp "$conf1/ssl.crt/server.crt")

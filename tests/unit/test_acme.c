@@ -2,18 +2,20 @@
  * with OpenSSL, the RFC 7638 thumbprint, key authorizations, Retry-After,
  * Link headers, problem mapping, and the POST choke point against a
  * stand-in transport (nonce pool, badNonce, 5xx retries, rate limits,
- * origin checks). */
+ * origin checks), and hostile CA answers from a scripted transport. */
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/param_build.h>
 #include <time.h>
 
+#include "cpssl/acme/account.h"
 #include "cpssl/acme/client.h"
 #include "cpssl/acme/jws.h"
 #include "cpssl/acme/order.h"
 #include "cpssl/acme/problem.h"
 #include "cpssl/core/b64.h"
 #include "cpssl/crypto/key.h"
+#include "cpssl/solvers/solvers.h"
 #include "unit.h"
 
 /* ---- base64url --------------------------------------------------------- */
@@ -414,6 +416,333 @@ static void choke_point_tests(void)
 	EVP_PKEY_free(key);
 }
 
+/* ---- hostile CA answers ------------------------------------------------------ */
+
+#define HCA "https://ca.test"
+#define MANY_AUTHZ 5000
+
+/* One scripted answer: a POST to URL gets STATUS, CTYPE, LOCATION, BODY
+ * ("@many": an order listing MANY_AUTHZ authorizations, built at run time). */
+typedef struct script_ans {
+	const char *url;
+	long status;
+	const char *ctype, *location, *body;
+} script_ans;
+
+typedef struct scripted_ca {
+	const script_ans *rows;
+	char *many;           /* the "@many" body */
+	int nonce_seq;
+	int unscripted;       /* POSTs to a URL the script does not know */
+} scripted_ca;
+
+static int scripted_send(void *ud, const cps_http_req *req, cps_http_resp *r, cps_err *err)
+{
+	scripted_ca *ca = ud;
+	const script_ans *a = NULL;
+	char nonce[32];
+
+	(void)err;
+	memset(r, 0, sizeof(*r));
+	snprintf(nonce, sizeof(nonce), "nonce-%d", ++ca->nonce_seq);
+	r->replay_nonce = strdup(nonce);
+	if (strcmp(req->method, "GET") == 0) {
+		r->status = 200;
+		r->content_type = strdup("application/json");
+		r->body = strdup("{\"newNonce\":\"" HCA "/nonce\",\"newAccount\":\"" HCA "/acct\","
+				 "\"newOrder\":\"" HCA "/new-order\",\"revokeCert\":\"" HCA "/revoke\"}");
+		r->body_len = strlen(r->body);
+		return 0;
+	}
+	if (strcmp(req->method, "HEAD") == 0) {
+		r->status = 200;
+		r->body = strdup("");
+		return 0;
+	}
+	for (const script_ans *x = ca->rows; x->url; x++)
+		if (strcmp(x->url, req->url) == 0) {
+			a = x;
+			break;
+		}
+	if (a == NULL) {
+		ca->unscripted++;
+		r->status = 404;
+		r->content_type = strdup("application/problem+json");
+		r->body = strdup("{\"type\":\"urn:ietf:params:acme:error:malformed\",\"detail\":\"not scripted\"}");
+		r->body_len = strlen(r->body);
+		return 0;
+	}
+	r->status = a->status;
+	r->content_type = a->ctype ? strdup(a->ctype) : NULL;
+	r->location = a->location ? strdup(a->location) : NULL;
+	r->body = strdup(strcmp(a->body, "@many") == 0 ? ca->many : a->body);
+	r->body_len = strlen(r->body);
+	return 0;
+}
+
+typedef enum hostile_act {
+	H_NEW_ORDER,       /* cps_acme_order_new fails */
+	H_FINALIZE,        /* the order reads fine; finalizing it fails */
+	H_AUTHZ,           /* cps_acme_authz_get fails */
+	H_HTTP01_TOKEN,    /* the authorization reads without the token; the
+			    * http-01 path of the raw token is refused */
+	H_RESPOND,         /* the authorization reads; answering its challenge fails */
+	H_CERT,            /* cps_acme_certificate_get fails */
+	H_ACCOUNT,         /* cps_acme_account_create fails */
+} hostile_act;
+
+#define J "application/json"
+#define PJ "application/problem+json"
+#define ORDER_OK "{\"status\":\"pending\",\"authorizations\":[\"" HCA "/authz/1\"],\"finalize\":\"" HCA "/finalize/1\"}"
+#define AUTHZ_WITH_TOKEN(tok)                                                                \
+	"{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},"   \
+	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"" HCA "/chall/1\",\"status\":\"pending\"," \
+	"\"token\":\"" tok "\"}]}"
+
+static const struct hostile_case {
+	const char *name;
+	hostile_act act;
+	script_ans rows[3];
+	cps_code code;
+	const char *msg;
+} hostile[] = {
+	{ "malformed JSON for a new order", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = J, .location = HCA "/order/1",
+	      .body = "{\"status\":\"pending\",\"authorizations\":[\"" HCA "/authz/1\"" } },
+	  CPS_E_PROTO, "the CA's order answer is not an order object" },
+	{ "a new order that is a JSON array", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = J, .location = HCA "/order/1",
+	      .body = "[" ORDER_OK "]" } },
+	  CPS_E_PROTO, "not an order object" },
+	{ "an order object without \"status\"", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = J, .location = HCA "/order/1",
+	      .body = "{\"authorizations\":[\"" HCA "/authz/1\"],\"finalize\":\"" HCA "/finalize/1\"}" } },
+	  CPS_E_PROTO, "not an order object" },
+	{ "an order whose \"status\" is a number", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = J, .location = HCA "/order/1",
+	      .body = "{\"status\":1,\"authorizations\":[\"" HCA "/authz/1\"]}" } },
+	  CPS_E_PROTO, "not an order object" },
+	{ "an order served as text/html", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = "text/html", .location = HCA "/order/1",
+	      .body = ORDER_OK } },
+	  CPS_E_PROTO, "not an order object" },
+	{ "a new order without Location", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = J, .body = ORDER_OK } },
+	  CPS_E_PROTO, "carries no order URL (Location)" },
+	{ "a new order without authorizations", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = J, .location = HCA "/order/1",
+	      .body = "{\"status\":\"pending\",\"authorizations\":[],\"finalize\":\"" HCA "/finalize/1\"}" } },
+	  CPS_E_PROTO, "has no authorizations" },
+	{ "an authorization URL that is not a string", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = J, .location = HCA "/order/1",
+	      .body = "{\"status\":\"pending\",\"authorizations\":[\"" HCA "/authz/1\",{\"url\":1}]}" } },
+	  CPS_E_PROTO, "malformed authorization URL" },
+	{ "an order listing thousands of authorizations", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = J, .location = HCA "/order/1",
+	      .body = "@many" } },
+	  CPS_E_PROTO, "the CA's order lists 5000 authorizations" },
+	{ "a problem document that is not JSON", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 400, .ctype = PJ,
+	      .body = "<html><body>400 Bad Request</body></html>" } },
+	  CPS_E_CA, "the CA answered the new order for a.example with HTTP 400" },
+	{ "a problem document without a type", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 403, .ctype = PJ,
+	      .body = "{\"detail\":\"no type here\",\"status\":403}" } },
+	  CPS_E_CA, "with HTTP 403" },
+	{ "a Location on another origin for a new order", H_NEW_ORDER,
+	  { { .url = HCA "/new-order", .status = 201, .ctype = J,
+	      .location = "https://evil.test/order/1", .body = ORDER_OK } },
+	  CPS_E_PROTO, "the CA's new order URL https://evil.test/order/1 is outside its own origin" },
+	{ "status \"ready\" without a finalize URL", H_FINALIZE,
+	  { { .url = HCA "/order/1", .status = 200, .ctype = J,
+	      .body = "{\"status\":\"ready\",\"authorizations\":[\"" HCA "/authz/1\"]}" } },
+	  CPS_E_PROTO, "the CA gave no URL for the finalization (CSR)" },
+	{ "a finalize URL on another origin", H_FINALIZE,
+	  { { .url = HCA "/order/1", .status = 200, .ctype = J,
+	      .body = "{\"status\":\"ready\",\"authorizations\":[\"" HCA "/authz/1\"],"
+		      "\"finalize\":\"https://evil.test/finalize/1\"}" } },
+	  CPS_E_PROTO, "outside its own origin" },
+	{ "a finalize answer that is not an order", H_FINALIZE,
+	  { { .url = HCA "/order/1", .status = 200, .ctype = J,
+	      .body = "{\"status\":\"ready\",\"finalize\":\"" HCA "/finalize/1\"}" },
+	    { .url = HCA "/finalize/1", .status = 200, .ctype = J, .body = "{\"ok\":true}" } },
+	  CPS_E_PROTO, "not an order object" },
+	{ "an authorization without \"identifier\"", H_AUTHZ,
+	  { { .url = HCA "/authz/1", .status = 200, .ctype = J,
+	      .body = "{\"status\":\"pending\",\"challenges\":[]}" } },
+	  CPS_E_PROTO, "the CA's authorization answer is not an authorization object" },
+	{ "an authorization without \"challenges\"", H_AUTHZ,
+	  { { .url = HCA "/authz/1", .status = 200, .ctype = J,
+	      .body = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"}}" } },
+	  CPS_E_PROTO, "not an authorization object" },
+	{ "an authorization whose \"challenges\" is an object", H_AUTHZ,
+	  { { .url = HCA "/authz/1", .status = 200, .ctype = J,
+	      .body = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},"
+		      "\"challenges\":{\"type\":\"http-01\"}}" } },
+	  CPS_E_PROTO, "not an authorization object" },
+	{ "an identifier without a value", H_AUTHZ,
+	  { { .url = HCA "/authz/1", .status = 200, .ctype = J,
+	      .body = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\"},\"challenges\":[]}" } },
+	  CPS_E_PROTO, "not an authorization object" },
+	{ "a challenge token with \"../\"", H_HTTP01_TOKEN,
+	  { { .url = HCA "/authz/1", .status = 200, .ctype = J,
+	      .body = AUTHZ_WITH_TOKEN("../../../../etc/cron.d/evil") } },
+	  CPS_E_PROTO, "not base64url" },
+	{ "a challenge token with \"/\"", H_HTTP01_TOKEN,
+	  { { .url = HCA "/authz/1", .status = 200, .ctype = J,
+	      .body = AUTHZ_WITH_TOKEN("abcdefghijkl/mnopqrstuvwx") } },
+	  CPS_E_PROTO, "not base64url" },
+	{ "a challenge token of dots", H_HTTP01_TOKEN,
+	  { { .url = HCA "/authz/1", .status = 200, .ctype = J,
+	      .body = AUTHZ_WITH_TOKEN("................") } },
+	  CPS_E_PROTO, "not base64url" },
+	{ "a challenge URL on another origin", H_RESPOND,
+	  { { .url = HCA "/authz/1", .status = 200, .ctype = J,
+	      .body = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},"
+		      "\"challenges\":[{\"type\":\"http-01\",\"url\":\"https://evil.test/chall/1\","
+		      "\"token\":\"DGyRejmCefe7v4NfDGDKfA\"}]}" } },
+	  CPS_E_PROTO, "outside its own origin" },
+	{ "a certificate download that is not PEM", H_CERT,
+	  { { .url = HCA "/cert/1", .status = 200, .ctype = "application/pem-certificate-chain",
+	      .body = "this is not a certificate\n" } },
+	  CPS_E_PROTO, "the CA's certificate download is not a PEM chain" },
+	{ "a certificate download that is JSON", H_CERT,
+	  { { .url = HCA "/cert/1", .status = 200, .ctype = J, .body = "{\"certificate\":\"MIIB\"}" } },
+	  CPS_E_PROTO, "not a PEM chain" },
+	{ "an account answer without Location", H_ACCOUNT,
+	  { { .url = HCA "/acct", .status = 201, .ctype = J, .body = "{\"status\":\"valid\"}" } },
+	  CPS_E_PROTO, "carries no account URL (Location)" },
+	{ "an account URL on another origin", H_ACCOUNT,
+	  { { .url = HCA "/acct", .status = 201, .ctype = J, .location = "https://evil.test/acct/1",
+	      .body = "{\"status\":\"valid\"}" } },
+	  CPS_E_PROTO, "the CA's account URL https://evil.test/acct/1 is outside its own origin" },
+};
+
+static char *many_authz_order(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	fputs("{\"status\":\"pending\",\"finalize\":\"" HCA "/finalize/1\",\"authorizations\":[", f);
+	for (int i = 0; i < MANY_AUTHZ; i++)
+		fprintf(f, "%s\"" HCA "/authz/%d\"", i ? "," : "", i);
+	fputs("]}", f);
+	fclose(f);
+	return buf;
+}
+
+/* Run one hostile case; -1 with ERR set is what every case must end in. */
+static int hostile_run(const struct hostile_case *hc, cps_acme *c, cps_err *err)
+{
+	static const char *const names[] = { "a.example" };
+	static const unsigned char csr[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+	cps_acme_order o;
+	cps_acme_authz a;
+	const cps_acme_challenge *ch;
+	json_object *raw, *chs = NULL;
+	char *s = NULL;
+	int rc;
+
+	switch (hc->act) {
+	case H_NEW_ORDER:
+		if (cps_acme_order_new(c, names, 1, &o, err) == 0) {
+			cps_acme_order_free(&o);
+			return 0;
+		}
+		CHECK(o.url == NULL && o.authzs == NULL && o.nauthz == 0, "  no order is left behind");
+		return -1;
+	case H_FINALIZE:
+		if (cps_acme_order_get(c, HCA "/order/1", &o, err) != 0)
+			return 0; /* the wrong place to fail: the message check says so */
+		rc = cps_acme_order_finalize(c, &o, csr, sizeof(csr), err);
+		cps_acme_order_free(&o);
+		return rc;
+	case H_AUTHZ:
+		if (cps_acme_authz_get(c, HCA "/authz/1", &a, err) == 0) {
+			cps_acme_authz_free(&a);
+			return 0;
+		}
+		CHECK(a.ch == NULL && a.nch == 0 && a.name == NULL, "  no authorization is left behind");
+		return -1;
+	case H_HTTP01_TOKEN:
+		if (cps_acme_authz_get(c, HCA "/authz/1", &a, err) != 0)
+			return 0;
+		ch = cps_acme_authz_challenge(&a, "http-01");
+		CHECK(ch != NULL && ch->token == NULL, "  the unsafe token is dropped from the challenge");
+		cps_acme_authz_free(&a);
+		/* the token as the CA sent it */
+		raw = json_tokener_parse(hc->rows[0].body);
+		json_object_object_get_ex(raw, "challenges", &chs);
+		rc = cps_http01_path("/var/www/acme",
+				     cps_acme_str(json_object_array_get_idx(chs, 0), "token"), &s, err);
+		json_object_put(raw);
+		CHECK(s == NULL, "  cps_http01_path gives no path for it");
+		free(s);
+		return rc;
+	case H_RESPOND:
+		if (cps_acme_authz_get(c, HCA "/authz/1", &a, err) != 0)
+			return 0;
+		ch = cps_acme_authz_challenge(&a, "http-01");
+		rc = ch ? cps_acme_challenge_respond(c, ch->url, err) : 0;
+		cps_acme_authz_free(&a);
+		return rc;
+	case H_CERT:
+		rc = cps_acme_certificate_get(c, HCA "/cert/1", NULL, &s, err);
+		CHECK(s == NULL, "  no chain is returned");
+		free(s);
+		return rc;
+	case H_ACCOUNT:
+		rc = cps_acme_account_create(c, "admin@a.example", &s, err);
+		CHECK(s == NULL, "  no account URL is returned");
+		free(s);
+		return rc;
+	}
+	return 0;
+}
+
+static void hostile_tests(void)
+{
+	char *many = many_authz_order();
+	EVP_PKEY *key = NULL;
+	cps_err err;
+
+	if (cps_key_generate(CPS_KEY_EC256, &key, &err) != 0 || many == NULL) {
+		CHECK(false, "hostile CA answers: setup");
+		free(many);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		const struct hostile_case *hc = &hostile[i];
+		scripted_ca ca = { .rows = hc->rows, .many = many };
+		cps_acme *c = NULL;
+		char desc[160];
+		int rc;
+
+		if (cps_acme_new(HCA "/dir", cps_http_new_custom(scripted_send, &ca), &c, &err) != 0) {
+			CHECK(false, "hostile CA answers: session");
+			continue;
+		}
+		cps_acme_use_key(c, key);
+		cps_acme_set_kid(c, HCA "/acct/1", &err);
+		cps_err_clear(&err);
+		printf("# hostile CA answer: %s\n", hc->name);
+		rc = hostile_run(hc, c, &err);
+		snprintf(desc, sizeof(desc), "hostile CA: %s gives a clear error", hc->name);
+		CHECK(rc == -1, desc);
+		snprintf(desc, sizeof(desc), "  error code %s", cps_code_name(hc->code));
+		if (!CHECK(err.code == hc->code, desc))
+			printf("#   got: %s\n", cps_code_name(err.code));
+		CHECK_HAS(err.msg, hc->msg, "  the message says what is wrong");
+		CHECK_INT(ca.unscripted, 0, "  no request went anywhere unscripted");
+		cps_acme_free(c);
+	}
+	EVP_PKEY_free(key);
+	free(many);
+}
+
 int main(void)
 {
 	b64_tests();
@@ -423,5 +752,6 @@ int main(void)
 	header_tests();
 	problem_tests();
 	choke_point_tests();
+	hostile_tests();
 	return unit_done();
 }
