@@ -38,7 +38,12 @@ static json_object *section_values(const cps_config *cfg, const char *section)
 	for (int i = 0; i < CPS_CFG__COUNT; i++) {
 		const cps_config_key *k = cps_config_key_get((cps_cfg_id)i);
 
-		if (strcmp(k->section, section) == 0)
+		if (strcmp(k->section, section) != 0)
+			continue;
+		/* a secret is shown only when asked for by its own name */
+		if (k->type == CPS_CT_SECRET && *cps_config_str(cfg, k->id))
+			json_object_object_add(o, k->key, json_object_new_string("(set; ask for this key to see it)"));
+		else
 			json_object_object_add(o, k->key,
 					       cps_config_typed(k, cps_config_str(cfg, k->id)));
 	}

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cpssl/core/log.h"
 #include "cpssl/deploy/deploy.h"
@@ -42,6 +43,33 @@ static void selfsigned_fallback(cps_store *st, const cps_config *cfg,
 	free(names);
 }
 
+static bool same_name(const char *canon, const char *input)
+{
+	size_t n = strlen(canon);
+
+	return strncasecmp(canon, input, n) == 0 && (input[n] == '\0' || strcmp(input + n, ".") == 0);
+}
+
+/* Whether the plan keeps one of the names given after the first KEEP (the
+ * current ones) that is not one of those already. */
+static bool adds_any(const cps_name_plan *plan, size_t np, const char *const *names, size_t n,
+		     size_t keep)
+{
+	for (size_t i = 0; i < np; i++) {
+		bool current = false, added = false;
+
+		for (size_t j = 0; j < n; j++) {
+			if (j < keep)
+				current = current || same_name(plan[i].name, names[j]);
+			else
+				added = added || same_name(plan[i].name, names[j]);
+		}
+		if (added && !current)
+			return true;
+	}
+	return false;
+}
+
 int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 		const cps_site *site, const char *const *names, size_t n,
 		const cps_request_opts *o, cps_issue_result *res, cps_err *err)
@@ -66,6 +94,12 @@ int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 		return cps_err_prefix(err, "%s", who(site));
 	if (np == 0) {
 		cps_warn("no hostnames to register");
+		rc = CPS_REQUEST_NOTHING;
+		goto out;
+	}
+	if (o->keep && !adds_any(plan, np, names, n, o->keep)) {
+		cps_warn("%s: none of the names to append can be added; the certificate stays as it is",
+			 who(site));
 		rc = CPS_REQUEST_NOTHING;
 		goto out;
 	}
@@ -159,6 +193,7 @@ int cps_append(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 		all[i] = names[i];
 	for (size_t i = 0; i < nadd; i++)
 		all[n + i] = add[i];
+	o.keep = n;
 	rc = cps_request(st, cfg, paths, site, all, n + nadd, &o, res, err);
 	free(all);
 	cps_strv_free(names, n);

@@ -17,6 +17,8 @@ typedef struct cps_request_opts {
 	bool strict;     /* the command's $strict (or'ed with the setting) */
 	bool force;      /* past the duplicate limit */
 	bool renewal;    /* never strict, whatever the setting */
+	size_t keep;     /* append: the first KEEP names are the current ones;
+			  * nothing is ordered unless a name beyond them stays */
 } cps_request_opts;
 
 /* SITE NULL: the server's own certificate. 0 issued, CPS_REQUEST_NOTHING,
