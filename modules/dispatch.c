@@ -6,6 +6,7 @@
 
 #include "cpssl/core/literal.h"
 #include "cpssl/core/log.h"
+#include "cpssl/core/sitelock.h"
 
 static const cps_command *const modules[] = {
 	cps_mod_common,
@@ -108,7 +109,7 @@ char *cps_command_signature(const cps_command *cmd)
 		if (i)
 			fputs(", ", f);
 		type_name(p->types, f);
-		fprintf(f, " %s$%s", cmd->variadic && i + 1 == n ? "..." : "",
+		fprintf(f, " %s$%s", (cmd->flags & CPS_CMD_VARIADIC) && i + 1 == n ? "..." : "",
 			p->name);
 		if (p->def)
 			fprintf(f, " = %s", p->def);
@@ -211,7 +212,7 @@ int cps_command_bind(const cps_command *cmd, char **argv, int argc,
 
 	*out = NULL;
 	*nout = 0;
-	if (given > n && !(cmd->variadic && n > 0))
+	if (given > n && !((cmd->flags & CPS_CMD_VARIADIC) && n > 0))
 		return cps_fail(err, CPS_E_INVAL,
 				"too many arguments: %zu given, at most %zu accepted",
 				given, n);
@@ -221,7 +222,7 @@ int cps_command_bind(const cps_command *cmd, char **argv, int argc,
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < total; i++) {
 		const cps_param *p = &cmd->params[i < n ? i : n - 1];
-		bool variadic_tail = cmd->variadic && i + 1 >= n;
+		bool variadic_tail = (cmd->flags & CPS_CMD_VARIADIC) && i + 1 >= n;
 
 		if (i < given) {
 			if (cps_literal_parse(argv[i], &args[i], err) != 0) {
@@ -295,7 +296,14 @@ int cps_dispatch(cps_ctx *ctx, const char *site, const char *name, char **argv,
 		}
 		ctx->has_site = true;
 	}
+	if ((cmd->flags & CPS_CMD_LOCKS) && cps_site_lock(&ctx->paths, ctx->has_site ? ctx->site.name : "server", &err) != 0) {
+		cps_error("%s", err.msg);
+		rc = CPS_EXIT_FAIL;
+		goto out;
+	}
 	rc = cmd->fn(ctx, args, nargs, result, &err);
+	if (cmd->flags & CPS_CMD_LOCKS)
+		cps_site_unlock(ctx->has_site ? ctx->site.name : "server");
 	if (rc < 0) {
 		cps_error("%s", err.msg);
 		*has_result = *result != NULL;

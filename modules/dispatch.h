@@ -48,10 +48,15 @@ typedef struct cps_command {
 	const char *module, *name;
 	cps_cmd_fn fn;
 	cps_site_mode site;
-	int variadic;      /* the last parameter takes any number of values */
+	unsigned flags;    /* CPS_CMD_* */
 	cps_param params[CPS_MAX_PARAMS];
 	const char *help;
 } cps_command;
+
+enum {
+	CPS_CMD_VARIADIC = 1 << 0, /* the last parameter takes any number of values */
+	CPS_CMD_LOCKS = 1 << 1,    /* runs under the site's lock (cpssl/core/sitelock.h) */
+};
 
 /* Each module's table, terminated by an entry with name == NULL. */
 extern const cps_command cps_mod_common[];

@@ -549,11 +549,11 @@ const cps_command cps_mod_letsencrypt[] = {
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
 	    { "verifyip", CPS_T_BOOL, "true" } },
 	  "Order the current names plus these." },
-	{ "letsencrypt", "challenges", cmd_challenges, CPS_SITE_OPTIONAL, 0,
+	{ "letsencrypt", "challenges", cmd_challenges, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL } },
 	  "Stage an order: every challenge the CA offers per name, raw (domain, status, type, url, "
 	  "token, payload; record and value for dns-01), for the operator to publish." },
-	{ "letsencrypt", "solve", cmd_solve, CPS_SITE_OPTIONAL, 0,
+	{ "letsencrypt", "solve", cmd_solve, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS,
 	  { { "mechanisms", CPS_T_ARRAY, NULL } },
 	  "Answer staged challenges, e.g. \"['*.d.example':'dns','d.example':'http']\"; a later "
 	  "request for the same names finishes the staged order." },
@@ -573,11 +573,11 @@ const cps_command cps_mod_letsencrypt[] = {
 	  { { "dir", CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "Reissue every site stored in DIR (default: the configured CA's certificate directory), "
 	  "whatever its window; prints what was reissued, failed or skipped and why." },
-	{ "letsencrypt", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	{ "letsencrypt", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS, { { 0 } },
 	  "Serve the previous certificate again." },
 	{ "letsencrypt", "reload-status", cmd_reload_status, CPS_SITE_NONE, 0, { { 0 } },
 	  "Web-server reloads pending (service, when, deployments covered) and the last result of each." },
-	{ "letsencrypt", "revoke", cmd_revoke, CPS_SITE_OPTIONAL, 0,
+	{ "letsencrypt", "revoke", cmd_revoke, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS,
 	  { { "reason", CPS_T_STRING | CPS_T_INT, "unspecified" } },
 	  "Revoke the current certificate with the account key; reason by name or RFC 5280 code." },
 	{ 0 },

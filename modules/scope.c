@@ -221,10 +221,10 @@ static int cmd_list(cps_ctx *ctx, json_object **args, size_t nargs,
 }
 
 const cps_command cps_mod_scope[] = {
-	{ "scope", "get", cmd_get, CPS_SITE_NONE, 1,
+	{ "scope", "get", cmd_get, CPS_SITE_NONE, CPS_CMD_VARIADIC,
 	  { { "name", CPS_T_STRING, NULL }, { "args", CPS_T_MIXED, NULL } },
 	  "Read a server-wide setting: cp.config [SECTION [KEY]], net.hostname." },
-	{ "scope", "set", cmd_set, CPS_SITE_NONE, 1,
+	{ "scope", "set", cmd_set, CPS_SITE_NONE, CPS_CMD_VARIADIC,
 	  { { "name", CPS_T_STRING, NULL }, { "args", CPS_T_MIXED, NULL } },
 	  "Change a server-wide setting: cp.config SECTION KEY VALUE, net.hostname NAME." },
 	{ "scope", "list", cmd_list, CPS_SITE_NONE, 0, { { 0 } },

@@ -247,7 +247,7 @@ const cps_command cps_mod_site[] = {
 	  "List every site with its domains and addresses." },
 	{ "site", "info", cmd_info, CPS_SITE_REQUIRED, 0, { { 0 } },
 	  "Show the site's domains, addresses and contact." },
-	{ "site", "delete", cmd_delete, CPS_SITE_REQUIRED, 0, { { 0 } },
+	{ "site", "delete", cmd_delete, CPS_SITE_REQUIRED, CPS_CMD_LOCKS, { { 0 } },
 	  "Delete the site, its domains and its settings." },
 	{ "site", "owns", cmd_owns, CPS_SITE_REQUIRED, 0,
 	  { { "hostname", CPS_T_STRING, NULL } },

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
@@ -767,8 +768,30 @@ static bool is_setting_line(const char *line)
 	return *line && *line != ';' && *line != '#' && *line != '[';
 }
 
+static int config_edit_locked(const char *path, const cps_config_key *k,
+			      const char *canon, cps_err *err);
+
+/* Two edits at once must not lose one: the read-edit-write holds an flock
+ * on config.ini.lock beside the file. */
 int cps_config_edit(const char *path, const cps_config_key *k,
 		    const char *canon, cps_err *err)
+{
+	char *lock = NULL;
+	int fd = -1, rc;
+
+	if (asprintf(&lock, "%s.lock", path) < 0)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	rc = cps_fs_lock(lock, 30000, &fd, err);
+	free(lock);
+	if (rc != 0)
+		return -1;
+	rc = config_edit_locked(path, k, canon, err);
+	close(fd);
+	return rc;
+}
+
+static int config_edit_locked(const char *path, const cps_config_key *k,
+			      const char *canon, cps_err *err)
 {
 	char *text = NULL, *buf = NULL, sec[128];
 	const char *cur = NULL;

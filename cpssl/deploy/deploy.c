@@ -12,6 +12,7 @@
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
 #include "cpssl/core/proc.h"
+#include "cpssl/core/sitelock.h"
 #include "cpssl/crypto/key.h"
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
@@ -137,9 +138,9 @@ static int fan_out(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	return 0;
 }
 
-int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
-	       const cps_deploy_req *req, cps_cert_info *out_info, char **out_dir,
-	       cps_err *err)
+static int deploy_locked(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+			 const cps_deploy_req *req, cps_cert_info *out_info, char **out_dir,
+			 cps_err *err)
 {
 	char server_dir[256], version[64], *site_dir = NULL, *current = NULL, *archive = NULL;
 	cps_cert_info info = { 0 };
@@ -235,9 +236,41 @@ static int load_version(const char *dir, X509 **leaf, STACK_OF(X509) **chain,
 	return rc;
 }
 
+/* One deployment of a site at a time (storage, the store and the targets
+ * change together); the lock is the one issuance holds. */
+int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+	       const cps_deploy_req *req, cps_cert_info *out_info, char **out_dir,
+	       cps_err *err)
+{
+	int rc;
+
+	if (cps_site_lock(paths, req->site_name, err) != 0)
+		return -1;
+	rc = deploy_locked(st, cfg, paths, req, out_info, out_dir, err);
+	cps_site_unlock(req->site_name);
+	return rc;
+}
+
+static int resume_locked(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+			 long site_id, const char *site_name, cps_cert_info *out_info,
+			 char **out_dir, cps_err *err);
+
 int cps_deploy_resume(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 		      long site_id, const char *site_name, cps_cert_info *out_info,
 		      char **out_dir, cps_err *err)
+{
+	int rc;
+
+	if (cps_site_lock(paths, site_name, err) != 0)
+		return -1;
+	rc = resume_locked(st, cfg, paths, site_id, site_name, out_info, out_dir, err);
+	cps_site_unlock(site_name);
+	return rc;
+}
+
+static int resume_locked(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+			 long site_id, const char *site_name, cps_cert_info *out_info,
+			 char **out_dir, cps_err *err)
 {
 	cps_cert_row row;
 	X509 *leaf = NULL;

@@ -50,7 +50,7 @@ static int link_swap(const char *path, const char *target, cps_err *err)
 		if (strcmp(buf, target) == 0)
 			return 0;
 	}
-	if (asprintf(&tmp, "%s.cpssl-new", path) < 0)
+	if (asprintf(&tmp, "%s.cpssl-new.%ld", path, (long)getpid()) < 0)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	unlink(tmp);
 	if (symlink(target, tmp) != 0 || rename(tmp, path) != 0) {

@@ -12,6 +12,7 @@
 #include "cpssl/core/fault.h"
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
+#include "cpssl/core/sitelock.h"
 #include "cpssl/crypto/csr.h"
 #include "cpssl/crypto/key.h"
 #include "cpssl/deploy/deploy.h"
@@ -741,25 +742,6 @@ static int validate(run *r, cps_err *err)
 	}
 }
 
-#define SITE_LOCK_WAIT_MS (5 * 60 * 1000L)
-
-static int site_lock(cps_session *s, const char *site, int *fd, cps_err *err)
-{
-	char *dir = cps_path_join(s->paths->storage, "locks"), *path = NULL;
-	int rc;
-
-	if (dir == NULL || (path = cps_path_join(dir, site)) == NULL) {
-		free(dir);
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	}
-	rc = cps_fs_mkdir_p(dir, 0700, err) == 0 ? cps_fs_lock(path, SITE_LOCK_WAIT_MS, fd, err) : -1;
-	if (rc != 0)
-		cps_err_prefix(err, "%s", site);
-	free(dir);
-	free(path);
-	return rc;
-}
-
 int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	      cps_err *err)
 {
@@ -774,13 +756,13 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	bool any_dns = false;
 	cps_source src;
 	cps_err e;
-	int rc = -1, lock = -1;
+	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (req->n == 0)
 		return cps_fail(err, CPS_E_INVAL, "no hostnames to register");
 	/* one order per site at a time, across processes */
-	if (site_lock(s, req->site_name, &lock, err) != 0)
+	if (cps_site_lock(s->paths, req->site_name, err) != 0)
 		return -1;
 	if (cps_issue_cleanup(s, req->site_id, &e) != 0)
 		cps_warn("%s", e.msg);
@@ -869,7 +851,7 @@ out:
 	free(pem);
 	free(kts);
 	run_free(&r);
-	close(lock);
+	cps_site_unlock(req->site_name);
 	return rc;
 }
 

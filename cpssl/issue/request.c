@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "cpssl/core/log.h"
+#include "cpssl/core/sitelock.h"
 #include "cpssl/deploy/deploy.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/settings.h"
@@ -70,9 +71,14 @@ static bool adds_any(const cps_name_plan *plan, size_t np, const char *const *na
 	return false;
 }
 
-int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
-		const cps_site *site, const char *const *names, size_t n,
-		const cps_request_opts *o, cps_issue_result *res, cps_err *err)
+static const char *lock_name(const cps_site *site)
+{
+	return site ? site->name : "server";
+}
+
+static int request_locked(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+			  const cps_site *site, const char *const *names, size_t n,
+			  const cps_request_opts *o, cps_issue_result *res, cps_err *err)
 {
 	long site_id = site ? site->id : 0;
 	cps_plan_opts po = { .mechanisms = true };
@@ -114,6 +120,22 @@ int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 out:
 	cps_session_free(s);
 	cps_name_plans_free(plan, np);
+	return rc;
+}
+
+/* The whole request under the site's lock: the names are planned against
+ * the state the issuance will find. */
+int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+		const cps_site *site, const char *const *names, size_t n,
+		const cps_request_opts *o, cps_issue_result *res, cps_err *err)
+{
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (cps_site_lock(paths, lock_name(site), err) != 0)
+		return cps_err_prefix(err, "%s", who(site));
+	rc = request_locked(st, cfg, paths, site, names, n, o, res, err);
+	cps_site_unlock(lock_name(site));
 	return rc;
 }
 
@@ -164,10 +186,17 @@ int cps_renew(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (current_names(st, cfg, site, &names, &n, err) != 0)
+	/* the names are read under the lock the issuance holds, so a renewal
+	 * that waited for another command renews what that command left */
+	if (cps_site_lock(paths, lock_name(site), err) != 0)
+		return cps_err_prefix(err, "%s", who(site));
+	if (current_names(st, cfg, site, &names, &n, err) != 0) {
+		cps_site_unlock(lock_name(site));
 		return -1;
+	}
 	rc = cps_request(st, cfg, paths, site, (const char *const *)names, n, &o, res, err);
 	cps_strv_free(names, n);
+	cps_site_unlock(lock_name(site));
 	return rc;
 }
 
@@ -182,11 +211,16 @@ int cps_append(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (current_names(st, cfg, site, &names, &n, err) != 0)
+	if (cps_site_lock(paths, lock_name(site), err) != 0)
+		return cps_err_prefix(err, "%s", who(site));
+	if (current_names(st, cfg, site, &names, &n, err) != 0) {
+		cps_site_unlock(lock_name(site));
 		return -1;
+	}
 	all = calloc(n + nadd + 1, sizeof(*all));
 	if (all == NULL) {
 		cps_strv_free(names, n);
+		cps_site_unlock(lock_name(site));
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++)
@@ -197,5 +231,6 @@ int cps_append(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	rc = cps_request(st, cfg, paths, site, all, n + nadd, &o, res, err);
 	free(all);
 	cps_strv_free(names, n);
+	cps_site_unlock(lock_name(site));
 	return rc;
 }

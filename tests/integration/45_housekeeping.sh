@@ -49,6 +49,10 @@ h_dns_add s11.test A 127.0.0.2
 c_run -d site11 site:set-setting verify_ip false
 c_run -d site11 letsencrypt:use-mechanism s11.test http
 c_run -d site12 site:delete
+# a fresh Pebble (new roots, no account, no authorizations): it could
+# otherwise take up s11.test's earlier valid authorization and spare site11
+# the validation that must fail
+h_restart_pebble || t_bail "Pebble did not restart"
 declare -A before
 for i in $(seq 1 30); do before[$i]=$(serial "$i"); done
 r0=$(reloads)

@@ -25,7 +25,7 @@ static const cps_command mech = {
 };
 
 static const cps_command var = {
-	"scope", "get", noop, CPS_SITE_NONE, 1,
+	"scope", "get", noop, CPS_SITE_NONE, CPS_CMD_VARIADIC,
 	{ { "name", CPS_T_STRING, NULL }, { "args", CPS_T_MIXED, NULL } },
 	"test",
 };
