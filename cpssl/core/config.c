@@ -772,17 +772,24 @@ static int config_edit_locked(const char *path, const cps_config_key *k,
 			      const char *canon, cps_err *err);
 
 /* Two edits at once must not lose one: the read-edit-write holds an flock
- * on config.ini.lock beside the file. */
+ * on the directory of config.ini (the file itself is replaced by rename). */
 int cps_config_edit(const char *path, const cps_config_key *k,
 		    const char *canon, cps_err *err)
 {
-	char *lock = NULL;
+	char *dir = strdup(path), *slash;
 	int fd = -1, rc;
 
-	if (asprintf(&lock, "%s.lock", path) < 0)
+	if (dir == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	rc = cps_fs_lock(lock, 30000, &fd, err);
-	free(lock);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	rc = cps_fs_lock_dir(dir, 30000, &fd, err);
+	free(dir);
 	if (rc != 0)
 		return -1;
 	rc = config_edit_locked(path, k, canon, err);

@@ -228,14 +228,10 @@ char *cps_path_join(const char *a, const char *b)
 	return out;
 }
 
-int cps_fs_lock(const char *path, long timeout_ms, int *fd, cps_err *err)
+static int lock_wait(int f, const char *path, long timeout_ms, int *fd, cps_err *err)
 {
-	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	long waited = 0;
 
-	*fd = -1;
-	if (f < 0)
-		return cps_fail(err, CPS_E_IO, "cannot open the lock %s: %s", path, strerror(errno));
 	while (flock(f, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			int e = errno;
@@ -254,4 +250,24 @@ int cps_fs_lock(const char *path, long timeout_ms, int *fd, cps_err *err)
 	}
 	*fd = f;
 	return 0;
+}
+
+int cps_fs_lock(const char *path, long timeout_ms, int *fd, cps_err *err)
+{
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	*fd = -1;
+	if (f < 0)
+		return cps_fail(err, CPS_E_IO, "cannot open the lock %s: %s", path, strerror(errno));
+	return lock_wait(f, path, timeout_ms, fd, err);
+}
+
+int cps_fs_lock_dir(const char *dir, long timeout_ms, int *fd, cps_err *err)
+{
+	int f = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	*fd = -1;
+	if (f < 0)
+		return cps_fail(err, CPS_E_IO, "cannot open %s to lock it: %s", dir, strerror(errno));
+	return lock_wait(f, dir, timeout_ms, fd, err);
 }

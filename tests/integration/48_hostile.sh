@@ -40,12 +40,13 @@ for f in a.key a.crt b.key b.crt a.csr enc.key huge.pem; do [ -s "$F/$f" ] || t_
 rep() { local s=$1 n=$2 out; printf -v out '%*s' "$n" ''; printf '%s' "${out// /$s}"; }
 c() { printf "\\x$(printf %02x "$1")"; }
 # state — what a case must not change: the store's content and every file's
-# name, size, mode and link target under CPSSL_HOME and fs_root (logs aside)
+# name, size, mode and link target under CPSSL_HOME and fs_root (logs aside,
+# and the empty per-site lock files, checked by name after the table)
 state() {
 	{
 		sqlite3 -cmd '.timeout 5000' "$CPSSL_HOME/storage/cpssl.db" .dump
-		find "$CPSSL_HOME" "$H_DIR/fsroot" -path "$CPSSL_HOME/storage/logs" -prune -o \
-			-printf '%p %s %m %l\n' 2>/dev/null | sort
+		find "$CPSSL_HOME" "$H_DIR/fsroot" \( -path "$CPSSL_HOME/storage/logs" -o \
+			-path "$CPSSL_HOME/storage/locks" \) -prune -o -printf '%p %s %m %l\n' 2>/dev/null | sort
 	} | sha256sum
 }
 touch "$H_DIR/start"
@@ -144,6 +145,10 @@ acme_case acme-silent "https://127.0.0.1:$silent/dir" "ERROR.*cannot read the AC
 # --- nothing was written outside ------------------------------------------------------------
 t_is "$(find /tmp /root /etc /var/tmp -xdev -name '*hostilemark*' 2>/dev/null | wc -l)" 0 \
 	"no case made a file outside its directories (a shell would have made /tmp/hostilemark)"
+t_is "$(find "$CPSSL_HOME/storage/locks" -mindepth 1 \( ! -type f -o -size +0 -o ! -perm 600 \) 2>/dev/null | wc -l)" 0 \
+	"the only lock files are empty, 0600 regular files"
+t_is "$(ls "$CPSSL_HOME/storage/locks" 2>/dev/null | grep -cvxE 'site[12]|server')" 0 \
+	"and lock only the real sites or the server, whatever name a case gave"
 t_is "$passed" "$tried" "every hostile case handled as expected"
 t_diag "hostile cases tried: $tried"
 t_done
