@@ -776,21 +776,9 @@ static int config_edit_locked(const char *path, const cps_config_key *k,
 int cps_config_edit(const char *path, const cps_config_key *k,
 		    const char *canon, cps_err *err)
 {
-	char *dir = strdup(path), *slash;
 	int fd = -1, rc;
 
-	if (dir == NULL)
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	rc = cps_fs_lock_dir(dir, 30000, &fd, err);
-	free(dir);
-	if (rc != 0)
+	if (cps_fs_lock_dir_of(path, 30000, &fd, err) != 0)
 		return -1;
 	rc = config_edit_locked(path, k, canon, err);
 	close(fd);

@@ -262,11 +262,15 @@ int cps_fs_lock(const char *path, long timeout_ms, int *fd, cps_err *err)
 	return lock_wait(f, path, timeout_ms, fd, err);
 }
 
-int cps_fs_lock_dir(const char *dir, long timeout_ms, int *fd, cps_err *err)
+int cps_fs_lock_dir_of(const char *path, long timeout_ms, int *fd, cps_err *err)
 {
-	int f = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char dir[PATH_MAX];
+	int f;
 
 	*fd = -1;
+	if (dir_of(path, dir, sizeof(dir)) != 0)
+		return cps_fail(err, CPS_E_IO, "path too long: %s", path);
+	f = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f < 0)
 		return cps_fail(err, CPS_E_IO, "cannot open %s to lock it: %s", dir, strerror(errno));
 	return lock_wait(f, dir, timeout_ms, fd, err);

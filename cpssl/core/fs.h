@@ -31,9 +31,9 @@ int cps_fs_unlink(const char *path, cps_err *err);
  * *fd holds it until closed. CPS_E_TIMEOUT when another process keeps it. */
 int cps_fs_lock(const char *path, long timeout_ms, int *fd, cps_err *err);
 
-/* The same on directory DIR itself, which outlives any rename inside it,
- * so no lock file is left beside what it protects. */
-int cps_fs_lock_dir(const char *dir, long timeout_ms, int *fd, cps_err *err);
+/* The same on the directory holding PATH, which outlives any rename of
+ * PATH, so no lock file is left beside what it protects. */
+int cps_fs_lock_dir_of(const char *path, long timeout_ms, int *fd, cps_err *err);
 
 /* Join path parts with '/', into a fresh string (NULL on overflow/ENOMEM). */
 char *cps_path_join(const char *a, const char *b);
