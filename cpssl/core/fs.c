@@ -275,3 +275,58 @@ int cps_fs_lock_dir_of(const char *path, long timeout_ms, int *fd, cps_err *err)
 		return cps_fail(err, CPS_E_IO, "cannot open %s to lock it: %s", dir, strerror(errno));
 	return lock_wait(f, dir, timeout_ms, fd, err);
 }
+
+int cps_fs_write_in(const char *dir, const char *name, const void *data, size_t len,
+		    mode_t mode, cps_err *err)
+{
+	char *path = cps_path_join(dir, name);
+	int rc;
+
+	if (path == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	rc = cps_fs_write_atomic(path, data, len, mode, err);
+	free(path);
+	return rc;
+}
+
+int cps_fs_symlink_swap(const char *path, const char *target, cps_err *err)
+{
+	char buf[4096], dir[PATH_MAX], *tmp = NULL;
+	const char *base = strrchr(path, '/');
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	int rc = 0;
+
+	if (n >= 0) {
+		buf[n] = '\0';
+		if (strcmp(buf, target) == 0)
+			return 0;
+	}
+	if (dir_of(path, dir, sizeof(dir)) != 0)
+		return cps_fail(err, CPS_E_IO, "path too long: %s", path);
+	if (asprintf(&tmp, "%s/.%s.cpssl-new.%ld", dir, base ? base + 1 : path, (long)getpid()) < 0)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	unlink(tmp);
+	if (symlink(target, tmp) != 0 || rename(tmp, path) != 0) {
+		rc = cps_fail(err, CPS_E_IO, "cannot point %s at %s: %s", path, target,
+			      strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int not_dot(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+int cps_fs_list(const char *dir, struct dirent ***list)
+{
+	*list = NULL;
+	return scandir(dir, list, not_dot, by_name);
+}

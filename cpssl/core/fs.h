@@ -4,6 +4,7 @@
 #ifndef CPSSL_CORE_FS_H
 #define CPSSL_CORE_FS_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -34,6 +35,19 @@ int cps_fs_lock(const char *path, long timeout_ms, int *fd, cps_err *err);
 /* The same on the directory holding PATH, which outlives any rename of
  * PATH, so no lock file is left beside what it protects. */
 int cps_fs_lock_dir_of(const char *path, long timeout_ms, int *fd, cps_err *err);
+
+/* cps_fs_write_atomic of DIR/NAME. */
+int cps_fs_write_in(const char *dir, const char *name, const void *data, size_t len,
+		    mode_t mode, cps_err *err);
+
+/* Make PATH a symlink to TARGET with one rename of a hidden temporary
+ * link in the same directory (replacing whatever PATH was); nothing is
+ * done when PATH already reads TARGET. The caller fsyncs the directory. */
+int cps_fs_symlink_swap(const char *path, const char *target, cps_err *err);
+
+/* The entries of DIR not starting with '.', sorted by strcmp, as scandir
+ * gives them (free each, then the list); -1 when DIR cannot be read. */
+int cps_fs_list(const char *dir, struct dirent ***list);
 
 /* Join path parts with '/', into a fresh string (NULL on overflow/ENOMEM). */
 char *cps_path_join(const char *a, const char *b);

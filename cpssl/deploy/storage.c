@@ -56,54 +56,21 @@ char *cps_storage_site_dir(const cps_paths *paths, const char *server_dir,
 	return out;
 }
 
-static int write_in(const char *dir, const char *name, const char *data,
-		    size_t len, mode_t mode, cps_err *err)
-{
-	char *path = cps_path_join(dir, name);
-	int rc;
-
-	if (path == NULL)
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	rc = cps_fs_write_atomic(path, data, len, mode, err);
-	free(path);
-	return rc;
-}
-
 /* Point SITE_DIR/current at archive/VERSION with one rename. */
 static int swap_current(const char *site_dir, const char *version, cps_err *err)
 {
-	char *target = NULL, *tmp = NULL, *cur = cps_path_join(site_dir, "current");
+	char *target = NULL, *cur = cps_path_join(site_dir, "current");
 	int rc = -1;
 
-	if (cur == NULL || asprintf(&target, "archive/%s", version) < 0 ||
-	    asprintf(&tmp, "%s/.current.%ld", site_dir, (long)getpid()) < 0) {
+	if (cur == NULL || asprintf(&target, "archive/%s", version) < 0) {
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
-		target = tmp = NULL;
-		goto out;
+		target = NULL;
+	} else if (cps_fs_symlink_swap(cur, target, err) == 0) {
+		rc = cps_fs_fsync_dir(site_dir, err);
 	}
-	unlink(tmp);
-	if (symlink(target, tmp) != 0 || rename(tmp, cur) != 0) {
-		cps_fail(err, CPS_E_IO, "cannot switch %s to the new certificate: %s",
-			 cur, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = cps_fs_fsync_dir(site_dir, err);
-out:
 	free(cur);
 	free(target);
-	free(tmp);
 	return rc;
-}
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int not_dot(const struct dirent *d)
-{
-	return d->d_name[0] != '.';
 }
 
 static void remove_version(const char *archive, const char *name)
@@ -140,7 +107,7 @@ static bool current_is(const char *site_dir, const char *version)
 static void prune(const char *archive, const char *keep)
 {
 	struct dirent **list = NULL;
-	int n = scandir(archive, &list, not_dot, by_name);
+	int n = cps_fs_list(archive, &list);
 
 	for (int i = 0; i < n; i++) {
 		if (i < n - CPS_STORAGE_KEEP && strcmp(list[i]->d_name, keep) != 0)
@@ -166,10 +133,10 @@ int cps_storage_save(const char *site_dir, const char *version,
 		goto out;
 	}
 	if (cps_fs_mkdir_p(dir, 0700, err) != 0 || !(made = true) ||
-	    write_in(dir, "privkey.pem", files->key, files->key_len, 0600, err) != 0 ||
-	    write_in(dir, "cert.pem", files->cert, strlen(files->cert), 0644, err) != 0 ||
-	    write_in(dir, "chain.pem", files->chain, strlen(files->chain), 0644, err) != 0 ||
-	    write_in(dir, "fullchain.pem", full, strlen(full), 0644, err) != 0 ||
+	    cps_fs_write_in(dir, "privkey.pem", files->key, files->key_len, 0600, err) != 0 ||
+	    cps_fs_write_in(dir, "cert.pem", files->cert, strlen(files->cert), 0644, err) != 0 ||
+	    cps_fs_write_in(dir, "chain.pem", files->chain, strlen(files->chain), 0644, err) != 0 ||
+	    cps_fs_write_in(dir, "fullchain.pem", full, strlen(full), 0644, err) != 0 ||
 	    cps_fs_fsync_dir(archive, err) != 0 ||
 	    swap_current(site_dir, version, err) != 0) {
 		cps_err_prefix(err, "certificate storage");

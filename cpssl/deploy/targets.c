@@ -24,54 +24,6 @@ char *cps_target_apache_dir(const cps_config *cfg, const char *site)
 	return out;
 }
 
-static int write_in(const char *dir, const char *name, const char *data,
-		    size_t len, mode_t mode, cps_err *err)
-{
-	char *path = cps_path_join(dir, name);
-	int rc;
-
-	if (path == NULL)
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	rc = cps_fs_write_atomic(path, data, len, mode, err);
-	free(path);
-	return rc;
-}
-
-/* Make PATH a symlink to TARGET with one rename (replacing a file that a
- * manual installation may have left there). */
-static int link_swap(const char *path, const char *target, cps_err *err)
-{
-	char buf[4096], *tmp = NULL;
-	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-	int rc = 0;
-
-	if (n >= 0) {
-		buf[n] = '\0';
-		if (strcmp(buf, target) == 0)
-			return 0;
-	}
-	if (asprintf(&tmp, "%s.cpssl-new.%ld", path, (long)getpid()) < 0)
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	unlink(tmp);
-	if (symlink(target, tmp) != 0 || rename(tmp, path) != 0) {
-		rc = cps_fail(err, CPS_E_IO, "cannot point %s at %s: %s", path, target,
-			      strerror(errno));
-		unlink(tmp);
-	}
-	free(tmp);
-	return rc;
-}
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int not_dot(const struct dirent *d)
-{
-	return d->d_name[0] != '.';
-}
-
 /* Whether the symlink LINK reads TARGET. */
 static bool links_to(const char *link, const char *target)
 {
@@ -100,7 +52,7 @@ static void remove_version(const char *dir)
 static void prune_versions(const char *versions, const char *keep)
 {
 	struct dirent **list = NULL;
-	int n = scandir(versions, &list, not_dot, by_name);
+	int n = cps_fs_list(versions, &list);
 
 	for (int i = 0; i < n; i++) {
 		if (i < n - CPS_APACHE_VERSIONS_KEPT && strcmp(list[i]->d_name, keep) != 0) {
@@ -139,19 +91,19 @@ int cps_target_apache(const cps_config *cfg, const char *site,
 	}
 	/* the complete new version first; nothing points at it yet */
 	if (cps_fs_mkdir_p(base, 0755, err) != 0 || cps_fs_mkdir_p(dir, 0700, err) != 0 ||
-	    write_in(dir, "server.key", f->key, f->key_len, 0600, err) != 0)
+	    cps_fs_write_in(dir, "server.key", f->key, f->key_len, 0600, err) != 0)
 		goto fail;
 	CPS_FAULT("deploy-apache-between-key-and-cert");
 	/* Apache refuses an empty SSLCertificateChainFile: without a chain (a
 	 * self-signed certificate) the bundle holds the certificate itself */
-	if (write_in(dir, "server.crt", f->cert, strlen(f->cert), 0644, err) != 0 ||
-	    write_in(dir, "bundle.crt", f->chain[0] ? f->chain : f->cert,
+	if (cps_fs_write_in(dir, "server.crt", f->cert, strlen(f->cert), 0644, err) != 0 ||
+	    cps_fs_write_in(dir, "bundle.crt", f->chain[0] ? f->chain : f->cert,
 		     strlen(f->chain[0] ? f->chain : f->cert), 0644, err) != 0 ||
 	    cps_fs_fsync_dir(versions, err) != 0 ||
 	    cps_fs_mkdir_p(crtdir, 0755, err) != 0 || cps_fs_mkdir_p(keydir, 0700, err) != 0)
 		goto fail;
 	/* the switch: key, certificate and chain change together */
-	if (link_swap(live, target, err) != 0)
+	if (cps_fs_symlink_swap(live, target, err) != 0)
 		goto fail;
 	switched = true;
 	if (cps_fs_fsync_dir(base, err) != 0)
@@ -164,7 +116,7 @@ int cps_target_apache(const cps_config *cfg, const char *site,
 			cps_fail(err, CPS_E_NOMEM, "out of memory");
 			goto fail;
 		}
-		if (link_swap(p, fixed[i].target, err) != 0)
+		if (cps_fs_symlink_swap(p, fixed[i].target, err) != 0)
 			goto fail;
 		free(p);
 		p = NULL;
@@ -271,7 +223,7 @@ int cps_target_remove(const cps_config *cfg, const char *site, cps_err *err)
 		free(p);
 	}
 	p = cps_path_join(base, "ssl.versions");
-	n = p ? scandir(p, &list, not_dot, by_name) : -1;
+	n = p ? cps_fs_list(p, &list) : -1;
 	for (int i = 0; i < n; i++) {
 		char path[4096];
 

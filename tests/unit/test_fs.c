@@ -77,6 +77,39 @@ int main(void)
 	CHECK_STR(q, "/tmp/x/y", "path join drops duplicate slashes");
 	free(q);
 
+	/* the symlink switch and the sorted listing the deployment uses */
+	{
+		char *sub = cps_path_join(dir, "links"), *link, buf[64];
+		struct dirent **list;
+		ssize_t n;
+		int k;
+
+		CHECK(cps_fs_mkdir_p(sub, 0700, &err) == 0, "a directory for links");
+		CHECK(cps_fs_write_in(sub, "b.pem", "b", 1, 0600, &err) == 0, "write_in writes DIR/NAME");
+		CHECK(cps_fs_write_in(sub, "a.pem", "a", 1, 0644, &err) == 0, "  twice");
+		link = cps_path_join(sub, "live");
+		CHECK(cps_fs_symlink_swap(link, "a.pem", &err) == 0, "a new symlink");
+		CHECK(cps_fs_symlink_swap(link, "b.pem", &err) == 0, "  switched to another target");
+		n = readlink(link, buf, sizeof(buf) - 1);
+		CHECK(n == 5 && memcmp(buf, "b.pem", 5) == 0, "  which it now reads");
+		CHECK(cps_fs_symlink_swap(link, "b.pem", &err) == 0, "  the same target again is fine");
+		CHECK_INT(entries(sub), 3, "  no temporary link left");
+		CHECK(unlink(link) == 0 && cps_fs_write_in(sub, "live", "x", 1, 0644, &err) == 0 &&
+		      cps_fs_symlink_swap(link, "a.pem", &err) == 0 && lstat(link, &st) == 0 &&
+		      S_ISLNK(st.st_mode), "a regular file is replaced by the link");
+		CHECK(cps_fs_write_in(sub, ".hidden", "h", 1, 0644, &err) == 0, "a dot file");
+		k = cps_fs_list(sub, &list);
+		CHECK_INT(k, 3, "the listing leaves dot files out");
+		CHECK(k == 3 && strcmp(list[0]->d_name, "a.pem") == 0 && strcmp(list[1]->d_name, "b.pem") == 0 &&
+		      strcmp(list[2]->d_name, "live") == 0, "  and sorts by name");
+		for (int i = 0; i < k; i++)
+			free(list[i]);
+		free(list);
+		CHECK_INT(cps_fs_list("/nonexistent-cpssl-dir", &list), -1, "a missing directory lists as -1");
+		free(link);
+		free(sub);
+	}
+
 	free(p);
 	unit_rmtree(dir);
 	return unit_done();
