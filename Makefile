@@ -1,30 +1,54 @@
 # cpssl — build, test, demo, install.
-#   make          build ./cpcmd
+#   make          build ./cpcmd (LINK=static: the first build fetches Debian's
+#                 curl source and builds a small libcurl into build/deps)
 #   make deps     install every build and test dependency (apt-get)
 #   make check    deps + build + unit tests (plain and ASan+UBSan) + integration tests
 #   make demo     the main job end to end on a throw-away CPSSL_HOME
 #   make install  install cpcmd, config and scripts under PREFIX / CPSSL_HOME
+#   make clean    remove the builds but keep build/deps; distclean removes all
 
 PKGS     := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Wno-unknown-warning-option -D_GNU_SOURCE
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 
 PREFIX     ?= /usr/local
 CPSSL_HOME ?= /usr/local/cpssl
 
 # VARIANT selects an object tree: plain (default) or asan.
 VARIANT  ?= plain
+# LINK=static (the default for plain): cpcmd carries a small libcurl (HTTP and
+# HTTPS over OpenSSL, built from Debian's curl source by scripts/build-libcurl
+# into build/deps/curl) and the static archives of OpenSSL, SQLite, json-c,
+# libyaml, inih and ldns; only glibc stays shared. LINK=shared links the
+# system's shared libraries, which apt's security updates replace without a
+# rebuild. The ASan+UBSan build always links shared.
+LINK     ?= static
 ifeq ($(VARIANT),asan)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DCPSSL_FAULTS
 CFLAGS   := -O1 -g
+override LINK := shared
 else
 SAN      :=
 endif
-OUT      := build/$(VARIANT)
+DEPS_DIR := build/deps
+CURL_DIR := $(DEPS_DIR)/curl
+CURL_LIB := $(CURL_DIR)/lib/libcurl.a
+ifeq ($(LINK),static)
+OUT        := build/$(VARIANT)
+PKG_CFLAGS  = -I$(CURL_DIR)/include $(shell pkg-config --cflags $(filter-out libcurl,$(PKGS))) -DCPS_LINK_STATIC
+PKG_LIBS    = $(CURL_LIB) -l:libldns.a -l:libsqlite3.a -l:libjson-c.a -l:libyaml.a -l:libinih.a \
+              -l:libssl.a -l:libcrypto.a -lm -lpthread -ldl
+LINK_DEPS  := $(CURL_LIB)
+else ifeq ($(LINK),shared)
+OUT        := build/$(VARIANT)$(if $(filter plain,$(VARIANT)),-shared)
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS)) -lpthread
+LINK_DEPS  :=
+else
+$(error LINK must be static or shared, not '$(LINK)')
+endif
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN) -I. $(PKG_CFLAGS)
 
 LIB_SRC  := $(sort $(wildcard cpssl/*/*.c))
@@ -37,7 +61,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 ITEST_SRC := $(sort $(wildcard tests/integration/c/itest_*.c))
 ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(OUT)/itests/%)
 
-.PHONY: all deps check unit-bins fuzz-bins demo install clean bench config-template
+.PHONY: all deps check unit-bins fuzz-bins demo install clean distclean bench config-template
 
 all: $(OUT)/cpcmd
 ifeq ($(VARIANT),plain)
@@ -46,7 +70,7 @@ cpcmd: $(OUT)/cpcmd
 	cp $< $@
 endif
 
-$(OUT)/%.o: %.c
+$(OUT)/%.o: %.c | $(LINK_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -56,8 +80,12 @@ $(OUT)/libcpssl.a: $(LIB_OBJ)
 $(OUT)/libcpmod.a: $(MOD_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(OUT)/cpcmd: $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+$(OUT)/cpcmd: $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(LINK_DEPS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
+
+# the small static libcurl (fetches Debian's curl source once)
+$(CURL_LIB):
+	scripts/build-libcurl $(CURL_DIR)
 
 $(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(OUT)/libcpmod.a $(OUT)/libcpssl.a
 	@mkdir -p $(dir $@)
@@ -78,6 +106,7 @@ check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory VARIANT=plain unit-bins
 	$(MAKE) --no-print-directory VARIANT=asan unit-bins
+	$(MAKE) --no-print-directory LINK=shared build/plain-shared/cpcmd
 	$(MAKE) --no-print-directory fuzz-bins
 	tests/run.sh
 
@@ -110,7 +139,11 @@ install: all
 config-template: cpcmd
 	./cpcmd --default-config > etc/config.ini
 
+# keeps build/deps (the libcurl build) so that a rebuild needs no network
 clean:
-	rm -rf build cpcmd
+	rm -rf build/plain build/plain-shared build/asan build/fuzz cpcmd
+
+distclean: clean
+	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(MOD_OBJ:.o=.d) $(OUT)/cpcmd.d

@@ -4,6 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+#include <json-c/json_c_version.h>
+#include <ldns/util.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+#include <yaml.h>
+
 #include "cpssl/core/log.h"
 #include "cpssl/deploy/reload.h"
 #include "cpssl/core/output.h"
@@ -15,10 +22,31 @@ static void usage(FILE *f)
 	      "       cpcmd -l                  list every command\n"
 	      "       cpcmd misc:i module:command   show one command's signature\n"
 	      "       cpcmd --default-config    print the documented default config.ini\n"
+	      "       cpcmd --version           the libraries and how they are linked\n"
 	      "\n"
 	      "Arguments are literals: [a,b]  ['k':'v']  null true false 42 'text'\n"
 	      "Environment: CPSSL_HOME (default " CPS_DEFAULT_HOME "), DEBUG=1 for detail.\n",
 	      f);
+}
+
+/* What a security update has to reach: with LINK=static the libraries are
+ * inside cpcmd, and a rebuild (make deps install) is what takes their fixes. */
+static void print_versions(void)
+{
+#ifdef CPS_LINK_STATIC
+	const char *how = "linked into cpcmd: rebuild to take their security updates";
+#else
+	const char *how = "shared: the system's security updates apply";
+#endif
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+
+	printf("cpcmd\nlibraries: %s\n", how);
+	printf("  libcurl %s (%s; protocols:", cv->version, cv->ssl_version);
+	for (const char *const *p = cv->protocols; *p != NULL; p++)
+		printf(" %s", *p);
+	printf(")\n  %s\n  SQLite %s\n  json-c %s\n  libyaml %s\n  ldns %s\n",
+	       OpenSSL_version(OPENSSL_VERSION), sqlite3_libversion(), json_c_version(),
+	       yaml_get_version_string(), ldns_version());
 }
 
 static void print_line(cps_level level, const char *msg, void *ud)
@@ -86,6 +114,10 @@ int main(int argc, char **argv)
 			return CPS_EXIT_FAIL;
 		fputs(text, stdout);
 		free(text);
+		return CPS_EXIT_OK;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		print_versions();
 		return CPS_EXIT_OK;
 	}
 	if (argc == 2 && strcmp(argv[1], CPS_RELOAD_WAITER_ARG) == 0) {
