@@ -37,15 +37,18 @@ CURL_DIR := $(DEPS_DIR)/curl
 CURL_LIB := $(CURL_DIR)/lib/libcurl.a
 ifeq ($(LINK),static)
 OUT        := build/$(VARIANT)
-PKG_CFLAGS  = -I$(CURL_DIR)/include $(shell pkg-config --cflags $(filter-out libcurl,$(PKGS))) -DCPS_LINK_STATIC
-PKG_LIBS    = $(CURL_LIB) -l:libldns.a -l:libsqlite3.a -l:libjson-c.a -l:libyaml.a -l:libinih.a \
-              -l:libssl.a -l:libcrypto.a -lm -lpthread -ldl
+PKG_CFLAGS  = -I$(CURL_DIR)/include -I$(OUT) $(shell pkg-config --cflags $(filter-out libcurl,$(PKGS))) -DCPS_LINK_STATIC
+# the archives by full path, so that an upgraded -dev package relinks cpcmd
+ARCHIVES   := $(foreach a,libldns libsqlite3 libjson-c libyaml libinih libssl libcrypto,\
+                $(shell $(CC) -print-file-name=$(a).a))
+PKG_LIBS    = $(CURL_LIB) $(ARCHIVES) -lm -lpthread -ldl
 LINK_DEPS  := $(CURL_LIB)
 else ifeq ($(LINK),shared)
 OUT        := build/$(VARIANT)$(if $(filter plain,$(VARIANT)),-shared)
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS)) -lpthread
 LINK_DEPS  :=
+ARCHIVES   :=
 else
 $(error LINK must be static or shared, not '$(LINK)')
 endif
@@ -80,12 +83,23 @@ $(OUT)/libcpssl.a: $(LIB_OBJ)
 $(OUT)/libcpmod.a: $(MOD_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(OUT)/cpcmd: $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(LINK_DEPS)
+$(OUT)/cpcmd: $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(LINK_DEPS) $(ARCHIVES)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
 
 # the small static libcurl (fetches Debian's curl source once)
 $(CURL_LIB):
 	scripts/build-libcurl $(CURL_DIR)
+
+# the Debian versions of OpenSSL and curl a static cpcmd carries, for the
+# housekeeping pass to compare with what dpkg has installed later
+$(OUT)/cps_built.h: $(LINK_DEPS) $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	{ printf '#define CPS_BUILT_OPENSSL "%s"\n' "$$(dpkg-query -W -f='$${Version}' libssl-dev 2>/dev/null)"; \
+	  printf '#define CPS_BUILT_CURL "%s"\n' "$$(cat $(CURL_DIR)/VERSION)"; } >$@.tmp && mv $@.tmp $@
+
+ifeq ($(LINK),static)
+$(OUT)/cpssl/core/buildinfo.o: $(OUT)/cps_built.h
+endif
 
 $(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(OUT)/libcpmod.a $(OUT)/libcpssl.a
 	@mkdir -p $(dir $@)

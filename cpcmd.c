@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <yaml.h>
 
+#include "cpssl/core/buildinfo.h"
 #include "cpssl/core/log.h"
 #include "cpssl/deploy/reload.h"
 #include "cpssl/core/output.h"
@@ -39,6 +40,7 @@ static void print_versions(void)
 	const char *how = "shared: the system's security updates apply";
 #endif
 	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	char stale[512];
 
 	printf("cpcmd\nlibraries: %s\n", how);
 	printf("  libcurl %s (%s; protocols:", cv->version, cv->ssl_version);
@@ -47,6 +49,8 @@ static void print_versions(void)
 	printf(")\n  %s\n  SQLite %s\n  json-c %s\n  libyaml %s\n  ldns %s\n",
 	       OpenSSL_version(OPENSSL_VERSION), sqlite3_libversion(), json_c_version(),
 	       yaml_get_version_string(), ldns_version());
+	if (cps_build_stale(stale, sizeof(stale)))
+		printf("WARNING: %s\n", stale);
 }
 
 static void print_line(cps_level level, const char *msg, void *ud)

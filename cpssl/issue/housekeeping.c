@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cpssl/core/buildinfo.h"
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
 #include "cpssl/core/output.h"
@@ -497,7 +498,7 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg,
 	jobs js = { 0 };
 	collect col = { .st = st, .js = &js };
 	cps_session *s = NULL;
-	char *email = NULL;
+	char *email = NULL, stale[512];
 	cps_window w;
 	long long now = (long long)cps_now();
 	cps_err e;
@@ -505,6 +506,8 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg,
 
 	*table = NULL;
 	memset(counts, 0, sizeof(*counts));
+	if (cps_build_stale(stale, sizeof(stale)))
+		cps_warn("%s", stale);
 	/* the account first, so the workers do not all register at once */
 	if (cps_server_get(st, CPS_SERVER_EMAIL, &email, err) != 0)
 		return -1;

@@ -1289,6 +1289,18 @@ t_like() {
     return 1
 }
 
+# t_unlike GOT REGEX DESC — pass if GOT does not match the bash ERE REGEX.
+t_unlike() {
+    if ! [[ $1 =~ $2 ]]; then
+        t__result 1 "${3:-}"
+        return 0
+    fi
+    t__result 0 "${3:-}"
+    t_diag "got: '$1'"
+    t_diag "expected not to match: '$2'"
+    return 1
+}
+
 # t_skip DESC REASON — a skipped test ("ok N - DESC # SKIP REASON").
 t_skip() {
     T_N=$((T_N + 1))
