@@ -31,7 +31,7 @@ static void usage(FILE *f)
 }
 
 /* What a security update has to reach: with LINK=static the libraries are
- * inside cpcmd, and a rebuild (make deps install) is what takes their fixes. */
+ * inside cpcmd, and only a rebuild takes their fixes (README: Building). */
 static void print_versions(void)
 {
 #ifdef CPS_LINK_STATIC

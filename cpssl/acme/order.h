@@ -47,6 +47,11 @@ const cps_acme_challenge *cps_acme_authz_challenge(const cps_acme_authz *a,
 /* Tell the CA the response to the challenge at URL is in place. */
 int cps_acme_challenge_respond(cps_acme *c, const char *url, cps_err *err);
 
+/* The wait before poll number ATTEMPT (0 first) of an order or an
+ * authorization: the CA's Retry-After (seconds, -1 when none) bounded to a
+ * minute; else 10 ms, then 40 ms doubling up to 2 s. */
+long long cps_acme_poll_delay_ms(int attempt, long retry_after_s);
+
 /* Poll the order until its status is none of WHILE ("pending",
  * "processing", …, comma-separated), honouring Retry-After, with bounded
  * exponential backoff, until DEADLINE_MS (monotonic). */
