@@ -212,6 +212,11 @@ static void header_tests(void)
 	CHECK_INT(cps_http_retry_after("120", now), 120, "Retry-After seconds");
 	CHECK_INT(cps_http_retry_after("Tue, 14 Nov 2023 22:15:20 GMT", now), 120, "Retry-After HTTP-date");
 	CHECK_INT(cps_http_retry_after("Mon, 13 Nov 2023 22:15:20 GMT", now), 0, "a date in the past is 0");
+	CHECK_INT(cps_http_retry_after("soon", now), -1, "garbage is -1");
+	CHECK_INT(cps_http_retry_after(NULL, now), -1, "missing is -1");
+	CHECK_INT(cps_http_retry_after("-5", now), -1, "negative is -1");
+
+	/* the wait before each poll of an order or authorization */
 	CHECK_INT(cps_acme_poll_delay_ms(0, -1), 10, "first poll after a quick 10 ms");
 	CHECK_INT(cps_acme_poll_delay_ms(1, -1), 40, "then 40 ms");
 	CHECK_INT(cps_acme_poll_delay_ms(2, -1), 80, "  doubling");
@@ -221,9 +226,6 @@ static void header_tests(void)
 	CHECK_INT(cps_acme_poll_delay_ms(0, 3), 3000, "Retry-After wins over the schedule");
 	CHECK_INT(cps_acme_poll_delay_ms(2, 0), 0, "  even when it says now");
 	CHECK_INT(cps_acme_poll_delay_ms(0, 86400), 60000, "  bounded to a minute");
-	CHECK_INT(cps_http_retry_after("soon", now), -1, "garbage is -1");
-	CHECK_INT(cps_http_retry_after(NULL, now), -1, "missing is -1");
-	CHECK_INT(cps_http_retry_after("-5", now), -1, "negative is -1");
 
 	l = cps_http_link("<https://ca/cert/1/1>;rel=\"alternate\"", "alternate");
 	CHECK_STR(l, "https://ca/cert/1/1", "Link rel=alternate");
