@@ -34,11 +34,9 @@ static void usage(FILE *f)
  * inside cpcmd, and only a rebuild takes their fixes (README: Building). */
 static void print_versions(void)
 {
-#ifdef CPS_LINK_STATIC
-	const char *how = "linked into cpcmd: rebuild to take their security updates";
-#else
-	const char *how = "shared: the system's security updates apply";
-#endif
+	const char *how = cps_build_static()
+				  ? "linked into cpcmd: rebuild to take their security updates"
+				  : "shared: the system's security updates apply";
 	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	char stale[512];
 

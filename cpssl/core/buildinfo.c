@@ -104,6 +104,7 @@ int cps_debver_cmp(const char *a, const char *b)
 }
 
 typedef struct watched {
+	const char *what;            /* "OpenSSL", "curl" */
 	const char *const *packages; /* runtime package names, either is enough */
 	const char *built;           /* the version inside cpcmd */
 	char installed[128];         /* what dpkg has, "" when none */
@@ -145,9 +146,8 @@ int cps_build_stale_check(const char *status_path, const char *built_openssl,
 {
 	static const char *const ssl_pkgs[] = { "libssl3", "libssl3t64", NULL };
 	static const char *const curl_pkgs[] = { "libcurl4", "libcurl4t64", NULL };
-	watched w[] = { { .packages = ssl_pkgs, .built = built_openssl },
-			{ .packages = curl_pkgs, .built = built_curl } };
-	static const char *const what[] = { "OpenSSL", "curl" };
+	watched w[] = { { .what = "OpenSSL", .packages = ssl_pkgs, .built = built_openssl },
+			{ .what = "curl", .packages = curl_pkgs, .built = built_curl } };
 	char pkg[64] = "", status[64] = "", version[128] = "", *line = NULL;
 	size_t cap = 0, used = 0;
 	int stale = 0;
@@ -184,7 +184,7 @@ int cps_build_stale_check(const char *status_path, const char *built_openssl,
 		if (len == 0)
 			continue;
 		n = snprintf(msg + used, len - used, "%s%s %s is built into cpcmd, but the system now has %s %s",
-			     used ? "; " : "", what[i], w[i].built, w[i].package, w[i].installed);
+			     used ? "; " : "", w[i].what, w[i].built, w[i].package, w[i].installed);
 		if (n > 0)
 			used += (size_t)n < len - used ? (size_t)n : len - used - 1;
 	}
