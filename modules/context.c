@@ -4,6 +4,7 @@
 
 #include "cpssl/core/log.h"
 #include "cpssl/deploy/reload.h"
+#include "cpssl/store/settings.h"
 
 int cps_ctx_init(cps_ctx *ctx, cps_err *err)
 {
@@ -13,8 +14,8 @@ int cps_ctx_init(cps_ctx *ctx, cps_err *err)
 
 void cps_ctx_free(cps_ctx *ctx)
 {
+	cps_ctx_config_reload(ctx);
 	cps_store_close(ctx->store);
-	cps_config_free(ctx->cfg);
 	cps_paths_free(&ctx->paths);
 	memset(ctx, 0, sizeof(*ctx));
 }
@@ -24,7 +25,8 @@ int cps_ctx_config(cps_ctx *ctx, cps_config **out, cps_err *err)
 	if (ctx->cfg == NULL &&
 	    cps_config_load(ctx->paths.config, &ctx->cfg, err) != 0)
 		return -1;
-	*out = ctx->cfg;
+	if (out)
+		*out = ctx->cfg;
 	return 0;
 }
 
@@ -39,12 +41,49 @@ int cps_ctx_store(cps_ctx *ctx, cps_store **out, cps_err *err)
 		if (cps_reload_overdue(ctx->store, &ctx->paths, &e) != 0)
 			cps_warn("%s", e.msg);
 	}
-	*out = ctx->store;
+	if (out)
+		*out = ctx->store;
 	return 0;
+}
+
+int cps_ctx_settings(cps_ctx *ctx, cps_err *err)
+{
+	if (ctx->has_settings)
+		return 0;
+	if (cps_ctx_config(ctx, NULL, err) != 0 ||
+	    cps_settings_resolve(ctx->cfg, ctx->store, ctx->has_site ? ctx->site.id : 0,
+				 &ctx->set, err) != 0)
+		return -1;
+	ctx->has_settings = true;
+	return 0;
+}
+
+int cps_ctx_session(cps_ctx *ctx, cps_err *err)
+{
+	if (ctx->session)
+		return 0;
+	if (cps_ctx_store(ctx, NULL, err) != 0 || cps_ctx_settings(ctx, err) != 0)
+		return -1;
+	return cps_session_open(ctx->store, &ctx->set, &ctx->paths, &ctx->session, err);
 }
 
 void cps_ctx_config_reload(cps_ctx *ctx)
 {
+	cps_session_free(ctx->session);
+	ctx->session = NULL;
+	if (ctx->has_settings)
+		cps_settings_free(&ctx->set);
+	ctx->has_settings = false;
 	cps_config_free(ctx->cfg);
 	ctx->cfg = NULL;
+}
+
+const cps_site *cps_ctx_site(const cps_ctx *ctx)
+{
+	return ctx->has_site ? &ctx->site : NULL;
+}
+
+const char *cps_ctx_subject(const cps_ctx *ctx)
+{
+	return ctx->has_site ? ctx->site.name : "server";
 }

@@ -251,6 +251,20 @@ fail:
 	return -1;
 }
 
+/* What the command's row says it needs. */
+static int open_needs(cps_ctx *ctx, unsigned flags, cps_err *err)
+{
+	if ((flags & CPS_CMD_STORE) && cps_ctx_store(ctx, NULL, err) != 0)
+		return -1;
+	if ((flags & CPS_CMD_CONFIG) && cps_ctx_config(ctx, NULL, err) != 0)
+		return -1;
+	if ((flags & CPS_NEED_SETTINGS) && cps_ctx_settings(ctx, err) != 0)
+		return -1;
+	if ((flags & CPS_NEED_SESSION) && cps_ctx_session(ctx, err) != 0)
+		return -1;
+	return 0;
+}
+
 int cps_dispatch(cps_ctx *ctx, const char *site, const char *name, char **argv,
 		 int argc, json_object **result, bool *has_result)
 {
@@ -296,14 +310,15 @@ int cps_dispatch(cps_ctx *ctx, const char *site, const char *name, char **argv,
 		}
 		ctx->has_site = true;
 	}
-	if ((cmd->flags & CPS_CMD_LOCKS) && cps_site_lock(&ctx->paths, ctx->has_site ? ctx->site.name : "server", &err) != 0) {
+	if (open_needs(ctx, cmd->flags, &err) != 0 ||
+	    ((cmd->flags & CPS_CMD_LOCKS) && cps_site_lock(&ctx->paths, cps_ctx_subject(ctx), &err) != 0)) {
 		cps_error("%s", err.msg);
 		rc = CPS_EXIT_FAIL;
 		goto out;
 	}
 	rc = cmd->fn(ctx, args, nargs, result, &err);
 	if (cmd->flags & CPS_CMD_LOCKS)
-		cps_site_unlock(ctx->has_site ? ctx->site.name : "server");
+		cps_site_unlock(cps_ctx_subject(ctx));
 	if (rc < 0) {
 		cps_error("%s", err.msg);
 		*has_result = *result != NULL;

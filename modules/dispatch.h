@@ -53,9 +53,19 @@ typedef struct cps_command {
 	const char *help;
 } cps_command;
 
+/* What a command needs, opened by the dispatcher before it runs (each
+ * includes what it is built on). */
+#define CPS_NEED_SETTINGS (1u << 4)
+#define CPS_NEED_SESSION (1u << 5)
 enum {
 	CPS_CMD_VARIADIC = 1 << 0, /* the last parameter takes any number of values */
 	CPS_CMD_LOCKS = 1 << 1,    /* runs under the site's lock (cpssl/core/sitelock.h) */
+	CPS_CMD_STORE = 1 << 2,    /* ctx->store */
+	CPS_CMD_CONFIG = 1 << 3,   /* ctx->cfg */
+	/* ctx->set: the settings of the site (-d) or of the server */
+	CPS_CMD_SETTINGS = CPS_NEED_SETTINGS | CPS_CMD_CONFIG,
+	/* ctx->session: an ACME session with those settings */
+	CPS_CMD_SESSION = CPS_NEED_SESSION | CPS_CMD_SETTINGS | CPS_CMD_STORE,
 };
 
 /* Each module's table, terminated by an entry with name == NULL. */

@@ -8,17 +8,16 @@
 
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
+#include "cpssl/core/output.h"
+#include "cpssl/core/window.h"
 #include "cpssl/deploy/storage.h"
 #include "cpssl/issue/housekeeping.h"
 #include "cpssl/issue/request.h"
-#include "cpssl/issue/window.h"
 #include "cpssl/issue/revoke.h"
 #include "cpssl/issue/stage.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/reloads.h"
-#include "cpssl/store/settings.h"
 #include "cpssl/store/ssl_state.h"
-#include "cpssl/core/output.h"
 #include "modules/dispatch.h"
 
 #define RATE_LIMIT_REMINDER \
@@ -78,7 +77,7 @@ static json_object *cert_json(const char *site, const cps_issue_result *res)
 static int issued(cps_ctx *ctx, int rc, cps_issue_result *res,
 		  json_object **result, cps_err *err)
 {
-	const char *site = ctx->has_site ? ctx->site.name : "server";
+	const char *site = cps_ctx_subject(ctx);
 
 	if (rc == CPS_REQUEST_NOTHING) {
 		*result = NULL;
@@ -97,16 +96,6 @@ static int issued(cps_ctx *ctx, int rc, cps_issue_result *res,
 	return 0;
 }
 
-static int ctx_get(cps_ctx *ctx, cps_config **cfg, cps_store **st, cps_err *err)
-{
-	return cps_ctx_config(ctx, cfg, err) != 0 || cps_ctx_store(ctx, st, err) != 0 ? -1 : 0;
-}
-
-static const cps_site *site_of(cps_ctx *ctx)
-{
-	return ctx->has_site ? &ctx->site : NULL;
-}
-
 static int cmd_request(cps_ctx *ctx, json_object **args, size_t nargs,
 		       json_object **result, cps_err *err)
 {
@@ -117,16 +106,13 @@ static int cmd_request(cps_ctx *ctx, json_object **args, size_t nargs,
 	};
 	cps_issue_result res = { 0 };
 	const char **in = NULL;
-	cps_config *cfg;
-	cps_store *st;
 	size_t nin;
 	int rc;
 
 	(void)nargs;
 	if (names_arg(args[0], &in, &nin, err) != 0)
 		return -1;
-	rc = ctx_get(ctx, &cfg, &st, err) != 0 ? -1
-	     : cps_request(st, cfg, &ctx->paths, site_of(ctx), in, nin, &o, &res, err);
+	rc = cps_request(ctx->session, cps_ctx_site(ctx), in, nin, &o, &res, err);
 	free(in);
 	return issued(ctx, rc, &res, result, err);
 }
@@ -135,14 +121,10 @@ static int cmd_renew(cps_ctx *ctx, json_object **args, size_t nargs,
 		     json_object **result, cps_err *err)
 {
 	cps_issue_result res = { 0 };
-	cps_config *cfg;
-	cps_store *st;
 	int rc;
 
 	(void)nargs;
-	rc = ctx_get(ctx, &cfg, &st, err) != 0 ? -1
-	     : cps_renew(st, cfg, &ctx->paths, site_of(ctx), json_object_get_boolean(args[0]),
-			 &res, err);
+	rc = cps_renew(ctx->session, cps_ctx_site(ctx), json_object_get_boolean(args[0]), &res, err);
 	return issued(ctx, rc, &res, result, err);
 }
 
@@ -151,71 +133,104 @@ static int cmd_append(cps_ctx *ctx, json_object **args, size_t nargs,
 {
 	cps_issue_result res = { 0 };
 	const char **in = NULL;
-	cps_config *cfg;
-	cps_store *st;
 	size_t nin;
 	int rc;
 
 	(void)nargs;
 	if (names_arg(args[0], &in, &nin, err) != 0)
 		return -1;
-	rc = ctx_get(ctx, &cfg, &st, err) != 0 ? -1
-	     : cps_append(st, cfg, &ctx->paths, site_of(ctx), in, nin,
-			  json_object_get_boolean(args[1]), &res, err);
+	rc = cps_append(ctx->session, cps_ctx_site(ctx), in, nin, json_object_get_boolean(args[1]),
+			&res, err);
 	free(in);
 	return issued(ctx, rc, &res, result, err);
+}
+
+static json_object *staged_json(const cps_staged *v, size_t n)
+{
+	json_object *res = json_object_new_object();
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *list = json_object_new_array();
+
+		for (size_t j = 0; j < v[i].nch; j++) {
+			const cps_staged_challenge *c = &v[i].ch[j];
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "domain", json_object_new_string(c->domain));
+			json_object_object_add(o, "status",
+					       json_object_new_string(cps_acme_status_name(c->status)));
+			json_object_object_add(o, "type", json_object_new_string(c->type));
+			json_object_object_add(o, "url", json_object_new_string(c->url));
+			json_object_object_add(o, "token", c->token ? json_object_new_string(c->token) : NULL);
+			json_object_object_add(o, "payload",
+					       c->payload ? json_object_new_string(c->payload) : NULL);
+			if (c->record && c->value) {
+				json_object_object_add(o, "record", json_object_new_string(c->record));
+				json_object_object_add(o, "value", json_object_new_string(c->value));
+			}
+			json_object_array_add(list, o);
+		}
+		json_object_object_add(res, v[i].name, list);
+	}
+	return res;
 }
 
 static int cmd_challenges(cps_ctx *ctx, json_object **args, size_t nargs,
 			  json_object **result, cps_err *err)
 {
-	const cps_site *site = site_of(ctx);
-	cps_plan_opts po = { 0 };
+	const cps_site *site = cps_ctx_site(ctx);
+	cps_plan_opts po = { .strict = ctx->set.names.strict_mode };
 	cps_name_plan *plan = NULL;
-	cps_session *s = NULL;
+	cps_staged *staged = NULL;
 	const char **in = NULL;
-	cps_config *cfg;
-	cps_store *st;
-	size_t nin, np = 0;
-	bool strict;
+	size_t nin, np = 0, ns = 0;
 	int rc = -1;
 
 	(void)nargs;
 	if (names_arg(args[0], &in, &nin, err) != 0)
 		return -1;
-	if (ctx_get(ctx, &cfg, &st, err) != 0 ||
-	    cps_setting_bool(st, cfg, site ? site->id : 0, CPS_CFG_LE_STRICT_MODE, &strict, err) != 0)
-		goto out;
-	po.strict = strict;
-	if (cps_names_plan(st, cfg, site, in, nin, &po, &plan, &np, err) != 0)
+	if (cps_names_plan(ctx->store, &ctx->set.names, site, in, nin, &po, &plan, &np, err) != 0)
 		goto out;
 	if (np == 0) {
 		cps_warn("no hostnames to register");
 		rc = CPS_EXIT_NOOP;
 		goto out;
 	}
-	if (cps_session_open(st, cfg, &ctx->paths, &s, err) != 0 ||
-	    cps_stage(s, site ? site->id : 0, plan, np, result, err) != 0)
+	if (cps_stage(ctx->session, site ? site->id : 0, plan, np, &staged, &ns, err) != 0)
 		goto out;
+	*result = staged_json(staged, ns);
 	rc = 0;
 out:
-	cps_session_free(s);
+	cps_staged_free(staged, ns);
 	cps_name_plans_free(plan, np);
 	free(in);
 	return rc;
 }
 
+static json_object *solved_json(const cps_solved *v, size_t n)
+{
+	json_object *res = json_object_new_object();
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "status", json_object_new_string(v[i].status));
+		if (v[i].detail)
+			json_object_object_add(o, "detail", json_object_new_string(v[i].detail));
+		json_object_object_add(res, v[i].name, o);
+	}
+	return res;
+}
+
 static int cmd_solve(cps_ctx *ctx, json_object **args, size_t nargs,
 		     json_object **result, cps_err *err)
 {
-	const cps_site *site = site_of(ctx);
+	const cps_site *site = cps_ctx_site(ctx);
 	size_t n = 0, cap = (size_t)json_object_object_length(args[0]);
 	char (*names)[CPS_HOSTNAME_MAX + 1] = calloc(cap ? cap : 1, sizeof(*names));
 	const char **ptrs = calloc(cap ? cap : 1, sizeof(*ptrs));
 	cps_mech *mechs = calloc(cap ? cap : 1, sizeof(*mechs));
-	cps_session *s = NULL;
-	cps_config *cfg;
-	cps_store *st;
+	cps_solved *solved = NULL;
 	int rc = -1;
 
 	(void)nargs;
@@ -228,8 +243,6 @@ static int cmd_solve(cps_ctx *ctx, json_object **args, size_t nargs,
 			 "give each name with its mechanism, e.g. \"['*.d.example':'dns','d.example':'http']\"");
 		goto out;
 	}
-	if (ctx_get(ctx, &cfg, &st, err) != 0)
-		goto out;
 	json_object_object_foreach(args[0], key, val) {
 		if (cps_hostname_normalize(key, CPS_NAME_ALLOW_WILDCARD, names[n], err) != 0)
 			goto out;
@@ -238,17 +251,16 @@ static int cmd_solve(cps_ctx *ctx, json_object **args, size_t nargs,
 			cps_fail(err, CPS_E_INVAL, "the mechanism for %s must be 'http' or 'dns'", key);
 			goto out;
 		}
-		if ((site && cps_site_check_owns(st, site, names[n], err) != 0))
+		if ((site && cps_site_check_owns(ctx->store, site, names[n], err) != 0))
 			goto out;
 		ptrs[n] = names[n];
 		n++;
 	}
-	if (cps_session_open(st, cfg, &ctx->paths, &s, err) != 0 ||
-	    cps_solve(s, site ? site->id : 0, ptrs, mechs, n, result, err) != 0)
-		goto out;
-	rc = 0;
+	rc = cps_solve(ctx->session, site ? site->id : 0, ptrs, mechs, n, &solved, err);
+	if (solved)
+		*result = solved_json(solved, n);
 out:
-	cps_session_free(s);
+	cps_solved_free(solved, n);
 	free(names);
 	free(ptrs);
 	free(mechs);
@@ -258,26 +270,24 @@ out:
 static int cmd_use_mechanism(cps_ctx *ctx, json_object **args, size_t nargs,
 			     json_object **result, cps_err *err)
 {
-	const cps_site *site = site_of(ctx);
+	const cps_site *site = cps_ctx_site(ctx);
 	char name[CPS_HOSTNAME_MAX + 1];
 	const char *mech = args[1] ? json_object_get_string(args[1]) : NULL;
 	cps_name_plan *plan = NULL;
 	cps_plan_opts po = { .strict = true };
 	const char *in[1] = { name };
-	cps_config *cfg;
-	cps_store *st;
+	cps_store *st = ctx->store;
 	cps_mech m;
 	size_t np = 0;
 
 	(void)nargs;
 	if (cps_hostname_normalize(json_object_get_string(args[0]), CPS_NAME_ALLOW_WILDCARD,
-				   name, err) != 0 ||
-	    ctx_get(ctx, &cfg, &st, err) != 0)
+				   name, err) != 0)
 		return -1;
 	if (mech && cps_mech_parse(mech, &m) != 0)
 		return cps_fail(err, CPS_E_INVAL, "'%.40s' is not a mechanism: use http, dns, or null", mech);
 	/* the same ownership rules as a request */
-	if (cps_names_plan(st, cfg, site, in, 1, &po, &plan, &np, err) != 0)
+	if (cps_names_plan(st, &ctx->set.names, site, in, 1, &po, &plan, &np, err) != 0)
 		return -1;
 	cps_name_plans_free(plan, np);
 	if (mech && m == CPS_MECH_HTTP && cps_hostname_is_wildcard(name))
@@ -292,20 +302,19 @@ static int cmd_use_mechanism(cps_ctx *ctx, json_object **args, size_t nargs,
 static int cmd_status(cps_ctx *ctx, json_object **args, size_t nargs,
 		      json_object **result, cps_err *err)
 {
-	const cps_site *site = site_of(ctx);
+	const cps_site *site = cps_ctx_site(ctx);
 	long site_id = site ? site->id : 0;
-	json_object *o, *forced, *names;
+	json_object *o, *forced;
 	cps_ssl_status ss;
 	cps_cert_row row;
-	cps_config *cfg;
-	cps_store *st;
-	char **fn = NULL, **fm = NULL, *save = NULL;
+	cps_store *st = ctx->store;
+	char **fn = NULL, **fm = NULL;
 	size_t nf = 0;
 	time_t now = cps_now();
 
 	(void)args;
 	(void)nargs;
-	if (ctx_get(ctx, &cfg, &st, err) != 0 || cps_cert_current(st, site_id, &row, err) != 0)
+	if (cps_cert_current(st, site_id, &row, err) != 0)
 		return -1;
 	if (cps_ssl_status_get(st, site_id, &ss, err) != 0 ||
 	    cps_mech_forced_all(st, site_id, &fn, &fm, &nf, err) != 0) {
@@ -317,18 +326,12 @@ static int cmd_status(cps_ctx *ctx, json_object **args, size_t nargs,
 	json_object_object_add(o, "site", json_object_new_string(site ? site->name : "server"));
 	json_object_object_add(o, "certificate", json_object_new_boolean(row.id != 0));
 	if (row.id) {
-		cps_window w;
-		time_t from, until;
+		const cps_window *w = &ctx->set.window;
+		time_t from = cps_window_start(w, (time_t)row.not_before, (time_t)row.not_after);
+		time_t until = cps_window_end(w, (time_t)row.not_after);
 		json_object *win = json_object_new_object();
 
-		cps_window_from_config(cfg, &w);
-		from = cps_window_start(&w, (time_t)row.not_before, (time_t)row.not_after);
-		until = cps_window_end(&w, (time_t)row.not_after);
-
-		names = json_object_new_array();
-		for (char *t = strtok_r(row.names, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			json_object_array_add(names, json_object_new_string(t));
-		json_object_object_add(o, "names", names);
+		json_object_object_add(o, "names", cps_json_names(row.names));
 		json_object_object_add(o, "expires", cps_json_time((time_t)row.not_after));
 		json_object_object_add(o, "days_left",
 				       json_object_new_int64(((long long)row.not_after - now) / 86400));
@@ -371,12 +374,10 @@ static int cmd_exists(cps_ctx *ctx, json_object **args, size_t nargs,
 		      json_object **result, cps_err *err)
 {
 	cps_cert_row row;
-	cps_store *st;
 
 	(void)args;
 	(void)nargs;
-	if (cps_ctx_store(ctx, &st, err) != 0 ||
-	    cps_cert_current(st, ctx->has_site ? ctx->site.id : 0, &row, err) != 0)
+	if (cps_cert_current(ctx->store, ctx->has_site ? ctx->site.id : 0, &row, err) != 0)
 		return -1;
 	*result = json_object_new_boolean(row.id != 0);
 	cps_cert_row_free(&row);
@@ -386,15 +387,11 @@ static int cmd_exists(cps_ctx *ctx, json_object **args, size_t nargs,
 static int cmd_storage_path(cps_ctx *ctx, json_object **args, size_t nargs,
 			    json_object **result, cps_err *err)
 {
-	char dir[256], *path;
-	cps_config *cfg;
+	char *path;
 
 	(void)args;
 	(void)nargs;
-	if (cps_ctx_config(ctx, &cfg, err) != 0 ||
-	    cps_server_dirname(cps_acme_server(cfg), dir, sizeof(dir), err) != 0)
-		return -1;
-	path = cps_storage_site_dir(&ctx->paths, dir, ctx->has_site ? ctx->site.name : "server");
+	path = cps_storage_site_dir(&ctx->paths, ctx->set.ca.dir_name, cps_ctx_subject(ctx));
 	if (path == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	*result = json_object_new_string(path);
@@ -405,27 +402,18 @@ static int cmd_storage_path(cps_ctx *ctx, json_object **args, size_t nargs,
 static int cmd_revoke(cps_ctx *ctx, json_object **args, size_t nargs,
 		      json_object **result, cps_err *err)
 {
-	const cps_site *site = ctx->has_site ? &ctx->site : NULL;
+	const cps_site *site = cps_ctx_site(ctx);
 	const char *how = json_object_get_string(args[0]);
 	int reason = cps_revoke_reason(how);
-	cps_session *s = NULL;
 	char *serial = NULL;
-	cps_config *cfg;
-	cps_store *st;
-	int rc;
 
 	(void)nargs;
 	if (reason < 0)
 		return cps_fail(err, CPS_E_INVAL,
 				"'%.40s' is not a revocation reason (unspecified, keyCompromise, "
 				"affiliationChanged, superseded, cessationOfOperation, or 0-5 but 2)", how);
-	if (cps_ctx_config(ctx, &cfg, err) != 0 || cps_ctx_store(ctx, &st, err) != 0 ||
-	    cps_session_open(st, cfg, &ctx->paths, &s, err) != 0)
-		return -1;
-	rc = cps_revoke_current(s, site ? site->id : 0, site ? site->name : "the server",
-				reason, &serial, err);
-	cps_session_free(s);
-	if (rc != 0)
+	if (cps_revoke_current(ctx->session, site ? site->id : 0, site ? site->name : "the server",
+			       reason, &serial, err) != 0)
 		return -1;
 	*result = json_object_new_object();
 	json_object_object_add(*result, "revoked", json_object_new_string(serial));
@@ -440,11 +428,11 @@ static int cmd_reload_status(cps_ctx *ctx, json_object **args, size_t nargs,
 	cps_reload_result *last = NULL;
 	size_t n = 0, nl = 0;
 	json_object *pending, *done;
-	cps_store *st;
+	cps_store *st = ctx->store;
 
 	(void)args;
 	(void)nargs;
-	if (cps_ctx_store(ctx, &st, err) != 0 || cps_reload_pending(st, &rows, &n, err) != 0)
+	if (cps_reload_pending(st, &rows, &n, err) != 0)
 		return -1;
 	if (cps_reload_last(st, &last, &nl, err) != 0) {
 		cps_reload_rows_free(rows, n);
@@ -496,6 +484,26 @@ static void draw_progress(size_t done, size_t total, size_t failed, long long et
 	fflush(stderr);
 }
 
+static json_object *pass_table(const cps_hk_result *r)
+{
+	json_object *t = json_object_new_array();
+
+	for (size_t i = 0; i < r->n; i++) {
+		const cps_hk_row *row = &r->rows[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "site", json_object_new_string(row->site));
+		json_object_object_add(o, "names", cps_json_names(row->names));
+		json_object_object_add(o, "result", json_object_new_string(row->result));
+		json_object_object_add(o, "expires", row->expires ? cps_json_time((time_t)row->expires)
+								  : NULL);
+		if (row->detail)
+			json_object_object_add(o, "detail", json_object_new_string(row->detail));
+		json_object_array_add(t, o);
+	}
+	return t;
+}
+
 static int pass(cps_ctx *ctx, bool everything, const char *dir, json_object **result,
 		cps_err *err)
 {
@@ -503,19 +511,21 @@ static int pass(cps_ctx *ctx, bool everything, const char *dir, json_object **re
 		.everything = everything, .dir = dir,
 		.progress = isatty(STDERR_FILENO), .progress_cb = draw_progress,
 	};
-	cps_hk_counts c;
-	cps_config *cfg;
-	cps_store *st;
+	cps_hk_result r;
+	int rc;
 
-	if (ctx_get(ctx, &cfg, &st, err) != 0 ||
-	    cps_housekeeping(st, cfg, &ctx->paths, &o, result, &c, err) != 0)
+	if (cps_housekeeping(ctx->store, ctx->cfg, &ctx->set, &ctx->paths, &o, &r, err) != 0)
 		return -1;
-	cps_info("%zu renewed, %zu failed, %zu skipped", c.renewed, c.failed, c.skipped);
-	if (c.failed)
-		return cps_fail(err, CPS_E_CA, "%zu of %zu certificates could not be renewed; "
-				"each is retried after a backoff (letsencrypt:status)",
-				c.failed, c.renewed + c.failed + c.skipped);
-	return c.renewed ? 0 : CPS_EXIT_NOOP;
+	*result = pass_table(&r);
+	cps_info("%zu renewed, %zu failed, %zu skipped", r.renewed, r.failed, r.skipped);
+	if (r.failed)
+		rc = cps_fail(err, CPS_E_CA, "%zu of %zu certificates could not be renewed; "
+			      "each is retried after a backoff (letsencrypt:status)",
+			      r.failed, r.renewed + r.failed + r.skipped);
+	else
+		rc = r.renewed ? 0 : CPS_EXIT_NOOP;
+	cps_hk_result_free(&r);
+	return rc;
 }
 
 static int cmd_housekeeping(cps_ctx *ctx, json_object **args, size_t nargs,
@@ -534,7 +544,7 @@ static int cmd_reissue_all(cps_ctx *ctx, json_object **args, size_t nargs,
 }
 
 const cps_command cps_mod_letsencrypt[] = {
-	{ "letsencrypt", "request", cmd_request, CPS_SITE_OPTIONAL, 0,
+	{ "letsencrypt", "request", cmd_request, CPS_SITE_OPTIONAL, CPS_CMD_SESSION,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
 	    { "verifyip", CPS_T_BOOL, "true" },
 	    { "strict", CPS_T_BOOL, "false" },
@@ -542,42 +552,42 @@ const cps_command cps_mod_letsencrypt[] = {
 	  "Order a certificate for exactly these names (replacing the set). Names the site does "
 	  "not own or (with IP verification) that do not resolve to its IP are dropped with a "
 	  "WARNING; strict: nothing is ordered. force: order even past the duplicate limit." },
-	{ "letsencrypt", "renew", cmd_renew, CPS_SITE_OPTIONAL, 0,
+	{ "letsencrypt", "renew", cmd_renew, CPS_SITE_OPTIONAL, CPS_CMD_SESSION,
 	  { { "verifyip", CPS_T_BOOL, "true" } },
 	  "Order the current certificate's names again (never strict: a lapsed name is dropped)." },
-	{ "letsencrypt", "append", cmd_append, CPS_SITE_OPTIONAL, 0,
+	{ "letsencrypt", "append", cmd_append, CPS_SITE_OPTIONAL, CPS_CMD_SESSION,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
 	    { "verifyip", CPS_T_BOOL, "true" } },
 	  "Order the current names plus these." },
-	{ "letsencrypt", "challenges", cmd_challenges, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS,
+	{ "letsencrypt", "challenges", cmd_challenges, CPS_SITE_OPTIONAL, CPS_CMD_SESSION | CPS_CMD_LOCKS,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL } },
 	  "Stage an order: every challenge the CA offers per name, raw (domain, status, type, url, "
 	  "token, payload; record and value for dns-01), for the operator to publish." },
-	{ "letsencrypt", "solve", cmd_solve, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS,
+	{ "letsencrypt", "solve", cmd_solve, CPS_SITE_OPTIONAL, CPS_CMD_SESSION | CPS_CMD_LOCKS,
 	  { { "mechanisms", CPS_T_ARRAY, NULL } },
 	  "Answer staged challenges, e.g. \"['*.d.example':'dns','d.example':'http']\"; a later "
 	  "request for the same names finishes the staged order." },
-	{ "letsencrypt", "use-mechanism", cmd_use_mechanism, CPS_SITE_OPTIONAL, 0,
+	{ "letsencrypt", "use-mechanism", cmd_use_mechanism, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE,
 	  { { "name", CPS_T_STRING, NULL }, { "mechanism", CPS_T_STRING | CPS_T_NULL, NULL } },
 	  "Force http or dns for a name; null reverts to automatic." },
-	{ "letsencrypt", "status", cmd_status, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	{ "letsencrypt", "status", cmd_status, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE, { { 0 } },
 	  "Names, expiry, issuer, days left, renewal window, forced mechanisms, failures, last error and next attempt." },
-	{ "letsencrypt", "exists", cmd_exists, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	{ "letsencrypt", "exists", cmd_exists, CPS_SITE_OPTIONAL, CPS_CMD_STORE, { { 0 } },
 	  "Whether there is a current certificate." },
-	{ "letsencrypt", "storage-path", cmd_storage_path, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	{ "letsencrypt", "storage-path", cmd_storage_path, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS, { { 0 } },
 	  "Where the certificates of the configured CA are stored." },
-	{ "letsencrypt", "housekeeping", cmd_housekeeping, CPS_SITE_NONE, 0, { { 0 } },
+	{ "letsencrypt", "housekeeping", cmd_housekeeping, CPS_SITE_NONE, CPS_CMD_SETTINGS | CPS_CMD_STORE, { { 0 } },
 	  "The daily pass: account, owed reloads, the server's certificate, and every certificate "
 	  "inside its renewal window, [letsencrypt] concurrency at a time; one reload at the end." },
-	{ "letsencrypt", "reissue-all", cmd_reissue_all, CPS_SITE_NONE, 0,
+	{ "letsencrypt", "reissue-all", cmd_reissue_all, CPS_SITE_NONE, CPS_CMD_SETTINGS | CPS_CMD_STORE,
 	  { { "dir", CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "Reissue every site stored in DIR (default: the configured CA's certificate directory), "
 	  "whatever its window; prints what was reissued, failed or skipped and why." },
-	{ "letsencrypt", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS, { { 0 } },
+	{ "letsencrypt", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS, { { 0 } },
 	  "Serve the previous certificate again." },
-	{ "letsencrypt", "reload-status", cmd_reload_status, CPS_SITE_NONE, 0, { { 0 } },
+	{ "letsencrypt", "reload-status", cmd_reload_status, CPS_SITE_NONE, CPS_CMD_STORE, { { 0 } },
 	  "Web-server reloads pending (service, when, deployments covered) and the last result of each." },
-	{ "letsencrypt", "revoke", cmd_revoke, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS,
+	{ "letsencrypt", "revoke", cmd_revoke, CPS_SITE_OPTIONAL, CPS_CMD_SESSION | CPS_CMD_LOCKS,
 	  { { "reason", CPS_T_STRING | CPS_T_INT, "unspecified" } },
 	  "Revoke the current certificate with the account key; reason by name or RFC 5280 code." },
 	{ 0 },

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cpssl/store/settings.h"
 #include "cpssl/core/output.h"
+#include "cpssl/store/settings.h"
 #include "modules/dispatch.h"
 
 static int site_json(cps_store *st, const cps_site *s, json_object **out,
@@ -51,7 +51,6 @@ static int cmd_add(cps_ctx *ctx, json_object **args, size_t nargs,
 	json_object *opts = args[1];
 	cps_site_new in = { 0 };
 	cps_site site;
-	cps_store *st;
 
 	(void)nargs;
 	if (json_object_is_type(opts, json_type_array)) {
@@ -76,8 +75,7 @@ static int cmd_add(cps_ctx *ctx, json_object **args, size_t nargs,
 	in.ip = opt_string(opts, "ip");
 	in.ip6 = opt_string(opts, "ip6");
 	in.email = opt_string(opts, "email");
-	if (cps_ctx_store(ctx, &st, err) != 0 ||
-	    cps_site_create(st, &in, &site, err) != 0)
+	if (cps_site_create(ctx->store, &in, &site, err) != 0)
 		return -1;
 	*result = json_object_new_string(site.name);
 	return 0;
@@ -129,8 +127,7 @@ static int cmd_list(cps_ctx *ctx, json_object **args, size_t nargs,
 
 	(void)args;
 	(void)nargs;
-	if (cps_ctx_store(ctx, &l.st, err) != 0)
-		return -1;
+	l.st = ctx->store;
 	l.out = json_object_new_array();
 	if (cps_site_foreach(l.st, list_one, &l, err) != 0) {
 		json_object_put(l.out);
@@ -202,39 +199,29 @@ static int cmd_set_setting(cps_ctx *ctx, json_object **args, size_t nargs,
 static int cmd_get_settings(cps_ctx *ctx, json_object **args, size_t nargs,
 			    json_object **result, cps_err *err)
 {
-	cps_config *cfg;
-
 	(void)args;
 	(void)nargs;
-	if (cps_ctx_config(ctx, &cfg, err) != 0)
-		return -1;
+	(void)err;
 	*result = json_object_new_object();
 	for (int i = 0; i < CPS_CFG__COUNT; i++) {
 		const cps_config_key *k = cps_config_key_get((cps_cfg_id)i);
 		json_object *o;
-		cps_source src;
-		char key[128], *text;
+		char key[128];
 
 		if (!(k->flags & CPS_CK_SITE))
 			continue;
-		if (cps_setting_get(ctx->store, cfg, ctx->site.id, k->id, &text,
-				    &src, err) != 0) {
-			json_object_put(*result);
-			*result = NULL;
-			return -1;
-		}
 		o = json_object_new_object();
-		json_object_object_add(o, "value", cps_config_typed(k, text));
-		json_object_object_add(o, "source", json_object_new_string(cps_source_name(src)));
+		json_object_object_add(o, "value", cps_config_typed(k, ctx->set.text[i]));
+		json_object_object_add(o, "source",
+				       json_object_new_string(cps_source_name(ctx->set.src[i])));
 		snprintf(key, sizeof(key), "%s.%s", k->section, k->key);
 		json_object_object_add(*result, key, o);
-		free(text);
 	}
 	return 0;
 }
 
 const cps_command cps_mod_site[] = {
-	{ "site", "add", cmd_add, CPS_SITE_NONE, 0,
+	{ "site", "add", cmd_add, CPS_SITE_NONE, CPS_CMD_STORE,
 	  { { "domain", CPS_T_STRING, NULL }, { "options", CPS_T_ARRAY, "[]" } },
 	  "Create a site for DOMAIN with options ip (required), ip6, email; prints the new site's id (siteN)." },
 	{ "site", "add-domain", cmd_add_domain, CPS_SITE_REQUIRED, 0,
@@ -243,7 +230,7 @@ const cps_command cps_mod_site[] = {
 	{ "site", "remove-domain", cmd_remove_domain, CPS_SITE_REQUIRED, 0,
 	  { { "domain", CPS_T_STRING, NULL } },
 	  "Remove a domain (not the primary one) from the site." },
-	{ "site", "list", cmd_list, CPS_SITE_NONE, 0, { { 0 } },
+	{ "site", "list", cmd_list, CPS_SITE_NONE, CPS_CMD_STORE, { { 0 } },
 	  "List every site with its domains and addresses." },
 	{ "site", "info", cmd_info, CPS_SITE_REQUIRED, 0, { { 0 } },
 	  "Show the site's domains, addresses and contact." },
@@ -255,7 +242,7 @@ const cps_command cps_mod_site[] = {
 	{ "site", "set-setting", cmd_set_setting, CPS_SITE_REQUIRED, 0,
 	  { { "key", CPS_T_STRING, NULL }, { "value", CPS_T_MIXED, NULL } },
 	  "Override a per-site setting (section.key, e.g. letsencrypt.verify_ip); null reverts to the global value." },
-	{ "site", "get-settings", cmd_get_settings, CPS_SITE_REQUIRED, 0, { { 0 } },
+	{ "site", "get-settings", cmd_get_settings, CPS_SITE_REQUIRED, CPS_CMD_SETTINGS, { { 0 } },
 	  "Each per-site setting's effective value and where it comes from (site, config.ini, built-in)." },
 	{ 0 },
 };

@@ -18,18 +18,8 @@
 #include "cpssl/deploy/targets.h"
 #include "cpssl/issue/names.h"
 #include "cpssl/store/certs.h"
-#include "cpssl/store/settings.h"
+#include "cpssl/store/server.h"
 #include "modules/dispatch.h"
-
-static const cps_site *site_of(cps_ctx *ctx)
-{
-	return ctx->has_site ? &ctx->site : NULL;
-}
-
-static const char *name_of(cps_ctx *ctx)
-{
-	return ctx->has_site ? ctx->site.name : "server";
-}
 
 static json_object *info_json(const cps_cert_info *info)
 {
@@ -72,7 +62,7 @@ static int cert_info(cps_ctx *ctx, json_object *arg, cps_cert_info *info,
 		    cps_cert_current(st, ctx->has_site ? ctx->site.id : 0, &row, err) != 0)
 			return -1;
 		if (row.id == 0)
-			rc = cps_fail(err, CPS_E_NOTFOUND, "%s has no certificate", name_of(ctx));
+			rc = cps_fail(err, CPS_E_NOTFOUND, "%s has no certificate", cps_ctx_subject(ctx));
 		else if ((path = cps_path_join(row.path, "cert.pem")) != NULL &&
 			 cps_fs_read(path, 1 << 20, &pem, &len, err) == 0)
 			rc = cps_cert_parse_pem(pem, len, &leaf, &chain, err);
@@ -87,24 +77,16 @@ static int cert_info(cps_ctx *ctx, json_object *arg, cps_cert_info *info,
 	return rc;
 }
 
-static int ctx_get(cps_ctx *ctx, cps_config **cfg, cps_store **st, cps_err *err)
-{
-	return cps_ctx_config(ctx, cfg, err) != 0 || cps_ctx_store(ctx, st, err) != 0 ? -1 : 0;
-}
-
 static int cmd_install(cps_ctx *ctx, json_object **args, size_t nargs,
 		       json_object **result, cps_err *err)
 {
 	cps_cert_info info;
-	cps_config *cfg;
-	cps_store *st;
 
 	(void)nargs;
-	if (ctx_get(ctx, &cfg, &st, err) != 0 ||
-	    cps_import(st, cfg, &ctx->paths, site_of(ctx), json_object_get_string(args[0]),
+	if (cps_import(ctx->store, &ctx->set, &ctx->paths, cps_ctx_site(ctx), json_object_get_string(args[0]),
 		       json_object_get_string(args[1]), args[2] ? json_object_get_string(args[2]) : NULL,
 		       &info, err) != 0)
-		return cps_err_prefix(err, "%s", name_of(ctx));
+		return cps_err_prefix(err, "%s", cps_ctx_subject(ctx));
 	*result = info_json(&info);
 	cps_cert_info_free(&info);
 	return 0;
@@ -114,24 +96,19 @@ static int cmd_get_certificates(cps_ctx *ctx, json_object **args, size_t nargs,
 				json_object **result, cps_err *err)
 {
 	cps_cert_row *rows;
-	cps_store *st;
 	long long current;
 	size_t n;
 
 	(void)args;
 	(void)nargs;
-	if (cps_ctx_store(ctx, &st, err) != 0 ||
-	    cps_cert_list(st, ctx->has_site ? ctx->site.id : 0, &rows, &n, &current, err) != 0)
+	if (cps_cert_list(ctx->store, ctx->has_site ? ctx->site.id : 0, &rows, &n, &current, err) != 0)
 		return -1;
 	*result = json_object_new_array();
 	for (size_t i = 0; i < n; i++) {
-		json_object *o = json_object_new_object(), *names = json_object_new_array();
-		char *save = NULL;
+		json_object *o = json_object_new_object();
 
-		for (char *t = strtok_r(rows[i].names, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			json_object_array_add(names, json_object_new_string(t));
 		json_object_object_add(o, "serial", json_object_new_string(rows[i].serial));
-		json_object_object_add(o, "names", names);
+		json_object_object_add(o, "names", cps_json_names(rows[i].names));
 		json_object_object_add(o, "expires", cps_json_time((time_t)rows[i].not_after));
 		json_object_object_add(o, "issuer", json_object_new_string(rows[i].issuer));
 		json_object_object_add(o, "origin", json_object_new_string(rows[i].server));
@@ -146,22 +123,19 @@ static int cmd_get_certificates(cps_ctx *ctx, json_object **args, size_t nargs,
 static int served_file_exists(cps_ctx *ctx, const char *rel, json_object **result,
 			      cps_err *err)
 {
-	cps_config *cfg;
-	char *base, *path;
+	char *base = NULL, *path;
 	struct stat sb;
 
-	if (cps_ctx_config(ctx, &cfg, err) != 0)
-		return -1;
-	base = ctx->has_site ? cps_target_apache_dir(cfg, ctx->site.name)
-			     : cps_fs_path(cfg, "/etc/pki/tls/certs");
-	path = base ? cps_path_join(base, ctx->has_site ? rel : "server.pem") : NULL;
-	if (path == NULL) {
-		free(base);
+	if (ctx->has_site)
+		path = (base = cps_target_apache_dir(&ctx->set.layout, ctx->site.name)) != NULL
+			       ? cps_path_join(base, rel) : NULL;
+	else
+		path = cps_target_server_pem(&ctx->set.layout);
+	free(base);
+	if (path == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	}
 	*result = json_object_new_boolean(stat(path, &sb) == 0 && S_ISREG(sb.st_mode));
 	free(path);
-	free(base);
 	return 0;
 }
 
@@ -226,24 +200,16 @@ static int cmd_delete(cps_ctx *ctx, json_object **args, size_t nargs,
 		      json_object **result, cps_err *err)
 {
 	cps_cert_row row;
-	cps_config *cfg;
-	cps_store *st;
 	int rc;
 
 	(void)args;
 	(void)nargs;
-	if (!ctx->has_site)
-		return cps_fail(err, CPS_E_INVAL, "ssl:delete needs a site (-d SITE)");
-	if (ctx_get(ctx, &cfg, &st, err) != 0 || cps_cert_current(st, ctx->site.id, &row, err) != 0)
+	if (cps_cert_current(ctx->store, ctx->site.id, &row, err) != 0)
 		return -1;
 	rc = row.id ? 0 : cps_fail(err, CPS_E_NOTFOUND, "%s has no certificate to delete", ctx->site.name);
 	cps_cert_row_free(&row);
-	if (rc != 0 || cps_target_remove(cfg, ctx->site.name, err) != 0 ||
-	    cps_cert_clear_current(st, ctx->site.id, err) != 0 ||
-	    cps_site_set_ssl(st, ctx->site.id, false, err) != 0 ||
-	    cps_reload_schedule(st, cfg, &ctx->paths, CPS_SERVICE_APACHE, err) != 0 ||
-	    (strcmp(cps_config_str(cfg, CPS_CFG_MAIL_PROXY), "haproxy") == 0 &&
-	     cps_reload_schedule(st, cfg, &ctx->paths, CPS_SERVICE_HAPROXY, err) != 0))
+	if (rc != 0 ||
+	    cps_undeploy(ctx->store, &ctx->set, &ctx->paths, ctx->site.id, ctx->site.name, err) != 0)
 		return -1;
 	cps_info("%s no longer serves a certificate; its SSL is off", ctx->site.name);
 	*result = json_object_new_boolean(1);
@@ -251,9 +217,11 @@ static int cmd_delete(cps_ctx *ctx, json_object **args, size_t nargs,
 }
 
 /* The names of a self-signed certificate or CSR: checked like a request. */
-static int plan_names(cps_ctx *ctx, cps_config *cfg, cps_store *st, json_object *arg,
-		      cps_name_plan **plan, size_t *np, cps_err *err)
+static int plan_names(cps_ctx *ctx, json_object *arg, cps_name_plan **plan, size_t *np,
+		      cps_err *err)
 {
+	const cps_name_settings *ns = &ctx->set.names;
+	cps_store *st = ctx->store;
 	cps_plan_opts po = { .strict = true };
 	const char **in;
 	size_t n;
@@ -264,9 +232,9 @@ static int plan_names(cps_ctx *ctx, cps_config *cfg, cps_store *st, json_object 
 	if (arg == NULL) {
 		/* the site's domains, or the server's names */
 		if (ctx->has_site ? cps_site_domains(st, ctx->site.id, &doms, &nd, err) != 0
-				  : cps_names_server(st, cfg, &doms, &nd, err) != 0)
+				  : cps_server_names(st, &ns->additional_certs, &doms, &nd, err) != 0)
 			return -1;
-		rc = cps_names_plan(st, cfg, site_of(ctx), (const char *const *)doms, nd, &po,
+		rc = cps_names_plan(st, ns, cps_ctx_site(ctx), (const char *const *)doms, nd, &po,
 				    plan, np, err);
 		cps_strv_free(doms, nd);
 		return rc;
@@ -281,7 +249,7 @@ static int plan_names(cps_ctx *ctx, cps_config *cfg, cps_store *st, json_object 
 
 		in[i] = e && json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
 	}
-	rc = cps_names_plan(st, cfg, site_of(ctx), in, n, &po, plan, np, err);
+	rc = cps_names_plan(st, ns, cps_ctx_site(ctx), in, n, &po, plan, np, err);
 	free(in);
 	return rc;
 }
@@ -292,13 +260,11 @@ static int cmd_sign(cps_ctx *ctx, json_object **args, size_t nargs,
 	cps_name_plan *plan = NULL;
 	const char **names = NULL;
 	cps_cert_info info;
-	cps_config *cfg;
-	cps_store *st;
 	size_t np = 0;
 	int rc = -1;
 
 	(void)nargs;
-	if (ctx_get(ctx, &cfg, &st, err) != 0 || plan_names(ctx, cfg, st, args[0], &plan, &np, err) != 0)
+	if (plan_names(ctx, args[0], &plan, &np, err) != 0)
 		return -1;
 	if (np == 0) {
 		cps_name_plans_free(plan, np);
@@ -307,8 +273,8 @@ static int cmd_sign(cps_ctx *ctx, json_object **args, size_t nargs,
 	names = calloc(np, sizeof(*names));
 	for (size_t i = 0; names && i < np; i++)
 		names[i] = plan[i].name;
-	if (names && cps_deploy_selfsigned(st, cfg, &ctx->paths, ctx->has_site ? ctx->site.id : 0,
-					   name_of(ctx), names, np, &info, err) == 0) {
+	if (names && cps_deploy_selfsigned(ctx->store, &ctx->set, &ctx->paths, ctx->has_site ? ctx->site.id : 0,
+					   cps_ctx_subject(ctx), names, np, &info, err) == 0) {
 		*result = info_json(&info);
 		cps_cert_info_free(&info);
 		rc = 0;
@@ -325,16 +291,12 @@ static int cmd_generate_csr(cps_ctx *ctx, json_object **args, size_t nargs,
 	const char **names = NULL;
 	EVP_PKEY *key = NULL;
 	unsigned char *der = NULL;
-	char *pem = NULL, *kts = NULL, *dir = NULL, *kpath = NULL;
+	char *pem = NULL, *dir = NULL, *kpath = NULL;
 	size_t np = 0, derlen = 0;
-	cps_config *cfg;
-	cps_store *st;
-	cps_source src;
-	cps_key_type kt;
 	int rc = -1;
 
 	(void)nargs;
-	if (ctx_get(ctx, &cfg, &st, err) != 0 || plan_names(ctx, cfg, st, args[0], &plan, &np, err) != 0)
+	if (plan_names(ctx, args[0], &plan, &np, err) != 0)
 		return -1;
 	if (np == 0 || (names = calloc(np, sizeof(*names))) == NULL) {
 		cps_fail(err, CPS_E_INVAL, "no hostnames for the request");
@@ -355,10 +317,8 @@ static int cmd_generate_csr(cps_ctx *ctx, json_object **args, size_t nargs,
 		/* a new key, kept where ssl:install can be given it later */
 		gmtime_r(&now, &tm);
 		strftime(file, sizeof(file), "%Y%m%dT%H%M%SZ.key", &tm);
-		if (cps_setting_get(st, cfg, ctx->has_site ? ctx->site.id : 0, CPS_CFG_LE_KEY_TYPE,
-				    &kts, &src, err) != 0 ||
-		    cps_key_type_parse(kts, &kt, err) != 0 || cps_key_generate(kt, &key, err) != 0 ||
-		    asprintf(&dir, "%s/csr/%s", ctx->paths.storage, name_of(ctx)) < 0 ||
+		if (cps_key_generate(ctx->set.key_type, &key, err) != 0 ||
+		    asprintf(&dir, "%s/csr/%s", ctx->paths.storage, cps_ctx_subject(ctx)) < 0 ||
 		    cps_fs_mkdir_p(dir, 0700, err) != 0 ||
 		    (kpath = cps_path_join(dir, file)) == NULL || cps_key_save(kpath, key, err) != 0)
 			goto out;
@@ -374,7 +334,6 @@ out:
 	OPENSSL_free(der);
 	EVP_PKEY_free(key);
 	free(pem);
-	free(kts);
 	free(dir);
 	free(kpath);
 	free(names);
@@ -386,14 +345,11 @@ int cps_cmd_rollback(cps_ctx *ctx, json_object **args, size_t nargs,
 		     json_object **result, cps_err *err)
 {
 	cps_cert_info info;
-	cps_config *cfg;
-	cps_store *st;
 
 	(void)args;
 	(void)nargs;
-	if (ctx_get(ctx, &cfg, &st, err) != 0 ||
-	    cps_deploy_rollback(st, cfg, &ctx->paths, ctx->has_site ? ctx->site.id : 0,
-				name_of(ctx), &info, err) != 0)
+	if (cps_deploy_rollback(ctx->store, &ctx->set, &ctx->paths, ctx->has_site ? ctx->site.id : 0,
+				cps_ctx_subject(ctx), &info, err) != 0)
 		return -1;
 	*result = info_json(&info);
 	cps_cert_info_free(&info);
@@ -401,16 +357,16 @@ int cps_cmd_rollback(cps_ctx *ctx, json_object **args, size_t nargs,
 }
 
 const cps_command cps_mod_ssl[] = {
-	{ "ssl", "install", cmd_install, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS,
+	{ "ssl", "install", cmd_install, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS,
 	  { { "key", CPS_T_STRING, NULL }, { "cert", CPS_T_STRING, NULL },
 	    { "chain", CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "Install a certificate from another CA: the key must match, the certificate must be "
 	  "valid now and name only the site's hostnames; then deployed and reloaded." },
-	{ "ssl", "get-certificates", cmd_get_certificates, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	{ "ssl", "get-certificates", cmd_get_certificates, CPS_SITE_OPTIONAL, CPS_CMD_STORE, { { 0 } },
 	  "Every certificate the site has had, newest first, the current one marked." },
-	{ "ssl", "cert-exists", cmd_cert_exists, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	{ "ssl", "cert-exists", cmd_cert_exists, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS, { { 0 } },
 	  "Whether the web server has a certificate file for the site." },
-	{ "ssl", "key-exists", cmd_key_exists, CPS_SITE_OPTIONAL, 0, { { 0 } },
+	{ "ssl", "key-exists", cmd_key_exists, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS, { { 0 } },
 	  "Whether the web server has a key file for the site." },
 	{ "ssl", "get-alternative-names", cmd_alt_names, CPS_SITE_OPTIONAL, 0,
 	  { { "cert", CPS_T_STRING | CPS_T_NULL, "null" } },
@@ -421,19 +377,19 @@ const cps_command cps_mod_ssl[] = {
 	{ "ssl", "parse-certificate", cmd_parse, CPS_SITE_OPTIONAL, 0,
 	  { { "cert", CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "Subject, names, issuer, dates, serial, fingerprint and key type of a certificate." },
-	{ "ssl", "delete", cmd_delete, CPS_SITE_REQUIRED, CPS_CMD_LOCKS, { { 0 } },
+	{ "ssl", "delete", cmd_delete, CPS_SITE_REQUIRED, CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS, { { 0 } },
 	  "Stop serving the site's certificate (files removed, SSL off, web server reloaded); "
 	  "the stored copies stay." },
-	{ "ssl", "generate-csr", cmd_generate_csr, CPS_SITE_OPTIONAL, 0,
+	{ "ssl", "generate-csr", cmd_generate_csr, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
 	    { "key", CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "A CSR for names of the site, signed with the given key or a new one (stored 0600; its "
 	  "path is returned, never the key itself)." },
-	{ "ssl", "sign-certificate", cmd_sign, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS,
+	{ "ssl", "sign-certificate", cmd_sign, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "Install a self-signed certificate (serverAuth) for names of the site (default: all "
 	  "its domains)." },
-	{ "ssl", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, CPS_CMD_LOCKS, { { 0 } },
+	{ "ssl", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS, { { 0 } },
 	  "Serve the previous certificate again." },
 	{ 0 },
 };

@@ -43,17 +43,18 @@ static int kid_from(cps_acme *c, cps_acme_resp *r, char **kid, cps_err *err)
 int cps_acme_account_lookup(cps_acme *c, char **kid, cps_err *err)
 {
 	cps_acme_resp r;
+	cps_err e;
 
 	*kid = NULL;
 	if (cps_acme_load_directory(c, err) != 0)
 		return -1;
 	if (cps_acme_post(c, cps_acme_endpoint(c, "newAccount"),
 			  "{\"onlyReturnExisting\":true}", CPS_ACME_JWK,
-			  "the account lookup", &r, err) != 0) {
-		if (strcmp(cps_acme_last_problem(c), "accountDoesNotExist") == 0) {
-			cps_err_clear(err);
+			  "the account lookup", &r, &e) != 0) {
+		if (strcmp(e.problem, "accountDoesNotExist") == 0)
 			return 0;
-		}
+		if (err)
+			*err = e;
 		return -1;
 	}
 	return kid_from(c, &r, kid, err);

@@ -22,7 +22,6 @@ struct cps_acme {
 	json_object *dir;
 	EVP_PKEY *key;
 	char *kid;
-	char *last_problem;  /* short type of the last problem answer */
 	char *nonces[NONCE_POOL];
 	size_t nnonces;
 	cps_acme_stats stats;
@@ -87,13 +86,7 @@ void cps_acme_free(cps_acme *c)
 	free(c->dir_url);
 	free(c->origin);
 	free(c->kid);
-	free(c->last_problem);
 	free(c);
-}
-
-const char *cps_acme_last_problem(const cps_acme *c)
-{
-	return c->last_problem ? c->last_problem : "";
 }
 
 const char *cps_acme_directory_url(const cps_acme *c)
@@ -258,8 +251,6 @@ int cps_acme_post(cps_acme *c, const char *url, const char *payload,
 	int bad_nonces = 0, retries = 0;
 
 	memset(resp, 0, sizeof(*resp));
-	free(c->last_problem);
-	c->last_problem = NULL;
 	if (url == NULL)
 		return cps_fail(err, CPS_E_PROTO, "the CA gave no URL for %s", what);
 	if (!(flags & CPS_ACME_ANY_ORIGIN) && !same_origin(c, url))
@@ -294,8 +285,7 @@ int cps_acme_post(cps_acme *c, const char *url, const char *payload,
 		rc = cps_http_send(c->http, &req, &resp->http, err);
 		free(jws);
 		if (rc != 0) {
-			if (err && (err->code == CPS_E_NET || err->code == CPS_E_TIMEOUT) &&
-			    retries < MAX_RETRIES) {
+			if (cps_err_transient(err) && retries < MAX_RETRIES) {
 				c->stats.retries++;
 				cps_debug("retrying %s after: %s", what, err->msg);
 				cps_sleep_ms(500L << retries++);
@@ -333,8 +323,6 @@ int cps_acme_post(cps_acme *c, const char *url, const char *payload,
 			cps_http_resp_free(&resp->http);
 			continue;
 		}
-		free(c->last_problem);
-		c->last_problem = prob.type ? strdup(cps_acme_problem_name(prob.type)) : NULL;
 		if (prob.type == NULL)
 			cps_fail(err, CPS_E_CA, "the CA answered %s with HTTP %ld",
 				 what, resp->status);

@@ -54,17 +54,14 @@ enum {
 
 /* The choke point. PAYLOAD is JSON text, or NULL for POST-as-GET. WHAT names
  * the request for error messages ("the new order for a.example"). A problem
- * answer is an error (resp is freed); any 2xx is success. */
+ * answer is an error (resp is freed; err->problem names its type); any
+ * 2xx is success. */
 int cps_acme_post(cps_acme *c, const char *url, const char *payload,
 		  unsigned flags, const char *what, cps_acme_resp *resp,
 		  cps_err *err);
 void cps_acme_resp_free(cps_acme_resp *r);
 
 const cps_acme_stats *cps_acme_stats_get(const cps_acme *c);
-
-/* The short problem type of the last failed POST ("badCSR", …; "" when the
- * failure carried no problem document). */
-const char *cps_acme_last_problem(const cps_acme *c);
 
 /* Whether URL is on the directory's origin (scheme, host and port). */
 bool cps_acme_same_origin(const cps_acme *c, const char *url);

@@ -22,6 +22,34 @@
 #define RETRY_AFTER_MAX_S 60 /* a CA asking for longer still hits our deadline */
 #define MAX_AUTHZ 100        /* RFC-wise no limit; Let's Encrypt allows 100 names */
 
+static const char *const status_names[] = {
+	[CPS_ACME_ABSENT] = "",
+	[CPS_ACME_PENDING] = "pending",
+	[CPS_ACME_READY] = "ready",
+	[CPS_ACME_PROCESSING] = "processing",
+	[CPS_ACME_VALID] = "valid",
+	[CPS_ACME_INVALID] = "invalid",
+	[CPS_ACME_DEACTIVATED] = "deactivated",
+	[CPS_ACME_EXPIRED] = "expired",
+	[CPS_ACME_REVOKED] = "revoked",
+	[CPS_ACME_UNKNOWN] = "unknown",
+};
+
+const char *cps_acme_status_name(cps_acme_status st)
+{
+	return (unsigned)st <= CPS_ACME_UNKNOWN ? status_names[st] : "unknown";
+}
+
+cps_acme_status cps_acme_status_parse(const char *s)
+{
+	if (s == NULL)
+		return CPS_ACME_ABSENT;
+	for (int i = CPS_ACME_PENDING; i < CPS_ACME_UNKNOWN; i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return (cps_acme_status)i;
+	return CPS_ACME_UNKNOWN;
+}
+
 static char *dup_member(json_object *o, const char *key)
 {
 	const char *s = cps_acme_str(o, key);
@@ -45,7 +73,6 @@ void cps_acme_order_free(cps_acme_order *o)
 	if (o == NULL)
 		return;
 	free(o->url);
-	free(o->status);
 	free(o->finalize);
 	free(o->certificate);
 	for (size_t i = 0; i < o->nauthz; i++)
@@ -63,11 +90,10 @@ static int order_from_json(cps_acme_order *o, json_object *j, cps_err *err)
 
 	if (j == NULL || cps_acme_str(j, "status") == NULL)
 		return cps_fail(err, CPS_E_PROTO, "the CA's order answer is not an order object");
-	free(o->status);
 	free(o->finalize);
 	free(o->certificate);
 	free(o->error);
-	o->status = dup_member(j, "status");
+	o->status = cps_acme_status_parse(cps_acme_str(j, "status"));
 	o->finalize = dup_member(j, "finalize");
 	o->certificate = dup_member(j, "certificate");
 	o->error = problem_detail(j);
@@ -187,13 +213,11 @@ void cps_acme_authz_free(cps_acme_authz *a)
 		free(a->ch[i].type);
 		free(a->ch[i].url);
 		free(a->ch[i].token);
-		free(a->ch[i].status);
 		free(a->ch[i].error);
 	}
 	free(a->ch);
 	free(a->url);
 	free(a->name);
-	free(a->status);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -210,7 +234,7 @@ static int authz_from_json(cps_acme_authz *a, json_object *j, cps_err *err)
 	    !json_object_is_type(chs, json_type_array))
 		return cps_fail(err, CPS_E_PROTO,
 				"the CA's authorization answer is not an authorization object");
-	a->status = dup_member(j, "status");
+	a->status = cps_acme_status_parse(cps_acme_str(j, "status"));
 	if (json_object_object_get_ex(j, "wildcard", &wild) && json_object_get_boolean(wild)) {
 		if (asprintf(&a->name, "*.%s", value) < 0)
 			a->name = NULL;
@@ -219,7 +243,7 @@ static int authz_from_json(cps_acme_authz *a, json_object *j, cps_err *err)
 	}
 	n = json_object_array_length(chs);
 	a->ch = calloc(n ? n : 1, sizeof(*a->ch));
-	if (a->name == NULL || a->status == NULL || a->ch == NULL)
+	if (a->name == NULL || a->ch == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < n && i < 16; i++) {
 		json_object *ch = json_object_array_get_idx(chs, i);
@@ -230,7 +254,7 @@ static int authz_from_json(cps_acme_authz *a, json_object *j, cps_err *err)
 			continue;
 		x->type = dup_member(ch, "type");
 		x->url = dup_member(ch, "url");
-		x->status = dup_member(ch, "status");
+		x->status = cps_acme_status_parse(cps_acme_str(ch, "status"));
 		/* the token becomes a file name: only base64url is accepted */
 		x->token = tok && cps_b64url_valid(tok, 16, 256) ? strdup(tok) : NULL;
 		x->error = problem_detail(ch);
@@ -275,21 +299,6 @@ int cps_acme_challenge_respond(cps_acme *c, const char *url, cps_err *err)
 	return 0;
 }
 
-static bool status_in(const char *status, const char *list)
-{
-	size_t n = strlen(status);
-	const char *p = list;
-
-	while (p && *p) {
-		if (strncmp(p, status, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return true;
-		p = strchr(p, ',');
-		if (p)
-			p++;
-	}
-	return false;
-}
-
 long long cps_acme_poll_delay_ms(int attempt, long retry_after_s)
 {
 	if (retry_after_s >= 0)
@@ -316,12 +325,12 @@ static int poll_sleep(const cps_acme_resp *r, int attempt, long long deadline_ms
 	return 0;
 }
 
-int cps_acme_order_poll(cps_acme *c, cps_acme_order *o, const char *while_in,
+int cps_acme_order_poll(cps_acme *c, cps_acme_order *o, unsigned while_in,
 			long long deadline_ms, cps_err *err)
 {
 	cps_acme_resp r = { 0 };
 
-	for (int attempt = 0; status_in(o->status, while_in); attempt++) {
+	for (int attempt = 0; while_in & CPS_ACME_IN(o->status); attempt++) {
 		int rc = poll_sleep(&r, attempt, deadline_ms, "the order", err);
 
 		cps_acme_resp_free(&r);
@@ -357,7 +366,7 @@ int cps_acme_authz_poll(cps_acme *c, const char *url, long long deadline_ms,
 			cps_acme_authz_free(out);
 			return -1;
 		}
-		if (strcmp(out->status, "pending") != 0)
+		if (out->status != CPS_ACME_PENDING)
 			break;
 	}
 	cps_acme_resp_free(&r);

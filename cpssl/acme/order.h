@@ -8,24 +8,49 @@
 
 #include "cpssl/acme/client.h"
 
+/* The status of an order, authorization or challenge (RFC 8555 §7.1.6),
+ * parsed once where the CA's answer is read; every decision after that is a
+ * switch on it. */
+typedef enum cps_acme_status {
+	CPS_ACME_ABSENT = 0,   /* the object carried no status */
+	CPS_ACME_PENDING,
+	CPS_ACME_READY,
+	CPS_ACME_PROCESSING,
+	CPS_ACME_VALID,
+	CPS_ACME_INVALID,
+	CPS_ACME_DEACTIVATED,
+	CPS_ACME_EXPIRED,
+	CPS_ACME_REVOKED,
+	CPS_ACME_UNKNOWN,      /* a status RFC 8555 does not define */
+} cps_acme_status;
+
+/* A set of statuses, for polling: CPS_ACME_IN(PENDING) | … */
+#define CPS_ACME_IN(st) (1u << (st))
+
+/* "pending", … ("" for ABSENT, "unknown" for UNKNOWN). */
+const char *cps_acme_status_name(cps_acme_status st);
+/* NULL → ABSENT; a string RFC 8555 does not define → UNKNOWN. */
+cps_acme_status cps_acme_status_parse(const char *s);
+
 typedef struct cps_acme_challenge {
 	char *type;   /* "http-01", "dns-01", "tls-alpn-01", … */
 	char *url;
 	char *token;  /* validated base64url; NULL when missing or unsafe */
-	char *status;
+	cps_acme_status status;
 	char *error;  /* the CA's problem detail for an invalid challenge */
 } cps_acme_challenge;
 
 typedef struct cps_acme_authz {
 	char *url;
 	char *name;   /* the identifier, "*.d" for a wildcard authorization */
-	char *status; /* pending, valid, invalid, deactivated, expired, revoked */
+	cps_acme_status status;
 	cps_acme_challenge *ch;
 	size_t nch;
 } cps_acme_authz;
 
 typedef struct cps_acme_order {
-	char *url, *status, *finalize, *certificate;
+	char *url, *finalize, *certificate;
+	cps_acme_status status;
 	char **authzs;
 	size_t nauthz;
 	char *error;  /* the CA's problem detail for an invalid order */
@@ -52,10 +77,10 @@ int cps_acme_challenge_respond(cps_acme *c, const char *url, cps_err *err);
  * minute; else 10 ms, then 40 ms doubling up to 2 s. */
 long long cps_acme_poll_delay_ms(int attempt, long retry_after_s);
 
-/* Poll the order until its status is none of WHILE ("pending",
- * "processing", …, comma-separated), honouring Retry-After, with bounded
- * exponential backoff, until DEADLINE_MS (monotonic). */
-int cps_acme_order_poll(cps_acme *c, cps_acme_order *o, const char *while_in,
+/* Poll the order while its status is in WHILE (CPS_ACME_IN(…) | …),
+ * honouring Retry-After, with bounded exponential backoff, until
+ * DEADLINE_MS (monotonic). */
+int cps_acme_order_poll(cps_acme *c, cps_acme_order *o, unsigned while_in,
 			long long deadline_ms, cps_err *err);
 /* Same for an authorization (until it leaves "pending"). */
 int cps_acme_authz_poll(cps_acme *c, const char *url, long long deadline_ms,

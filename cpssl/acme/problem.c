@@ -137,7 +137,9 @@ int cps_acme_problem_error(const cps_acme_problem *p, const char *what,
 	cps_fail(err, code, "the CA refused %s: %s (%s)%s", what,
 		 p->detail && *p->detail ? p->detail : "no detail given",
 		 *name ? name : (p->type ? p->type : "unknown problem"), subs);
-	if (err)
+	if (err) {
 		err->input = input;
+		snprintf(err->problem, sizeof(err->problem), "%s", name);
+	}
 	return -1;
 }

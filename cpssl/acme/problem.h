@@ -32,8 +32,9 @@ const char *cps_acme_problem_name(const char *type);
 
 bool cps_acme_problem_is(const cps_acme_problem *p, const char *name);
 
-/* Fill ERR from P: the code and input flag from the table, a message that
- * says what was refused (WHAT) and quotes the CA's detail and subproblems. */
+/* Fill ERR from P: the code and input flag from the table, the short
+ * problem type, a message that says what was refused (WHAT) and quotes the
+ * CA's detail and subproblems. */
 int cps_acme_problem_error(const cps_acme_problem *p, const char *what,
 			   cps_err *err);
 

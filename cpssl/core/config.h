@@ -30,128 +30,130 @@ enum {
 	CPS_CK_SITE = 1 << 0, /* a site may override it */
 };
 
-/* X(id, section, key, type, default, choices, min, max, flags, description) */
+/* X(id, section, key, type, default, choices, min, max, flags, field,
+ *   description); FIELD is the member of cps_settings (core/settings.h)
+ *   that holds the parsed value. */
 #define CPS_CONFIG_KEYS(X)                                                     \
-	X(CPSSL_FS_ROOT, "cpssl", "fs_root", CPS_CT_PATH, "/", NULL, 0, 0, 0,    \
-	  "Prefix for every system path cpssl writes (site trees, haproxy "      \
-	  "ssl.d, the challenge directory). \"/\" on a real server; a temp "     \
-	  "directory for tests and the demo.")                                   \
-	X(LE_DEBUG, "letsencrypt", "debug", CPS_CT_BOOL, "false", NULL, 0, 0, 0, \
-	  "Use Let's Encrypt's staging server (untrusted \"Fake LE\" "           \
-	  "certificates, higher rate limits) instead of production.")            \
-	X(LE_SERVER, "letsencrypt", "server", CPS_CT_URL, "", NULL, 0, 0, 0,     \
-	  "ACME directory URL of another CA; empty selects Let's Encrypt "       \
-	  "(production, or staging when debug is true).")                        \
+	X(CPSSL_FS_ROOT, "cpssl", "fs_root", CPS_CT_PATH, "/", NULL, 0, 0, 0, layout.fs_root, \
+	  "Prefix for every system path cpssl writes (site trees, haproxy "    \
+	  "ssl.d, the challenge directory). \"/\" on a real server; a temp "   \
+	  "directory for tests and the demo.")                                 \
+	X(LE_DEBUG, "letsencrypt", "debug", CPS_CT_BOOL, "false", NULL, 0, 0, 0, ca.staging, \
+	  "Use Let's Encrypt's staging server (untrusted \"Fake LE\" "         \
+	  "certificates, higher rate limits) instead of production.")          \
+	X(LE_SERVER, "letsencrypt", "server", CPS_CT_URL, "", NULL, 0, 0, 0, ca.server, \
+	  "ACME directory URL of another CA; empty selects Let's Encrypt "     \
+	  "(production, or staging when debug is true).")                      \
 	X(LE_CA_BUNDLE, "letsencrypt", "ca_bundle", CPS_CT_PATH, "", NULL, 0, 0, \
-	  0, "PEM file of extra CA certificates trusted for the ACME server's "  \
-	  "HTTPS endpoint (a private CA such as Pebble). Added to the system "   \
-	  "trust, never replacing it.")                                          \
-	X(LE_VERIFY_IP, "letsencrypt", "verify_ip", CPS_CT_BOOL, "true", NULL,  \
-	  0, 0, CPS_CK_SITE,                                                     \
-	  "Before ordering, check that each name resolves to the site's IP "    \
-	  "address (wildcards exempt). Turn off for NAT/hairpin setups.")       \
-	X(LE_STRICT_MODE, "letsencrypt", "strict_mode", CPS_CT_BOOL, "false",   \
-	  NULL, 0, 0, CPS_CK_SITE,                                               \
-	  "Fail the whole request when any name fails verification, instead "   \
-	  "of dropping that name and issuing the rest.")                        \
-	X(LE_ALTERNATIVE_FORM, "letsencrypt", "alternative_form", CPS_CT_BOOL,  \
-	  "false", NULL, 0, 0, CPS_CK_SITE,                                      \
-	  "Also request www.D for D and D for www.D when the alternative "      \
-	  "name verifies.")                                                      \
-	X(LE_ADDITIONAL_CERTS, "letsencrypt", "additional_certs",               \
-	  CPS_CT_HOSTNAMES, "", NULL, 0, 0, 0,                                   \
-	  "Extra names for the server's own certificate, besides the server "   \
-	  "hostname (comma-separated).")                                         \
+	  0, ca.ca_bundle, "PEM file of extra CA certificates trusted for the ACME server's " \
+	  "HTTPS endpoint (a private CA such as Pebble). Added to the system " \
+	  "trust, never replacing it.")                                        \
+	X(LE_VERIFY_IP, "letsencrypt", "verify_ip", CPS_CT_BOOL, "true", NULL, \
+	  0, 0, CPS_CK_SITE, names.verify_ip,                                  \
+	  "Before ordering, check that each name resolves to the site's IP "   \
+	  "address (wildcards exempt). Turn off for NAT/hairpin setups.")      \
+	X(LE_STRICT_MODE, "letsencrypt", "strict_mode", CPS_CT_BOOL, "false",  \
+	  NULL, 0, 0, CPS_CK_SITE, names.strict_mode,                          \
+	  "Fail the whole request when any name fails verification, instead "  \
+	  "of dropping that name and issuing the rest.")                       \
+	X(LE_ALTERNATIVE_FORM, "letsencrypt", "alternative_form", CPS_CT_BOOL, \
+	  "false", NULL, 0, 0, CPS_CK_SITE, names.alternative_form,            \
+	  "Also request www.D for D and D for www.D when the alternative "     \
+	  "name verifies.")                                                    \
+	X(LE_ADDITIONAL_CERTS, "letsencrypt", "additional_certs",              \
+	  CPS_CT_HOSTNAMES, "", NULL, 0, 0, 0, names.additional_certs,         \
+	  "Extra names for the server's own certificate, besides the server "  \
+	  "hostname (comma-separated).")                                       \
 	X(LE_LOOKAHEAD_DAYS, "letsencrypt", "lookahead_days", CPS_CT_INT, "10", \
-	  NULL, -999, 999, 0,                                                    \
-	  "Start renewing a certificate this many days before it expires.")     \
-	X(LE_LOOKBEHIND_DAYS, "letsencrypt", "lookbehind_days", CPS_CT_INT, "0",\
-	  NULL, -999, 999, 0,                                                    \
-	  "Stop renewing this many days before expiry; negative values keep "   \
-	  "trying after expiry (-1: up to one day after).")                     \
-	X(LE_KEY_TYPE, "letsencrypt", "key_type", CPS_CT_ENUM, "ec-256",        \
-	  "ec-256|ec-384|rsa-2048|rsa-3072|rsa-4096", 0, 0, CPS_CK_SITE,         \
-	  "Key type of new certificate keys.")                                   \
-	X(LE_RENEW_FRACTION, "letsencrypt", "renew_fraction", CPS_CT_FRACTION,  \
-	  "1/3", NULL, 0, 0, 0,                                                  \
-	  "Also renew once less than this part of a certificate's lifetime "    \
+	  NULL, -999, 999, 0, window.lookahead_days,                           \
+	  "Start renewing a certificate this many days before it expires.")    \
+	X(LE_LOOKBEHIND_DAYS, "letsencrypt", "lookbehind_days", CPS_CT_INT, "0", \
+	  NULL, -999, 999, 0, window.lookbehind_days,                          \
+	  "Stop renewing this many days before expiry; negative values keep "  \
+	  "trying after expiry (-1: up to one day after).")                    \
+	X(LE_KEY_TYPE, "letsencrypt", "key_type", CPS_CT_ENUM, "ec-256",       \
+	  "ec-256|ec-384|rsa-2048|rsa-3072|rsa-4096", 0, 0, CPS_CK_SITE, key_type_name, \
+	  "Key type of new certificate keys.")                                 \
+	X(LE_RENEW_FRACTION, "letsencrypt", "renew_fraction", CPS_CT_FRACTION, \
+	  "1/3", NULL, 0, 0, 0, window.fraction,                               \
+	  "Also renew once less than this part of a certificate's lifetime "   \
 	  "remains (for short-lived certificates, where lookahead_days is too " \
-	  "late); whichever comes first. 0 turns it off. Applies to "            \
-	  "certificates issued after a change.")                                 \
-	X(LE_NOTIFY_FAILURE, "letsencrypt", "notify_failure", CPS_CT_BOOL,      \
-	  "true", NULL, 0, 0, 0,                                                 \
-	  "Notify the administrator when a renewal fails.")                     \
-	X(LE_NOTIFY_COMMAND, "letsencrypt", "notify_command", CPS_CT_COMMAND,   \
-	  "/usr/sbin/sendmail -t", NULL, 0, 0, 0,                                \
-	  "Command that sends the failure notice (a mail with To:, Subject: "   \
-	  "and body on its standard input); run without a shell.")              \
-	X(LE_CONCURRENCY, "letsencrypt", "concurrency", CPS_CT_INT, "4", NULL,  \
-	  1, 64, 0,                                                              \
-	  "How many certificates housekeeping and reissue-all order at once.")  \
-	X(LE_DISABLED_CHALLENGES, "letsencrypt", "disabled_challenges",         \
-	  CPS_CT_CHOICES, "tls-alpn", "http|dns|tls-alpn", 0, 0, 0,              \
-	  "Challenge mechanisms never used (comma-separated: http, dns, "       \
-	  "tls-alpn).")                                                          \
-	X(LE_DNS_VALIDATION_WAIT, "letsencrypt", "dns_validation_wait",         \
-	  CPS_CT_INT, "30", NULL, 0, 3600, 0,                                    \
-	  "Seconds to wait for a dns-01 TXT record to appear on the zone's "    \
-	  "authoritative servers before telling the CA to check it.")           \
-	X(LE_CHALLENGE_DIR, "letsencrypt", "challenge_dir", CPS_CT_PATH, "",     \
-	  NULL, 0, 0, 0,                                                         \
-	  "Directory served at /.well-known/acme-challenge/ for every vhost "   \
-	  "(see etc/apache/cpssl-acme-challenge.conf); http-01 responses are "  \
-	  "written below it. Empty: <fs_root>/tmp/acme.")                        \
-	X(LE_PREFERRED_CHAIN, "letsencrypt", "preferred_chain", CPS_CT_STRING,  \
-	  "", NULL, 0, 0, 0,                                                     \
-	  "Issuer common name of the root to chain to when the CA offers "      \
-	  "alternate chains; empty keeps the CA's default chain.")              \
-	X(LE_DEPLOY_HOOK, "letsencrypt", "deploy_hook", CPS_CT_PATH, "", NULL,  \
-	  0, 0, CPS_CK_SITE,                                                     \
-	  "Executable run after a certificate is deployed, with CPSSL_SITE, "   \
-	  "CPSSL_DOMAINS, CPSSL_CERT, CPSSL_KEY and CPSSL_CHAIN in its "        \
-	  "environment; a failure is logged, not fatal.")                       \
-	X(HTTPD_RELOAD_DELAY, "httpd", "reload_delay", CPS_CT_DURATION,         \
-	  "2 minutes", NULL, 0, 86400, 0,                                        \
-	  "Delay before the web server reload that follows a deployment; all "  \
-	  "deployments inside the window share one reload. \"now\" reloads "    \
-	  "at once.")                                                            \
-	X(HTTPD_RELOAD_COMMAND, "httpd", "reload_command", CPS_CT_COMMAND,      \
-	  "apachectl graceful", NULL, 0, 0, 0,                                   \
-	  "Command that reloads Apache (run without a shell).")                 \
-	X(HTTPD_CONFIGTEST_COMMAND, "httpd", "configtest_command",              \
-	  CPS_CT_COMMAND, "apachectl -t", NULL, 0, 0, 0,                         \
-	  "Command that checks Apache's configuration before a reload; a "      \
-	  "failure cancels the reload.")                                         \
-	X(MAIL_PROXY, "mail", "proxy", CPS_CT_ENUM, "", "|haproxy", 0, 0, 0,    \
+	  "late); whichever comes first. 0 turns it off. Applies to "          \
+	  "certificates issued after a change.")                               \
+	X(LE_NOTIFY_FAILURE, "letsencrypt", "notify_failure", CPS_CT_BOOL,     \
+	  "true", NULL, 0, 0, 0, notify.on_failure,                            \
+	  "Notify the administrator when a renewal fails.")                    \
+	X(LE_NOTIFY_COMMAND, "letsencrypt", "notify_command", CPS_CT_COMMAND,  \
+	  "/usr/sbin/sendmail -t", NULL, 0, 0, 0, notify.command,              \
+	  "Command that sends the failure notice (a mail with To:, Subject: "  \
+	  "and body on its standard input); run without a shell.")             \
+	X(LE_CONCURRENCY, "letsencrypt", "concurrency", CPS_CT_INT, "4", NULL, \
+	  1, 64, 0, concurrency,                                               \
+	  "How many certificates housekeeping and reissue-all order at once.") \
+	X(LE_DISABLED_CHALLENGES, "letsencrypt", "disabled_challenges",        \
+	  CPS_CT_CHOICES, "tls-alpn", "http|dns|tls-alpn", 0, 0, 0, names.disabled_challenges, \
+	  "Challenge mechanisms never used (comma-separated: http, dns, "      \
+	  "tls-alpn).")                                                        \
+	X(LE_DNS_VALIDATION_WAIT, "letsencrypt", "dns_validation_wait",        \
+	  CPS_CT_INT, "30", NULL, 0, 3600, 0, dns.validation_wait,             \
+	  "Seconds to wait for a dns-01 TXT record to appear on the zone's "   \
+	  "authoritative servers before telling the CA to check it.")          \
+	X(LE_CHALLENGE_DIR, "letsencrypt", "challenge_dir", CPS_CT_PATH, "",   \
+	  NULL, 0, 0, 0, layout.challenge_dir,                                 \
+	  "Directory served at /.well-known/acme-challenge/ for every vhost "  \
+	  "(see etc/apache/cpssl-acme-challenge.conf); http-01 responses are " \
+	  "written below it. Empty: <fs_root>/tmp/acme.")                      \
+	X(LE_PREFERRED_CHAIN, "letsencrypt", "preferred_chain", CPS_CT_STRING, \
+	  "", NULL, 0, 0, 0, ca.preferred_chain,                               \
+	  "Issuer common name of the root to chain to when the CA offers "     \
+	  "alternate chains; empty keeps the CA's default chain.")             \
+	X(LE_DEPLOY_HOOK, "letsencrypt", "deploy_hook", CPS_CT_PATH, "", NULL, \
+	  0, 0, CPS_CK_SITE, deploy_hook,                                      \
+	  "Executable run after a certificate is deployed, with CPSSL_SITE, "  \
+	  "CPSSL_DOMAINS, CPSSL_CERT, CPSSL_KEY and CPSSL_CHAIN in its "       \
+	  "environment; a failure is logged, not fatal.")                      \
+	X(HTTPD_RELOAD_DELAY, "httpd", "reload_delay", CPS_CT_DURATION,        \
+	  "2 minutes", NULL, 0, 86400, 0, reload.delay,                        \
+	  "Delay before the web server reload that follows a deployment; all " \
+	  "deployments inside the window share one reload. \"now\" reloads "   \
+	  "at once.")                                                          \
+	X(HTTPD_RELOAD_COMMAND, "httpd", "reload_command", CPS_CT_COMMAND,     \
+	  "apachectl graceful", NULL, 0, 0, 0, reload.reload[CPS_SVC_APACHE],  \
+	  "Command that reloads Apache (run without a shell).")                \
+	X(HTTPD_CONFIGTEST_COMMAND, "httpd", "configtest_command",             \
+	  CPS_CT_COMMAND, "apachectl -t", NULL, 0, 0, 0, reload.configtest[CPS_SVC_APACHE], \
+	  "Command that checks Apache's configuration before a reload; a "     \
+	  "failure cancels the reload.")                                       \
+	X(MAIL_PROXY, "mail", "proxy", CPS_CT_ENUM, "", "|haproxy", 0, 0, 0, mail_proxy, \
 	  "\"haproxy\" when haproxy terminates TLS for mail; certificates are " \
-	  "then also written to /etc/haproxy/ssl.d.")                           \
-	X(MAIL_HAPROXY_RELOAD_COMMAND, "mail", "haproxy_reload_command",        \
-	  CPS_CT_COMMAND, "systemctl reload haproxy", NULL, 0, 0, 0,             \
-	  "Command that reloads haproxy (run without a shell).")                \
-	X(DNS_RESOLVERS, "dns", "resolvers", CPS_CT_HOSTPORTS, "", NULL, 0, 0,  \
-	  0, "Recursive resolvers used for IP verification (host:port, "        \
-	  "comma-separated); empty uses /etc/resolv.conf.")                     \
+	  "then also written to /etc/haproxy/ssl.d.")                          \
+	X(MAIL_HAPROXY_RELOAD_COMMAND, "mail", "haproxy_reload_command",       \
+	  CPS_CT_COMMAND, "systemctl reload haproxy", NULL, 0, 0, 0, reload.reload[CPS_SVC_HAPROXY], \
+	  "Command that reloads haproxy (run without a shell).")               \
+	X(DNS_RESOLVERS, "dns", "resolvers", CPS_CT_HOSTPORTS, "", NULL, 0, 0, \
+	  0, dns.resolvers, "Recursive resolvers used for IP verification (host:port, " \
+	  "comma-separated); empty uses /etc/resolv.conf.")                    \
 	X(DNS_PROVIDER, "dns", "provider", CPS_CT_ENUM, "", "|rfc2136|hook", 0, \
-	  0, CPS_CK_SITE,                                                        \
-	  "How dns-01 TXT records are published: rfc2136 (TSIG-signed "         \
-	  "dynamic update), hook (an executable), or empty (none).")            \
-	X(DNS_RFC2136_SERVER, "dns", "rfc2136_server", CPS_CT_HOSTPORT, "",     \
-	  NULL, 0, 0, CPS_CK_SITE,                                               \
-	  "Primary server accepting dynamic updates (host:port).")              \
-	X(DNS_RFC2136_KEY_NAME, "dns", "rfc2136_key_name", CPS_CT_STRING, "",   \
-	  NULL, 0, 0, CPS_CK_SITE, "TSIG key name.")                             \
-	X(DNS_RFC2136_KEY_ALGORITHM, "dns", "rfc2136_key_algorithm",            \
-	  CPS_CT_ENUM, "hmac-sha256",                                            \
-	  "hmac-md5|hmac-sha1|hmac-sha256|hmac-sha512",                           \
-	  0, 0, CPS_CK_SITE, "TSIG algorithm.")                                  \
-	X(DNS_RFC2136_KEY_SECRET, "dns", "rfc2136_key_secret", CPS_CT_SECRET,   \
-	  "", NULL, 0, 0, CPS_CK_SITE, "TSIG secret (base64).")                  \
-	X(DNS_HOOK, "dns", "hook", CPS_CT_PATH, "", NULL, 0, 0, CPS_CK_SITE,    \
-	  "Executable run as HOOK setup|teardown NAME VALUE to publish and "    \
-	  "remove a dns-01 TXT record.")                                         \
-	X(DNS_AUTHORITATIVE_NS, "dns", "authoritative_ns", CPS_CT_HOSTPORTS,    \
-	  "", NULL, 0, 0, CPS_CK_SITE,                                           \
-	  "Authoritative servers asked whether a TXT record has propagated "    \
+	  0, CPS_CK_SITE, dns.provider,                                        \
+	  "How dns-01 TXT records are published: rfc2136 (TSIG-signed "        \
+	  "dynamic update), hook (an executable), or empty (none).")           \
+	X(DNS_RFC2136_SERVER, "dns", "rfc2136_server", CPS_CT_HOSTPORT, "",    \
+	  NULL, 0, 0, CPS_CK_SITE, dns.rfc2136_server,                         \
+	  "Primary server accepting dynamic updates (host:port).")             \
+	X(DNS_RFC2136_KEY_NAME, "dns", "rfc2136_key_name", CPS_CT_STRING, "",  \
+	  NULL, 0, 0, CPS_CK_SITE, dns.key_name, "TSIG key name.")             \
+	X(DNS_RFC2136_KEY_ALGORITHM, "dns", "rfc2136_key_algorithm",           \
+	  CPS_CT_ENUM, "hmac-sha256",                                          \
+	  "hmac-md5|hmac-sha1|hmac-sha256|hmac-sha512",                        \
+	  0, 0, CPS_CK_SITE, dns.key_algorithm, "TSIG algorithm.")             \
+	X(DNS_RFC2136_KEY_SECRET, "dns", "rfc2136_key_secret", CPS_CT_SECRET,  \
+	  "", NULL, 0, 0, CPS_CK_SITE, dns.key_secret, "TSIG secret (base64).") \
+	X(DNS_HOOK, "dns", "hook", CPS_CT_PATH, "", NULL, 0, 0, CPS_CK_SITE, dns.hook, \
+	  "Executable run as HOOK setup|teardown NAME VALUE to publish and "   \
+	  "remove a dns-01 TXT record.")                                       \
+	X(DNS_AUTHORITATIVE_NS, "dns", "authoritative_ns", CPS_CT_HOSTPORTS,   \
+	  "", NULL, 0, 0, CPS_CK_SITE, dns.authoritative_ns,                   \
+	  "Authoritative servers asked whether a TXT record has propagated "   \
 	  "(host:port, comma-separated); empty asks the zone's NS records.")
 
 typedef enum cps_cfg_id {
@@ -184,6 +186,10 @@ const char *cps_ctype_name(cps_ctype type);
 int cps_config_normalize(const cps_config_key *k, json_object *value,
 			 char **out, cps_err *err);
 
+/* The same for text (a config.ini value, a site's stored value). */
+int cps_config_canonical(const cps_config_key *k, const char *text,
+			 char **out, cps_err *err);
+
 /* Canonical text → a typed value for output. */
 json_object *cps_config_typed(const cps_config_key *k, const char *text);
 
@@ -203,12 +209,12 @@ typedef struct cps_config cps_config;
 int cps_config_load(const char *path, cps_config **out, cps_err *err);
 void cps_config_free(cps_config *cfg);
 
+/* A key's canonical text and where it came from (file or built-in). The
+ * typed values are in cps_settings (core/settings.h). */
 const char *cps_config_str(const cps_config *cfg, cps_cfg_id id);
-bool cps_config_bool(const cps_config *cfg, cps_cfg_id id);
-long cps_config_int(const cps_config *cfg, cps_cfg_id id);
 cps_source cps_config_source(const cps_config *cfg, cps_cfg_id id);
 
-/* Parsers for canonical text shared with site overrides. */
+/* Parsers of canonical text. */
 bool cps_bool_text(const char *text);
 /* "1/3" or "0.25" → 0.333…; -1 on error. */
 double cps_fraction_value(const char *text);

@@ -27,10 +27,22 @@ typedef enum cps_code {
 	CPS_E_INTERNAL,
 } cps_code;
 
+/* What an error means for the caller, by its code (one table, err.c). */
+typedef enum cps_err_class {
+	CPS_CLASS_INPUT,     /* the request or the configuration: retrying
+			      * unchanged will not help */
+	CPS_CLASS_TRANSIENT, /* the environment (disk, network, DNS, memory, a
+			      * child process): the same request may pass later */
+	CPS_CLASS_REMOTE,    /* the CA's answer; whether it is the input's fault
+			      * depends on the problem type */
+	CPS_CLASS_INTERNAL,  /* a broken invariant */
+} cps_err_class;
+
 typedef struct cps_err {
 	cps_code code;
 	bool input;      /* caused by input: retrying unchanged will not help */
 	long long retry_at; /* not before this time (a rate limit); 0: no hint */
+	char problem[48];   /* the CA's problem type ("rateLimited", …), "" if none */
 	char msg[1024];
 } cps_err;
 
@@ -44,5 +56,8 @@ int cps_err_prefix(cps_err *err, const char *fmt, ...)
 
 void cps_err_clear(cps_err *err);
 const char *cps_code_name(cps_code code);
+cps_err_class cps_code_class(cps_code code);
+/* Whether the same request may succeed later (a transient failure). */
+bool cps_err_transient(const cps_err *err);
 
 #endif

@@ -180,3 +180,14 @@ json_object *cps_json_time(time_t t)
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return json_object_new_string(buf);
 }
+
+json_object *cps_json_names(const char *joined)
+{
+	json_object *arr = json_object_new_array();
+	char *copy = strdup(joined ? joined : ""), *save = NULL;
+
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+		json_object_array_add(arr, json_object_new_string(t));
+	free(copy);
+	return arr;
+}

@@ -21,4 +21,7 @@ int cps_output_render(json_object *value, cps_format fmt, char **out,
 /* A time as an ISO 8601 UTC string value ("2026-11-23T00:22:46Z"). */
 json_object *cps_json_time(time_t t);
 
+/* "a.example,b.example" (names as the store keeps them) → a list value. */
+json_object *cps_json_names(const char *joined);
+
 #endif

@@ -35,8 +35,3 @@ void cps_paths_free(cps_paths *p)
 	free(p->db);
 	memset(p, 0, sizeof(*p));
 }
-
-char *cps_fs_path(const cps_config *cfg, const char *abs)
-{
-	return cps_path_join(cps_config_str(cfg, CPS_CFG_CPSSL_FS_ROOT), abs);
-}

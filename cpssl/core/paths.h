@@ -3,7 +3,6 @@
 #ifndef CPSSL_CORE_PATHS_H
 #define CPSSL_CORE_PATHS_H
 
-#include "cpssl/core/config.h"
 #include "cpssl/core/err.h"
 
 #define CPS_DEFAULT_HOME "/usr/local/cpssl"
@@ -18,9 +17,5 @@ typedef struct cps_paths {
 /* HOME NULL: $CPSSL_HOME, else the default. HOME must be absolute. */
 int cps_paths_init(cps_paths *p, const char *home, cps_err *err);
 void cps_paths_free(cps_paths *p);
-
-/* fs_root + ABS (an absolute system path such as "/etc/haproxy/ssl.d").
- * Caller frees; NULL when out of memory. */
-char *cps_fs_path(const cps_config *cfg, const char *abs);
 
 #endif

@@ -22,18 +22,18 @@
 #define RSA_BITS_MIN 1024
 #define RSA_BITS_MAX 16384
 
+/* How each key type is generated. */
 static const struct {
-	const char *name;
 	cps_key_type type;
 	const char *alg;     /* EVP_PKEY_Q_keygen algorithm */
 	const char *curve;   /* EC only */
 	size_t bits;         /* RSA only */
 } key_types[] = {
-	{ "ec-256", CPS_KEY_EC256, "EC", "P-256", 0 },
-	{ "ec-384", CPS_KEY_EC384, "EC", "P-384", 0 },
-	{ "rsa-2048", CPS_KEY_RSA2048, "RSA", NULL, 2048 },
-	{ "rsa-3072", CPS_KEY_RSA3072, "RSA", NULL, 3072 },
-	{ "rsa-4096", CPS_KEY_RSA4096, "RSA", NULL, 4096 },
+	{ CPS_KEY_EC256, "EC", "P-256", 0 },
+	{ CPS_KEY_EC384, "EC", "P-384", 0 },
+	{ CPS_KEY_RSA2048, "RSA", NULL, 2048 },
+	{ CPS_KEY_RSA3072, "RSA", NULL, 3072 },
+	{ CPS_KEY_RSA4096, "RSA", NULL, 4096 },
 };
 #define NKEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
 
@@ -45,28 +45,6 @@ static const struct {
 	{ "secp384r1", "P-384", "ec-384" },
 	{ "secp521r1", "P-521", "ec-521" },
 };
-
-
-int cps_key_type_parse(const char *name, cps_key_type *out, cps_err *err)
-{
-	for (size_t i = 0; i < NKEY_TYPES; i++) {
-		if (strcmp(name, key_types[i].name) == 0) {
-			*out = key_types[i].type;
-			return 0;
-		}
-	}
-	return cps_fail(err, CPS_E_INVAL,
-			"'%.32s' is not a key type; use ec-256, ec-384, rsa-2048, "
-			"rsa-3072 or rsa-4096", name);
-}
-
-const char *cps_key_type_name(cps_key_type type)
-{
-	for (size_t i = 0; i < NKEY_TYPES; i++)
-		if (key_types[i].type == type)
-			return key_types[i].name;
-	return NULL;
-}
 
 int cps_key_generate(cps_key_type type, EVP_PKEY **out, cps_err *err)
 {
@@ -86,8 +64,8 @@ int cps_key_generate(cps_key_type type, EVP_PKEY **out, cps_err *err)
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", key_types[i].bits);
 	if (key == NULL)
 		return cps_ossl_fail(err, "cannot generate an %s key",
-				 key_types[i].name);
-	cps_debug("generated an %s key", key_types[i].name);
+				 cps_key_type_name(type));
+	cps_debug("generated an %s key", cps_key_type_name(type));
 	*out = key;
 	return 0;
 }

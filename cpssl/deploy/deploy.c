@@ -17,9 +17,8 @@
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
 #include "cpssl/deploy/targets.h"
-#include "cpssl/issue/window.h"
+#include "cpssl/core/window.h"
 #include "cpssl/store/certs.h"
-#include "cpssl/store/settings.h"
 #include "cpssl/store/sites.h"
 
 #define HOOK_TIMEOUT_S 120
@@ -66,18 +65,16 @@ static char *names_of(const cps_cert_info *info, char sep)
 	return out;
 }
 
-static void run_hook(cps_store *st, const cps_config *cfg, long site_id,
-		     const char *site, const cps_cert_info *info, const char *dir)
+static void run_hook(const char *hook, const char *site, const cps_cert_info *info,
+		     const char *dir)
 {
-	char *hook = NULL, *domains = names_of(info, ' ');
+	char *domains = NULL;
 	char *env[6] = { 0 };
 	char *argv[2] = { 0 };
 	cps_proc_result r;
-	cps_source src;
 	cps_err e;
 
-	if (cps_setting_get(st, cfg, site_id, CPS_CFG_LE_DEPLOY_HOOK, &hook, &src, &e) != 0 ||
-	    hook[0] == '\0' || domains == NULL)
+	if (hook[0] == '\0' || (domains = names_of(info, ' ')) == NULL)
 		goto out;
 	if (asprintf(&env[0], "CPSSL_SITE=%s", site) < 0 ||
 	    asprintf(&env[1], "CPSSL_DOMAINS=%s", domains) < 0 ||
@@ -87,7 +84,7 @@ static void run_hook(cps_store *st, const cps_config *cfg, long site_id,
 		cps_warn("deploy hook %s not run: out of memory", hook);
 		goto out;
 	}
-	argv[0] = hook;
+	argv[0] = (char *)hook;
 	if (cps_proc_run(argv, env, HOOK_TIMEOUT_S, 16 * 1024, &r, &e) != 0) {
 		cps_warn("deploy hook %s could not run: %s", hook, e.msg);
 		goto out;
@@ -103,46 +100,50 @@ out:
 	for (size_t i = 0; i < 5; i++)
 		free(env[i]);
 	free(domains);
-	free(hook);
 }
 
 static int load_version(const char *dir, X509 **leaf, STACK_OF(X509) **chain,
 			EVP_PKEY **key, cps_err *err);
 
 /* Steps 2 to 5 of a deployment whose storage version VERSION (directory
- * ARCHIVE) is written and recorded: Apache (or the server's PEM), haproxy,
- * the SSL flag, the hook, the reloads. Every step may be done again: a run
- * killed part-way is finished by cps_deploy_resume. */
-static int fan_out(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+ * ARCHIVE) is written and recorded: every target that serves the site, the
+ * SSL flag, the hook, one reload per service the targets use. Every step
+ * may be done again: a run killed part-way is finished by
+ * cps_deploy_resume. */
+static int fan_out(cps_store *st, const cps_settings *set, const cps_paths *paths,
 		   long site_id, const char *site_name,
 		   const char *version, const cps_cert_files *files, const cps_cert_info *info,
 		   const char *archive, cps_err *err)
 {
-	bool haproxy = strcmp(cps_config_str(cfg, CPS_CFG_MAIL_PROXY), "haproxy") == 0;
+	bool reload[CPS_SVC__COUNT] = { false };
 
-	if (site_id > 0 ? cps_target_apache(cfg, site_name, version, files, err) != 0
-			: cps_target_server_pem(cfg, files, err) != 0)
-		return cps_err_prefix(err, "deployment failed");
-	CPS_FAULT("deploy-after-apache");
-	if (haproxy && cps_target_haproxy(cfg, site_name, files, err) != 0)
-		return cps_err_prefix(err, "deployment failed");
-	CPS_FAULT("deploy-after-haproxy");
+	for (size_t i = 0; i < cps_ntargets; i++) {
+		const cps_target *t = &cps_targets[i];
+
+		if (!cps_target_applies(t, set, site_id, false))
+			continue;
+		if (t->write(&set->layout, site_name, version, files, err) != 0)
+			return cps_err_prefix(err, "deployment failed");
+		reload[t->service] = true;
+		CPS_FAULT(t->fault_after);
+	}
 	if (site_id > 0 && cps_site_set_ssl(st, site_id, true, err) != 0)
 		return -1;
-	run_hook(st, cfg, site_id, site_name, info, archive);
+	run_hook(set->deploy_hook, site_name, info, archive);
 	CPS_FAULT("deploy-before-reload");
-	if (cps_reload_schedule(st, cfg, paths, CPS_SERVICE_APACHE, err) != 0 ||
-	    (haproxy && cps_reload_schedule(st, cfg, paths, CPS_SERVICE_HAPROXY, err) != 0))
-		return cps_err_prefix(err, "the certificate %s is deployed, but the reload failed",
-				      info->serial);
+	for (int svc = 0; svc < CPS_SVC__COUNT; svc++)
+		if (reload[svc] &&
+		    cps_reload_schedule(st, &set->reload, paths, (cps_service)svc, err) != 0)
+			return cps_err_prefix(err, "the certificate %s is deployed, but the reload failed",
+					      info->serial);
 	return 0;
 }
 
-static int deploy_locked(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+static int deploy_locked(cps_store *st, const cps_settings *set, const cps_paths *paths,
 			 const cps_deploy_req *req, cps_cert_info *out_info, char **out_dir,
 			 cps_err *err)
 {
-	char server_dir[256], version[64], *site_dir = NULL, *current = NULL, *archive = NULL;
+	char version[64], *site_dir = NULL, *current = NULL, *archive = NULL;
 	cps_cert_info info = { 0 };
 	cps_cert_row row = { 0 };
 	pems p = { 0 };
@@ -157,8 +158,7 @@ static int deploy_locked(cps_store *st, const cps_config *cfg, const cps_paths *
 	if (check_pair(req, err) != 0 || cps_cert_info_get(req->leaf, &info, err) != 0 ||
 	    cps_cert_to_pem(req->leaf, &p.cert, &len, err) != 0 ||
 	    cps_cert_chain_to_pem(req->chain, &p.chain, &len, err) != 0 ||
-	    cps_key_to_pem(req->key, &p.key, &p.key_len, err) != 0 ||
-	    cps_server_dirname(cps_acme_server(cfg), server_dir, sizeof(server_dir), err) != 0)
+	    cps_key_to_pem(req->key, &p.key, &p.key_len, err) != 0)
 		goto out;
 	/* versions sort in the order they were made (pruning keeps the newest) */
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -166,7 +166,7 @@ static int deploy_locked(cps_store *st, const cps_config *cfg, const cps_paths *
 	strftime(version, 20, "%Y%m%dT%H%M%S", &tm);
 	snprintf(version + strlen(version), sizeof(version) - strlen(version), ".%09ldZ-%.16s",
 		 ts.tv_nsec, info.serial);
-	site_dir = cps_storage_site_dir(paths, server_dir, req->site_name);
+	site_dir = cps_storage_site_dir(paths, set->ca.dir_name, req->site_name);
 	if (site_dir == NULL || asprintf(&archive, "%s/archive/%s", site_dir, version) < 0) {
 		archive = NULL;
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
@@ -187,16 +187,11 @@ static int deploy_locked(cps_store *st, const cps_config *cfg, const cps_paths *
 	row.not_before = info.not_before;
 	row.not_after = info.not_after;
 	row.path = archive;
-	{
-		cps_window w;
-
-		cps_window_from_config(cfg, &w);
-		row.renew_at = cps_window_renew_at(&w, info.not_before, info.not_after);
-	}
+	row.renew_at = cps_window_renew_at(&set->window, info.not_before, info.not_after);
 	if (row.names == NULL || cps_cert_record(st, &row, &id, err) != 0)
 		goto out;
 	CPS_FAULT("deploy-after-storage");
-	if (fan_out(st, cfg, paths, req->site_id, req->site_name, version, &files, &info, archive, err) != 0 ||
+	if (fan_out(st, set, paths, req->site_id, req->site_name, version, &files, &info, archive, err) != 0 ||
 	    cps_cert_set_deployed(st, id, err) != 0)
 		goto out;
 	if (out_dir) {
@@ -238,7 +233,7 @@ static int load_version(const char *dir, X509 **leaf, STACK_OF(X509) **chain,
 
 /* One deployment of a site at a time (storage, the store and the targets
  * change together); the lock is the one issuance holds. */
-int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+int cps_deploy(cps_store *st, const cps_settings *set, const cps_paths *paths,
 	       const cps_deploy_req *req, cps_cert_info *out_info, char **out_dir,
 	       cps_err *err)
 {
@@ -246,16 +241,16 @@ int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 
 	if (cps_site_lock(paths, req->site_name, err) != 0)
 		return -1;
-	rc = deploy_locked(st, cfg, paths, req, out_info, out_dir, err);
+	rc = deploy_locked(st, set, paths, req, out_info, out_dir, err);
 	cps_site_unlock(req->site_name);
 	return rc;
 }
 
-static int resume_locked(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+static int resume_locked(cps_store *st, const cps_settings *set, const cps_paths *paths,
 			 long site_id, const char *site_name, cps_cert_info *out_info,
 			 char **out_dir, cps_err *err);
 
-int cps_deploy_resume(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+int cps_deploy_resume(cps_store *st, const cps_settings *set, const cps_paths *paths,
 		      long site_id, const char *site_name, cps_cert_info *out_info,
 		      char **out_dir, cps_err *err)
 {
@@ -263,12 +258,12 @@ int cps_deploy_resume(cps_store *st, const cps_config *cfg, const cps_paths *pat
 
 	if (cps_site_lock(paths, site_name, err) != 0)
 		return -1;
-	rc = resume_locked(st, cfg, paths, site_id, site_name, out_info, out_dir, err);
+	rc = resume_locked(st, set, paths, site_id, site_name, out_info, out_dir, err);
 	cps_site_unlock(site_name);
 	return rc;
 }
 
-static int resume_locked(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+static int resume_locked(cps_store *st, const cps_settings *set, const cps_paths *paths,
 			 long site_id, const char *site_name, cps_cert_info *out_info,
 			 char **out_dir, cps_err *err)
 {
@@ -308,7 +303,7 @@ static int resume_locked(cps_store *st, const cps_config *cfg, const cps_paths *
 	    cps_key_to_pem(key, &p.key, &p.key_len, err) != 0)
 		goto fail;
 	cps_info("%s: finishing the interrupted deployment of certificate %s", site_name, row.serial);
-	if (fan_out(st, cfg, paths, site_id, site_name, version,
+	if (fan_out(st, set, paths, site_id, site_name, version,
 		    &(cps_cert_files){ p.cert, p.chain, p.key, p.key_len }, &info, row.path, err) != 0 ||
 	    cps_cert_set_deployed(st, row.id, err) != 0)
 		goto fail;
@@ -335,7 +330,7 @@ out:
 	return rc;
 }
 
-int cps_deploy_rollback(cps_store *st, const cps_config *cfg,
+int cps_deploy_rollback(cps_store *st, const cps_settings *set,
 			const cps_paths *paths, long site_id,
 			const char *site_name, cps_cert_info *info,
 			cps_err *err)
@@ -357,7 +352,7 @@ int cps_deploy_rollback(cps_store *st, const cps_config *cfg,
 		cps_err_prefix(err, "the previous certificate (%s)", prev.serial);
 		goto out;
 	}
-	rc = cps_deploy(st, cfg, paths,
+	rc = cps_deploy(st, set, paths,
 			&(cps_deploy_req){ site_id, site_name, prev.server, leaf, chain, key },
 			info, NULL, err);
 	if (rc == 0)
@@ -370,7 +365,7 @@ out:
 	return rc;
 }
 
-int cps_deploy_selfsigned(cps_store *st, const cps_config *cfg,
+int cps_deploy_selfsigned(cps_store *st, const cps_settings *set,
 			  const cps_paths *paths, long site_id,
 			  const char *site_name, const char *const *names,
 			  size_t n, cps_cert_info *info, cps_err *err)
@@ -384,11 +379,50 @@ int cps_deploy_selfsigned(cps_store *st, const cps_config *cfg,
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	if (cps_key_generate(CPS_KEY_EC256, &key, err) == 0 &&
 	    cps_cert_selfsigned(key, names, n, 90, &cert, err) == 0)
-		rc = cps_deploy(st, cfg, paths,
+		rc = cps_deploy(st, set, paths,
 				&(cps_deploy_req){ site_id, site_name, "self-signed", cert, chain, key },
 				info, NULL, err);
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	sk_X509_free(chain);
+	return rc;
+}
+
+static int undeploy_locked(cps_store *st, const cps_settings *set, const cps_paths *paths,
+			   long site_id, const char *site_name, cps_err *err)
+{
+	bool reload[CPS_SVC__COUNT] = { false };
+
+	/* every target that may hold the site's files, whatever the settings
+	 * say now: an earlier configuration may have deployed there */
+	for (size_t i = 0; i < cps_ntargets; i++) {
+		const cps_target *t = &cps_targets[i];
+
+		if (!cps_target_applies(t, set, site_id, true))
+			continue;
+		if (t->remove(&set->layout, site_name, err) != 0)
+			return cps_err_prefix(err, "%s: removing the certificate from %s", site_name,
+					      t->name);
+		reload[t->service] = reload[t->service] || cps_target_applies(t, set, site_id, false);
+	}
+	if (cps_cert_clear_current(st, site_id, err) != 0 ||
+	    (site_id > 0 && cps_site_set_ssl(st, site_id, false, err) != 0))
+		return -1;
+	for (int svc = 0; svc < CPS_SVC__COUNT; svc++)
+		if (reload[svc] &&
+		    cps_reload_schedule(st, &set->reload, paths, (cps_service)svc, err) != 0)
+			return -1;
+	return 0;
+}
+
+int cps_undeploy(cps_store *st, const cps_settings *set, const cps_paths *paths,
+		 long site_id, const char *site_name, cps_err *err)
+{
+	int rc;
+
+	if (cps_site_lock(paths, site_name, err) != 0)
+		return -1;
+	rc = undeploy_locked(st, set, paths, site_id, site_name, err);
+	cps_site_unlock(site_name);
 	return rc;
 }

@@ -6,14 +6,15 @@
  * The key and certificate are checked to match, and the chain to link,
  * before anything is written. A failing target is named in the error; the
  * targets written before it stay written, the ones after it keep their
- * previous files. */
+ * previous files. SET is the settings of the site (or the server) the
+ * certificate is for. */
 #ifndef CPSSL_DEPLOY_DEPLOY_H
 #define CPSSL_DEPLOY_DEPLOY_H
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "cpssl/core/config.h"
+#include "cpssl/core/settings.h"
 #include "cpssl/core/paths.h"
 #include "cpssl/crypto/cert.h"
 #include "cpssl/store/db.h"
@@ -29,7 +30,7 @@ typedef struct cps_deploy_req {
 
 /* Deploy; *info (optional) gets the certificate's facts and *dir (optional)
  * its storage directory. */
-int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+int cps_deploy(cps_store *st, const cps_settings *set, const cps_paths *paths,
 	       const cps_deploy_req *req, cps_cert_info *info, char **dir,
 	       cps_err *err);
 
@@ -38,20 +39,26 @@ int cps_deploy(cps_store *st, const cps_config *cfg, const cps_paths *paths,
  * targets again from storage and schedule the reloads. Returns 1 when one
  * was finished (*info, *dir as for cps_deploy), 0 when there was none, -1
  * on error. */
-int cps_deploy_resume(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+int cps_deploy_resume(cps_store *st, const cps_settings *set, const cps_paths *paths,
 		      long site_id, const char *site_name, cps_cert_info *info,
 		      char **dir, cps_err *err);
 
 /* Deploy the version before the current one again (rollback). */
-int cps_deploy_rollback(cps_store *st, const cps_config *cfg,
+int cps_deploy_rollback(cps_store *st, const cps_settings *set,
 			const cps_paths *paths, long site_id,
 			const char *site_name, cps_cert_info *info,
 			cps_err *err);
 
 /* A self-signed certificate for NAMES, deployed so Apache can always start. */
-int cps_deploy_selfsigned(cps_store *st, const cps_config *cfg,
+int cps_deploy_selfsigned(cps_store *st, const cps_settings *set,
 			  const cps_paths *paths, long site_id,
 			  const char *site_name, const char *const *names,
 			  size_t n, cps_cert_info *info, cps_err *err);
+
+/* Stop serving the certificate of SITE_ID: its files are removed from every
+ * target, it is no longer current (the stored copies stay), the site's SSL
+ * flag is off, and the services reload. */
+int cps_undeploy(cps_store *st, const cps_settings *set, const cps_paths *paths,
+		 long site_id, const char *site_name, cps_err *err);
 
 #endif

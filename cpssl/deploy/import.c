@@ -9,7 +9,7 @@
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/key.h"
 #include "cpssl/deploy/deploy.h"
-#include "cpssl/issue/names.h"
+#include "cpssl/store/server.h"
 
 static void date_of(time_t t, char *buf, size_t len)
 {
@@ -21,7 +21,7 @@ static void date_of(time_t t, char *buf, size_t len)
 
 /* Every name must be the site's (or the server's): a certificate naming
  * another site's hostname would let haproxy serve it for that site. */
-static int check_names(cps_store *st, const cps_config *cfg, const cps_site *site,
+static int check_names(cps_store *st, const cps_settings *set, const cps_site *site,
 		       const cps_cert_info *info, cps_err *err)
 {
 	char **server = NULL, canon[CPS_HOSTNAME_MAX + 1];
@@ -29,7 +29,7 @@ static int check_names(cps_store *st, const cps_config *cfg, const cps_site *sit
 	const char *who = site ? site->name : "the server";
 	int rc = 0;
 
-	if (site == NULL && cps_names_server(st, cfg, &server, &nserver, err) != 0)
+	if (site == NULL && cps_server_names(st, &set->names.additional_certs, &server, &nserver, err) != 0)
 		return -1;
 	if (info->nsans == 0)
 		rc = cps_fail(err, CPS_E_PERM,
@@ -60,7 +60,7 @@ static int check_names(cps_store *st, const cps_config *cfg, const cps_site *sit
 	return rc;
 }
 
-int cps_import(cps_store *st, const cps_config *cfg, const cps_paths *paths,
+int cps_import(cps_store *st, const cps_settings *set, const cps_paths *paths,
 	       const cps_site *site, const char *key_pem, const char *cert_pem,
 	       const char *chain_pem, cps_cert_info *info, cps_err *err)
 {
@@ -105,9 +105,9 @@ int cps_import(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 			 when);
 		goto out;
 	}
-	if (check_names(st, cfg, site, &ci, err) != 0)
+	if (check_names(st, set, site, &ci, err) != 0)
 		goto out;
-	rc = cps_deploy(st, cfg, paths,
+	rc = cps_deploy(st, set, paths,
 			&(cps_deploy_req){ site ? site->id : 0, site ? site->name : "server", "import",
 					   leaf, chain, key },
 			info, NULL, err);

@@ -18,32 +18,54 @@
 #include "cpssl/core/log.h"
 #include "cpssl/core/proc.h"
 #include "cpssl/store/reloads.h"
+#include "cpssl/store/settings.h"
 
 #define COMMAND_TIMEOUT_S 120
 #define OUTPUT_MAX (16 * 1024)
 #define WAITER_SLACK_S 600     /* beyond the longest delay, then it gives up */
 
-static long delay_of(const cps_config *cfg)
-{
-	long secs = 120;
+static const char *const service_names[CPS_SVC__COUNT] = {
+	[CPS_SVC_APACHE] = "apache",
+	[CPS_SVC_HAPROXY] = "haproxy",
+};
 
-	cps_duration_parse(cps_config_str(cfg, CPS_CFG_HTTPD_RELOAD_DELAY), &secs, NULL);
-	return secs;
+const char *cps_service_name(cps_service svc)
+{
+	return (unsigned)svc < CPS_SVC__COUNT ? service_names[svc] : "?";
+}
+
+int cps_service_parse(const char *name, cps_service *out)
+{
+	for (int i = 0; i < CPS_SVC__COUNT; i++)
+		if (strcmp(service_names[i], name) == 0) {
+			*out = (cps_service)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* ARGV joined with spaces, for messages. */
+static void command_text(char *const *argv, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; argv[i]; i++) {
+		size_t used = strlen(buf);
+
+		snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
+	}
 }
 
 /* Run one configured command; 0 when it ran and exited 0. */
-static int run_command(const char *what, const char *command, char *detail,
+static int run_command(const char *what, char *const *argv, char *detail,
 		       size_t len, cps_err *err)
 {
 	cps_proc_result r;
-	char **argv = NULL;
+	char command[512];
 	int rc = -1;
 
-	if (cps_proc_split(command, &argv, err) != 0)
-		return cps_err_prefix(err, "%s", what);
+	command_text(argv, command, sizeof(command));
 	if (cps_proc_run(argv, NULL, COMMAND_TIMEOUT_S, OUTPUT_MAX, &r, err) != 0) {
 		snprintf(detail, len, "%s", err->msg);
-		cps_proc_argv_free(argv);
 		return cps_err_prefix(err, "%s", what);
 	}
 	snprintf(detail, len, "%s", r.output ? r.output : "");
@@ -60,27 +82,24 @@ static int run_command(const char *what, const char *command, char *detail,
 	else
 		rc = 0;
 	cps_proc_result_free(&r);
-	cps_proc_argv_free(argv);
 	return rc;
 }
 
-int cps_reload_now(cps_store *st, const cps_config *cfg, const char *service,
+int cps_reload_now(cps_store *st, const cps_reload_settings *rs, cps_service svc,
 		   cps_err *err)
 {
-	bool apache = strcmp(service, CPS_SERVICE_APACHE) == 0;
-	const char *test = apache ? cps_config_str(cfg, CPS_CFG_HTTPD_CONFIGTEST_COMMAND) : "";
-	const char *reload = cps_config_str(cfg, apache ? CPS_CFG_HTTPD_RELOAD_COMMAND
-						      : CPS_CFG_MAIL_HAPROXY_RELOAD_COMMAND);
+	const char *service = cps_service_name(svc);
+	char *const *test = rs->configtest[svc], *const *reload = rs->reload[svc];
 	char detail[2048] = "", msg[sizeof(err->msg) + 64];
 	long long now = (long long)cps_now();
 	cps_err e;
 	int rc;
 
-	if (reload[0] == '\0') {
+	if (reload == NULL) {
 		cps_info("no reload command is configured for %s; reload it yourself", service);
 		return cps_reload_log(st, service, now, 1, "no reload command configured", err);
 	}
-	if (test[0] && run_command("the configuration test", test, detail, sizeof(detail), err) != 0) {
+	if (test && run_command("the configuration test", test, detail, sizeof(detail), err) != 0) {
 		cps_error("%s: %s; not reloading, the previous certificates stay in service",
 			  service, err->msg);
 		snprintf(msg, sizeof(msg), "%s", err->msg);
@@ -145,7 +164,7 @@ static void lock_note_pid(int fd)
 }
 
 /* Fire what is due; returns seconds until the next one (-1: none left). */
-static long fire_due(cps_store *st, const cps_config *cfg)
+static long fire_due(cps_store *st, const cps_reload_settings *rs)
 {
 	cps_reload_row *rows = NULL;
 	size_t n = 0;
@@ -158,11 +177,17 @@ static long fire_due(cps_store *st, const cps_config *cfg)
 		return 1;
 	}
 	for (size_t i = 0; i < n; i++) {
+		cps_service svc;
+
 		if (rows[i].due <= now) {
 			cps_debug("%s reload due (%ld deployments)", rows[i].service, rows[i].deployments);
-			cps_reload_now(st, cfg, rows[i].service, &err);
+			if (cps_service_parse(rows[i].service, &svc) == 0)
+				cps_reload_now(st, rs, svc, &err);
+			else
+				cps_error("a reload of an unknown service '%s' is pending; dropping it",
+					  rows[i].service);
 			if (cps_reload_done(st, rows[i].service, rows[i].generation,
-					    (long long)cps_now(), delay_of(cfg), &err) != 0)
+					    (long long)cps_now(), rs->delay, &err) != 0)
 				cps_error("%s", err.msg);
 			next = 0; /* look again: a deployment may have asked meanwhile */
 		} else if (next < 0 || rows[i].due - now < next) {
@@ -179,6 +204,7 @@ int cps_reload_waiter(const cps_paths *paths)
 	char *logdir = storage_file(paths, "logs"), *logpath = NULL;
 	long long give_up;
 	cps_config *cfg = NULL;
+	cps_settings set = { 0 };
 	cps_store *st = NULL;
 	cps_err err;
 	int lock = -1, fd, rc = 1;
@@ -202,7 +228,8 @@ int cps_reload_waiter(const cps_paths *paths)
 	}
 	lock_note_pid(lock);
 	if (cps_config_load(paths->config, &cfg, &err) != 0 ||
-	    cps_store_open(paths->db, &st, &err) != 0) {
+	    cps_store_open(paths->db, &st, &err) != 0 ||
+	    cps_settings_resolve(cfg, st, 0, &set, &err) != 0) {
 		cps_error("%s", err.msg);
 		goto out;
 	}
@@ -215,12 +242,12 @@ int cps_reload_waiter(const cps_paths *paths)
 			cps_warn("%s is gone; the reload waiter stops", paths->storage);
 			break;
 		}
-		next = fire_due(st, cfg);
+		next = fire_due(st, &set.reload);
 		if (next < 0) {
 			/* nothing left: let go, then look once more, so a request that
 			 * arrived while we held the lock is not stranded */
 			flock(lock, LOCK_UN);
-			if (fire_due(st, cfg) < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0)
+			if (fire_due(st, &set.reload) < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0)
 				break;
 			lock_note_pid(lock);
 			continue;
@@ -231,6 +258,7 @@ int cps_reload_waiter(const cps_paths *paths)
 out:
 	if (lock >= 0)
 		close(lock);
+	cps_settings_free(&set);
 	cps_store_close(st);
 	cps_config_free(cfg);
 	free(lockpath);
@@ -292,26 +320,24 @@ static bool deferred(void)
 	return d && *d && strcmp(d, "0") != 0;
 }
 
-int cps_reload_schedule(cps_store *st, const cps_config *cfg,
-			const cps_paths *paths, const char *service,
-			cps_err *err)
+int cps_reload_schedule(cps_store *st, const cps_reload_settings *rs,
+			const cps_paths *paths, cps_service svc, cps_err *err)
 {
-	long delay = delay_of(cfg);
+	const char *service = cps_service_name(svc);
 	long long now = (long long)cps_now(), due;
-	const char *text = cps_config_str(cfg, CPS_CFG_HTTPD_RELOAD_DELAY);
 
 	if (deferred()) {
 		/* part of a pass: whoever runs the pass reloads once at its end */
 		cps_debug("the %s reload is left to the end of the pass", service);
-		return cps_reload_request(st, service, now, delay, &due, err);
+		return cps_reload_request(st, service, now, rs->delay, &due, err);
 	}
-	if (delay == 0)
-		return cps_reload_now(st, cfg, service, err);
-	if (cps_reload_request(st, service, now, delay, &due, err) != 0)
+	if (rs->delay == 0)
+		return cps_reload_now(st, rs, svc, err);
+	if (cps_reload_request(st, service, now, rs->delay, &due, err) != 0)
 		return -1;
-	if (strcmp(service, CPS_SERVICE_APACHE) == 0) {
-		if (due - now == delay)
-			cps_info("reloading web server in %s, stay tuned!", text);
+	if (svc == CPS_SVC_APACHE) {
+		if (due - now == rs->delay)
+			cps_info("reloading web server in %s, stay tuned!", rs->delay_text);
 		else
 			cps_info("reloading web server in %lld seconds, stay tuned!",
 				 due > now ? due - now : 0);
@@ -330,36 +356,37 @@ int cps_reload_overdue(cps_store *st, const cps_paths *paths, cps_err *err)
 	return due ? ensure_waiter(paths, err) : 0;
 }
 
-int cps_reload_flush(cps_store *st, const cps_config *cfg,
+int cps_reload_flush(cps_store *st, const cps_reload_settings *rs,
 		     const cps_paths *paths, cps_err *err)
 {
 	cps_reload_row *rows = NULL;
 	size_t n = 0;
-	long delay = delay_of(cfg);
 	int rc = 0;
 
 	if (cps_reload_pending(st, &rows, &n, err) != 0)
 		return -1;
-	for (size_t i = 0; i < n && delay == 0; i++) {
+	for (size_t i = 0; i < n && rs->delay == 0; i++) {
+		cps_service svc;
 		cps_err e;
 
 		/* done either way: a failed configtest is reported, not retried
 		 * until the next deployment asks again */
-		if (cps_reload_now(st, cfg, rows[i].service, &e) != 0) {
+		if (cps_service_parse(rows[i].service, &svc) == 0 &&
+		    cps_reload_now(st, rs, svc, &e) != 0) {
 			*err = e;
 			rc = -1;
 		}
 		if (cps_reload_done(st, rows[i].service, rows[i].generation,
-				    (long long)cps_now(), delay, &e) != 0) {
+				    (long long)cps_now(), rs->delay, &e) != 0) {
 			*err = e;
 			rc = -1;
 		}
 	}
-	if (n > 0 && delay > 0) {
+	if (n > 0 && rs->delay > 0) {
 		long long now = (long long)cps_now();
 
 		for (size_t i = 0; i < n; i++)
-			if (strcmp(rows[i].service, CPS_SERVICE_APACHE) == 0)
+			if (strcmp(rows[i].service, cps_service_name(CPS_SVC_APACHE)) == 0)
 				cps_info("reloading web server in %lld seconds, stay tuned!",
 					 rows[i].due > now ? rows[i].due - now : 0);
 		rc = ensure_waiter(paths, err);

@@ -11,22 +11,23 @@
 #ifndef CPSSL_DEPLOY_RELOAD_H
 #define CPSSL_DEPLOY_RELOAD_H
 
-#include "cpssl/core/config.h"
 #include "cpssl/core/err.h"
 #include "cpssl/core/paths.h"
+#include "cpssl/core/settings.h"
 #include "cpssl/store/db.h"
 
-#define CPS_SERVICE_APACHE "apache"
-#define CPS_SERVICE_HAPROXY "haproxy"
+/* "apache", "haproxy": the service's name in the store and in messages. */
+const char *cps_service_name(cps_service svc);
+/* -1 when NAME is none of them. */
+int cps_service_parse(const char *name, cps_service *out);
 
-/* Ask for a reload of SERVICE (one of the names above). */
-int cps_reload_schedule(cps_store *st, const cps_config *cfg,
-			const cps_paths *paths, const char *service,
-			cps_err *err);
+/* Ask for a reload of SVC. */
+int cps_reload_schedule(cps_store *st, const cps_reload_settings *rs,
+			const cps_paths *paths, cps_service svc, cps_err *err);
 
-/* Configtest and reload SERVICE now, logging the result. */
-int cps_reload_now(cps_store *st, const cps_config *cfg, const char *service,
-		   cps_err *err);
+/* Configtest and reload SVC now, logging the result. */
+int cps_reload_now(cps_store *st, const cps_reload_settings *rs,
+		   cps_service svc, cps_err *err);
 
 /* The hidden argument that makes cpcmd the waiter. */
 #define CPS_RELOAD_WAITER_ARG "--reload-waiter"
@@ -40,7 +41,7 @@ int cps_reload_waiter(const cps_paths *paths);
 
 /* After a pass: reload every service that is owed one (at once when
  * reload_delay is "now", else by the waiter when due). */
-int cps_reload_flush(cps_store *st, const cps_config *cfg,
+int cps_reload_flush(cps_store *st, const cps_reload_settings *rs,
 		     const cps_paths *paths, cps_err *err);
 
 /* Start a waiter if a pending reload is overdue. */

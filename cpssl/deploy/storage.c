@@ -10,49 +10,24 @@
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
 
-const char *cps_acme_server(const cps_config *cfg)
+char *cps_storage_ca_dir(const cps_paths *paths, const char *server_dir)
 {
-	const char *server = cps_config_str(cfg, CPS_CFG_LE_SERVER);
+	char *rel, *out;
 
-	if (server && *server)
-		return server;
-	return cps_config_bool(cfg, CPS_CFG_LE_DEBUG) ? CPS_LE_STAGING : CPS_LE_PRODUCTION;
-}
-
-int cps_server_dirname(const char *url, char *out, size_t len, cps_err *err)
-{
-	const char *p = url;
-	size_t o = 0;
-
-	if (strncmp(p, "https://", 8) == 0)
-		p += 8;
-	for (; *p && o + 1 < len; p++) {
-		char c = *p;
-
-		if (c == '/')
-			c = '.';
-		else if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
-			 !(c >= '0' && c <= '9') && c != '.' && c != '-' && c != ':')
-			c = '_';
-		out[o++] = c;
-	}
-	while (o > 0 && out[o - 1] == '.')
-		o--;
-	out[o] = '\0';
-	if (o == 0 || *p || out[0] == '.')
-		return cps_fail(err, CPS_E_CONFIG, "cannot name a directory for the ACME server %.200s", url);
-	return 0;
+	if (asprintf(&rel, "certificates/data/certs/%s", server_dir) < 0)
+		return NULL;
+	out = cps_path_join(paths->storage, rel);
+	free(rel);
+	return out;
 }
 
 char *cps_storage_site_dir(const cps_paths *paths, const char *server_dir,
 			   const char *site)
 {
-	char *rel, *out;
+	char *ca = cps_storage_ca_dir(paths, server_dir), *out;
 
-	if (asprintf(&rel, "certificates/data/certs/%s/%s", server_dir, site) < 0)
-		return NULL;
-	out = cps_path_join(paths->storage, rel);
-	free(rel);
+	out = ca ? cps_path_join(ca, site) : NULL;
+	free(ca);
 	return out;
 }
 

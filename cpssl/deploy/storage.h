@@ -11,21 +11,10 @@
 
 #include <stddef.h>
 
-#include "cpssl/core/config.h"
 #include "cpssl/core/err.h"
 #include "cpssl/core/paths.h"
 
 #define CPS_STORAGE_KEEP 5
-
-#define CPS_LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
-#define CPS_LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
-
-/* [letsencrypt] server, else Let's Encrypt production or (debug) staging. */
-const char *cps_acme_server(const cps_config *cfg);
-
-/* "https://acme-v02.api.letsencrypt.org/directory" →
- * "acme-v02.api.letsencrypt.org.directory" (safe as one path component). */
-int cps_server_dirname(const char *url, char *out, size_t len, cps_err *err);
 
 typedef struct cps_cert_files {
 	const char *cert;  /* leaf PEM */
@@ -34,7 +23,9 @@ typedef struct cps_cert_files {
 	size_t key_len;
 } cps_cert_files;
 
-/* certs/<server_dir>/<site> under the storage root. Caller frees. */
+/* certs/<server_dir> (every site's certificates from that CA) and
+ * certs/<server_dir>/<site> under the storage root. Caller frees. */
+char *cps_storage_ca_dir(const cps_paths *paths, const char *server_dir);
 char *cps_storage_site_dir(const cps_paths *paths, const char *server_dir,
 			   const char *site);
 

@@ -13,15 +13,20 @@
 #include "cpssl/core/log.h"
 #include "cpssl/core/paths.h"
 
-char *cps_target_apache_dir(const cps_config *cfg, const char *site)
+char *cps_target_apache_dir(const cps_layout *l, const char *site)
 {
 	char *rel, *out;
 
 	if (asprintf(&rel, "/home/virtual/%s/fst/etc/httpd/conf", site) < 0)
 		return NULL;
-	out = cps_fs_path(cfg, rel);
+	out = cps_layout_path(l, rel);
 	free(rel);
 	return out;
+}
+
+char *cps_target_server_pem(const cps_layout *l)
+{
+	return cps_layout_path(l, "/etc/pki/tls/certs/server.pem");
 }
 
 /* Whether the symlink LINK reads TARGET. */
@@ -66,15 +71,15 @@ static void prune_versions(const char *versions, const char *keep)
 	free(list);
 }
 
-int cps_target_apache(const cps_config *cfg, const char *site,
-		      const char *version, const cps_cert_files *f, cps_err *err)
+static int apache_write(const cps_layout *l, const char *site, const char *version,
+			const cps_cert_files *f, cps_err *err)
 {
 	static const struct { const char *path, *target; } fixed[] = {
 		{ "ssl.crt/server.crt", "../ssl.live/server.crt" },
 		{ "ssl.crt/bundle.crt", "../ssl.live/bundle.crt" },
 		{ "ssl.key/server.key", "../ssl.live/server.key" },
 	};
-	char *base = cps_target_apache_dir(cfg, site), *versions = NULL, *dir = NULL;
+	char *base = cps_target_apache_dir(l, site), *versions = NULL, *dir = NULL;
 	char *live = NULL, *crtdir = NULL, *keydir = NULL, *p = NULL, *target = NULL;
 	bool switched = false;
 	int rc = -1;
@@ -168,12 +173,13 @@ static int write_bundle(const char *path, const cps_cert_files *f, cps_err *err)
 	return rc;
 }
 
-int cps_target_haproxy(const cps_config *cfg, const char *site,
-		       const cps_cert_files *f, cps_err *err)
+static int haproxy_write(const cps_layout *l, const char *site, const char *version,
+			 const cps_cert_files *f, cps_err *err)
 {
-	char *dir = cps_fs_path(cfg, "/etc/haproxy/ssl.d"), *path;
+	char *dir = cps_layout_path(l, "/etc/haproxy/ssl.d"), *path;
 	int rc;
 
+	(void)version;
 	path = dir ? cps_path_join(dir, site) : NULL;
 	if (path == NULL) {
 		free(dir);
@@ -187,30 +193,28 @@ int cps_target_haproxy(const cps_config *cfg, const char *site,
 	return rc;
 }
 
-int cps_target_server_pem(const cps_config *cfg, const cps_cert_files *f,
-			  cps_err *err)
+static int server_pem_write(const cps_layout *l, const char *site, const char *version,
+			    const cps_cert_files *f, cps_err *err)
 {
-	char *dir = cps_fs_path(cfg, "/etc/pki/tls/certs"), *path;
+	char *dir = cps_layout_path(l, "/etc/pki/tls/certs"), *path = cps_target_server_pem(l);
 	int rc;
 
-	path = dir ? cps_path_join(dir, "server.pem") : NULL;
-	if (path == NULL) {
-		free(dir);
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	}
-	rc = cps_fs_mkdir_p(dir, 0755, err) == 0 ? write_bundle(path, f, err) : -1;
-	if (rc != 0)
+	(void)site;
+	(void)version;
+	if (dir == NULL || path == NULL)
+		rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
+	else if ((rc = cps_fs_mkdir_p(dir, 0755, err) == 0 ? write_bundle(path, f, err) : -1) != 0)
 		cps_err_prefix(err, "the server certificate (%s)", path);
 	free(path);
 	free(dir);
 	return rc;
 }
 
-int cps_target_remove(const cps_config *cfg, const char *site, cps_err *err)
+static int apache_remove(const cps_layout *l, const char *site, cps_err *err)
 {
 	static const char *const links[] = { "ssl.crt/server.crt", "ssl.crt/bundle.crt",
 					     "ssl.key/server.key", "ssl.live" };
-	char *base = cps_target_apache_dir(cfg, site), *hp = NULL, *p;
+	char *base = cps_target_apache_dir(l, site), *p;
 	struct dirent **list = NULL;
 	int n;
 
@@ -234,10 +238,49 @@ int cps_target_remove(const cps_config *cfg, const char *site, cps_err *err)
 	free(list);
 	free(p);
 	free(base);
-	if (asprintf(&hp, "/etc/haproxy/ssl.d/%s", site) >= 0 && (p = cps_fs_path(cfg, hp)) != NULL) {
-		cps_fs_unlink(p, NULL);
-		free(p);
-	}
-	free(hp);
 	return 0;
+}
+
+static int unlink_below(const cps_layout *l, const char *dir, const char *name, cps_err *err)
+{
+	char *d = cps_layout_path(l, dir), *p = d ? cps_path_join(d, name) : NULL;
+	int rc = p ? cps_fs_unlink(p, err) : cps_fail(err, CPS_E_NOMEM, "out of memory");
+
+	free(p);
+	free(d);
+	return rc;
+}
+
+static int haproxy_remove(const cps_layout *l, const char *site, cps_err *err)
+{
+	return unlink_below(l, "/etc/haproxy/ssl.d", site, err);
+}
+
+static int server_pem_remove(const cps_layout *l, const char *site, cps_err *err)
+{
+	(void)site;
+	return unlink_below(l, "/etc/pki/tls/certs", "server.pem", err);
+}
+
+static bool haproxy_enabled(const cps_settings *set)
+{
+	return set->haproxy;
+}
+
+const cps_target cps_targets[] = {
+	{ "Apache", CPS_SVC_APACHE, true, false, NULL, apache_write, apache_remove,
+	  "deploy-after-apache" },
+	{ "the server certificate", CPS_SVC_APACHE, false, true, NULL, server_pem_write,
+	  server_pem_remove, "deploy-after-apache" },
+	{ "haproxy", CPS_SVC_HAPROXY, true, true, haproxy_enabled, haproxy_write,
+	  haproxy_remove, "deploy-after-haproxy" },
+};
+const size_t cps_ntargets = sizeof(cps_targets) / sizeof(cps_targets[0]);
+
+bool cps_target_applies(const cps_target *t, const cps_settings *set, long site_id,
+			bool any_setting)
+{
+	if (!(site_id > 0 ? t->for_sites : t->for_server))
+		return false;
+	return any_setting || t->enabled == NULL || t->enabled(set);
 }

@@ -17,24 +17,42 @@
 #ifndef CPSSL_DEPLOY_TARGETS_H
 #define CPSSL_DEPLOY_TARGETS_H
 
-#include "cpssl/core/config.h"
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "cpssl/core/err.h"
+#include "cpssl/core/settings.h"
 #include "cpssl/deploy/storage.h"
 
 #define CPS_APACHE_VERSIONS_KEPT 3
 
-/* SITE "siteN", or "server". */
-int cps_target_apache(const cps_config *cfg, const char *site,
-		      const char *version, const cps_cert_files *f, cps_err *err);
-int cps_target_haproxy(const cps_config *cfg, const char *site,
-		       const cps_cert_files *f, cps_err *err);
-int cps_target_server_pem(const cps_config *cfg, const cps_cert_files *f,
-			  cps_err *err);
+/* A place a certificate is served from. SITE is "siteN" or "server". */
+typedef struct cps_target {
+	const char *name;        /* in errors: "Apache", "haproxy", … */
+	cps_service service;     /* reloaded after the target changed */
+	bool for_sites, for_server;
+	/* whether the settings turn it on (NULL: always) */
+	bool (*enabled)(const cps_settings *set);
+	int (*write)(const cps_layout *l, const char *site, const char *version,
+		     const cps_cert_files *f, cps_err *err);
+	/* stop serving: remove what write made */
+	int (*remove)(const cps_layout *l, const char *site, cps_err *err);
+	const char *fault_after; /* fault-injection point after the write */
+} cps_target;
 
-/* The Apache certificate and key paths of SITE (caller frees). */
-char *cps_target_apache_dir(const cps_config *cfg, const char *site);
+/* In deployment order; a loop over this table is the fan-out, the
+ * undeployment and the choice of services to reload. */
+extern const cps_target cps_targets[];
+extern const size_t cps_ntargets;
 
-/* Remove a site's served files (its certificate was deleted). */
-int cps_target_remove(const cps_config *cfg, const char *site, cps_err *err);
+/* Whether T serves SITE_ID (0: the server) with SET; ANY_SETTING ignores
+ * the settings (to remove what an earlier configuration deployed). */
+bool cps_target_applies(const cps_target *t, const cps_settings *set,
+			long site_id, bool any_setting);
+
+/* The directory holding a site's Apache certificate and key (caller frees). */
+char *cps_target_apache_dir(const cps_layout *l, const char *site);
+/* The PEM the server's own certificate is served from (caller frees). */
+char *cps_target_server_pem(const cps_layout *l);
 
 #endif

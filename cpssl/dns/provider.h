@@ -6,15 +6,7 @@
 #define CPSSL_DNS_PROVIDER_H
 
 #include "cpssl/core/err.h"
-
-typedef struct cps_dns_settings {
-	const char *provider;       /* "rfc2136", "hook" or "" (none) */
-	const char *rfc2136_server; /* "host:port" */
-	const char *key_name, *key_algorithm, *key_secret; /* TSIG */
-	const char *hook;           /* absolute path of the hook */
-	const char *authoritative_ns; /* comma-separated host:port; "" = zone NS */
-	const char *resolvers;      /* comma-separated host:port; "" = resolv.conf */
-} cps_dns_settings;
+#include "cpssl/core/settings.h"
 
 typedef struct cps_dns_provider cps_dns_provider;
 

@@ -15,16 +15,15 @@
 #include "cpssl/core/buildinfo.h"
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
-#include "cpssl/core/output.h"
 #include "cpssl/core/proc.h"
+#include "cpssl/core/window.h"
 #include "cpssl/deploy/deploy.h"
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
-#include "cpssl/issue/names.h"
 #include "cpssl/issue/session.h"
-#include "cpssl/issue/window.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/server.h"
+#include "cpssl/store/settings.h"
 #include "cpssl/store/sites.h"
 
 #define JOB_TIMEOUT_MS (15 * 60 * 1000LL)
@@ -191,7 +190,7 @@ static int collect_dir(cps_store *st, const char *dir, jobs *js, cps_err *err)
 }
 
 /* The server's own certificate when it has none yet. */
-static int collect_server(cps_store *st, const cps_config *cfg, jobs *js,
+static int collect_server(cps_store *st, const cps_settings *set, jobs *js,
 			  cps_err *err)
 {
 	cps_cert_row row;
@@ -201,7 +200,8 @@ static int collect_server(cps_store *st, const cps_config *cfg, jobs *js,
 
 	if (cps_cert_current(st, 0, &row, err) != 0)
 		return -1;
-	if (row.id == 0 && cps_names_server(st, cfg, &names, &n, err) == 0 && n > 0) {
+	if (row.id == 0 && cps_server_names(st, &set->names.additional_certs, &names, &n, err) == 0 &&
+	    n > 0) {
 		size_t len = 1;
 		char *joined;
 
@@ -291,14 +291,14 @@ static char *first_error(int fd)
 	return out;
 }
 
-static void notify(cps_store *st, const cps_config *cfg, const job *j)
+static void notify(cps_store *st, const cps_settings *set, const job *j)
 {
-	char *email = NULL, *msg = NULL, **argv = NULL;
+	char *email = NULL, *msg = NULL, **argv = set->notify.command;
 	cps_proc_result r;
 	cps_err e;
 	int n;
 
-	if (!cps_config_bool(cfg, CPS_CFG_LE_NOTIFY_FAILURE))
+	if (!set->notify.on_failure)
 		return;
 	if (cps_server_get(st, CPS_SERVER_EMAIL, &email, &e) != 0 || email == NULL) {
 		cps_warn("cannot send the failure notice for %s: no administrator e-mail is set", j->site);
@@ -313,8 +313,7 @@ static void notify(cps_store *st, const cps_config *cfg, const job *j)
 		msg = NULL;
 		goto out;
 	}
-	if (cps_proc_split(cps_config_str(cfg, CPS_CFG_LE_NOTIFY_COMMAND), &argv, &e) != 0 ||
-	    argv[0] == NULL ||
+	if (argv == NULL || argv[0] == NULL ||
 	    cps_proc_run_input(argv, NULL, msg, strlen(msg), 60, 4096, &r, &e) != 0) {
 		cps_warn("cannot send the failure notice for %s: %s", j->site,
 			 argv && argv[0] ? e.msg : "no notify_command is set");
@@ -325,12 +324,11 @@ static void notify(cps_store *st, const cps_config *cfg, const job *j)
 			 j->site, argv[0], r.exit_status, r.output ? r.output : "");
 	cps_proc_result_free(&r);
 out:
-	cps_proc_argv_free(argv);
 	free(msg);
 	free(email);
 }
 
-static void finish(cps_store *st, const cps_config *cfg, job *j, int status)
+static void finish(cps_store *st, const cps_settings *set, job *j, int status)
 {
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	cps_cert_row row;
@@ -365,7 +363,7 @@ static void finish(cps_store *st, const cps_config *cfg, job *j, int status)
 	if (j->detail == NULL && asprintf(&j->detail, "the renewal exited with status %d", code) < 0)
 		j->detail = NULL;
 	cps_error("%s: %s", j->site, j->detail ? j->detail : "failed");
-	notify(st, cfg, j);
+	notify(st, set, j);
 }
 
 static void report_progress(const cps_hk_opts *opts, size_t done, size_t total,
@@ -377,10 +375,10 @@ static void report_progress(const cps_hk_opts *opts, size_t done, size_t total,
 				  opts->progress_ud);
 }
 
-static int run_jobs(cps_store *st, const cps_config *cfg, const cps_hk_opts *opts,
+static int run_jobs(cps_store *st, const cps_settings *set, const cps_hk_opts *opts,
 		    jobs *js, cps_err *err)
 {
-	long concurrency = cps_config_int(cfg, CPS_CFG_LE_CONCURRENCY);
+	long concurrency = set->concurrency;
 	size_t next = 0, running = 0, done = 0, failed = 0, total = 0;
 	long long t0 = cps_monotonic_ms();
 	char exe[4096];
@@ -420,7 +418,7 @@ static int run_jobs(cps_store *st, const cps_config *cfg, const cps_hk_opts *opt
 			}
 			if (r != j->pid)
 				continue;
-			finish(st, cfg, j, status);
+			finish(st, set, j, status);
 			running--;
 			done++;
 			failed += strcmp(j->result, "failed") == 0;
@@ -434,34 +432,40 @@ static int run_jobs(cps_store *st, const cps_config *cfg, const cps_hk_opts *opt
 
 /* ---- the pass ---------------------------------------------------------------- */
 
-static json_object *table_of(const jobs *js, cps_hk_counts *counts)
+/* The rows of the result take over each job's names and detail. */
+static int result_of(jobs *js, cps_hk_result *out, cps_err *err)
 {
-	json_object *t = json_object_new_array();
-
-	memset(counts, 0, sizeof(*counts));
+	out->rows = calloc(js->n ? js->n : 1, sizeof(*out->rows));
+	if (out->rows == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < js->n; i++) {
-		const job *j = &js->v[i];
-		json_object *o = json_object_new_object(), *names = json_object_new_array();
-		char *copy = strdup(j->names ? j->names : ""), *save = NULL;
+		job *j = &js->v[i];
+		cps_hk_row *r = &out->rows[out->n++];
 
-		for (char *n = copy ? strtok_r(copy, ",", &save) : NULL; n; n = strtok_r(NULL, ",", &save))
-			json_object_array_add(names, json_object_new_string(n));
-		free(copy);
-		json_object_object_add(o, "site", json_object_new_string(j->site));
-		json_object_object_add(o, "names", names);
-		json_object_object_add(o, "result", json_object_new_string(j->result ? j->result : "failed"));
-		json_object_object_add(o, "expires", j->expires ? cps_json_time((time_t)j->expires) : NULL);
-		if (j->detail)
-			json_object_object_add(o, "detail", json_object_new_string(j->detail));
-		json_object_array_add(t, o);
-		if (j->result && strcmp(j->result, "renewed") == 0)
-			counts->renewed++;
-		else if (j->result && strcmp(j->result, "skipped") == 0)
-			counts->skipped++;
+		snprintf(r->site, sizeof(r->site), "%s", j->site);
+		r->names = j->names;
+		r->detail = j->detail;
+		r->result = j->result ? j->result : "failed";
+		r->expires = j->expires;
+		j->names = j->detail = NULL;
+		if (strcmp(r->result, "renewed") == 0)
+			out->renewed++;
+		else if (strcmp(r->result, "skipped") == 0)
+			out->skipped++;
 		else
-			counts->failed++;
+			out->failed++;
 	}
-	return t;
+	return 0;
+}
+
+void cps_hk_result_free(cps_hk_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->rows[i].names);
+		free(r->rows[i].detail);
+	}
+	free(r->rows);
+	memset(r, 0, sizeof(*r));
 }
 
 /* Deployments a killed run left unfinished are finished first, from
@@ -478,74 +482,95 @@ static void finish_deployments(cps_store *st, const cps_config *cfg, const cps_p
 	}
 	for (size_t i = 0; i < n; i++) {
 		cps_site site = { .id = 0 };
+		cps_settings set;
 
 		if (ids[i] > 0 && cps_site_get(st, ids[i], &site, &e) != 0) {
 			cps_warn("an unfinished deployment for site%ld, which no longer exists: %s",
 				 ids[i], e.msg);
 			continue;
 		}
-		if (cps_deploy_resume(st, cfg, paths, ids[i], ids[i] > 0 ? site.name : "server",
+		/* each site's own settings (its hook, say) */
+		if (cps_settings_resolve(cfg, st, ids[i], &set, &e) != 0) {
+			cps_error("%s", e.msg);
+			continue;
+		}
+		if (cps_deploy_resume(st, &set, paths, ids[i], ids[i] > 0 ? site.name : "server",
 				      NULL, NULL, &e) < 0)
 			cps_error("%s", e.msg);
+		cps_settings_free(&set);
 	}
 	free(ids);
 }
 
-int cps_housekeeping(cps_store *st, const cps_config *cfg,
-		     const cps_paths *paths, const cps_hk_opts *opts,
-		     json_object **table, cps_hk_counts *counts, cps_err *err)
+/* The ACME account first, so the workers do not all register at once; a
+ * failure is a warning (each renewal will say what is wrong). */
+static int account_ready(cps_store *st, const cps_settings *set, const cps_paths *paths,
+			 cps_err *err)
 {
-	jobs js = { 0 };
-	collect col = { .st = st, .js = &js };
 	cps_session *s = NULL;
-	char *email = NULL, stale[512];
-	cps_window w;
-	long long now = (long long)cps_now();
+	char *email = NULL;
 	cps_err e;
-	int rc = -1;
 
-	*table = NULL;
-	memset(counts, 0, sizeof(*counts));
-	if (cps_build_stale(stale, sizeof(stale)))
-		cps_warn("%s", stale);
-	/* the account first, so the workers do not all register at once */
 	if (cps_server_get(st, CPS_SERVER_EMAIL, &email, err) != 0)
 		return -1;
 	if (email == NULL)
 		cps_warn("no administrator e-mail is set, so no ACME account can be registered "
 			 "(cpcmd common:set-email ADDRESS)");
-	else if (cps_session_open(st, cfg, paths, &s, &e) != 0 || cps_session_account(s, &e) != 0)
+	else if (cps_session_open(st, set, paths, &s, &e) != 0 || cps_session_account(s, &e) != 0)
 		cps_warn("the ACME account is not ready: %s", e.msg);
 	cps_session_free(s);
 	free(email);
+	return 0;
+}
 
-	finish_deployments(st, cfg, paths);
-	cps_window_from_config(cfg, &w);
+/* What the pass looks at: every site stored for the CA (reissue-all), or
+ * what is due. */
+static int collect_jobs(cps_store *st, const cps_settings *set, const cps_paths *paths,
+			const cps_hk_opts *opts, jobs *js, cps_err *err)
+{
+	collect col = { .st = st, .js = js };
+	const cps_window *w = &set->window;
+	char *dir;
+	int rc;
+
+	if (opts->everything && opts->dir)
+		return collect_dir(st, opts->dir, js, err);
 	if (opts->everything) {
-		char server_dir[256], *dir = NULL;
-
-		if (opts->dir) {
-			rc = collect_dir(st, opts->dir, &js, err);
-		} else if (cps_server_dirname(cps_acme_server(cfg), server_dir, sizeof(server_dir), err) == 0 &&
-			   asprintf(&dir, "%s/certificates/data/certs/%s", paths->storage, server_dir) >= 0) {
-			rc = collect_dir(st, dir, &js, err);
-			free(dir);
-		}
-		if (rc != 0)
-			goto out;
-	} else {
-		if (collect_server(st, cfg, &js, err) != 0 ||
-		    cps_cert_due(st, now, w.lookahead_days * 86400LL, w.lookbehind_days * 86400LL,
-				 false, due_one, &col, err) != 0 || col.rc != 0)
-			goto out;
+		if ((dir = cps_storage_ca_dir(paths, set->ca.dir_name)) == NULL)
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		rc = collect_dir(st, dir, js, err);
+		free(dir);
+		return rc;
 	}
-	if (run_jobs(st, cfg, opts, &js, err) != 0)
+	if (collect_server(st, set, js, err) != 0 ||
+	    cps_cert_due(st, (long long)cps_now(), w->lookahead_days * 86400LL,
+			 w->lookbehind_days * 86400LL, false, due_one, &col, err) != 0)
+		return -1;
+	return col.rc;
+}
+
+int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *set,
+		     const cps_paths *paths, const cps_hk_opts *opts,
+		     cps_hk_result *out, cps_err *err)
+{
+	jobs js = { 0 };
+	char stale[512];
+	cps_err e;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (cps_build_stale(stale, sizeof(stale)))
+		cps_warn("%s", stale);
+	if (account_ready(st, set, paths, err) != 0)
+		return -1;
+	finish_deployments(st, cfg, paths);
+	if (collect_jobs(st, set, paths, opts, &js, err) != 0 ||
+	    run_jobs(st, set, opts, &js, err) != 0)
 		goto out;
 	/* one reload per service for everything the pass deployed */
-	if (cps_reload_flush(st, cfg, paths, &e) != 0)
+	if (cps_reload_flush(st, &set->reload, paths, &e) != 0)
 		cps_error("%s", e.msg);
-	*table = table_of(&js, counts);
-	rc = 0;
+	rc = result_of(&js, out, err);
 out:
 	jobs_free(&js);
 	return rc;

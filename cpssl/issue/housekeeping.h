@@ -13,12 +13,12 @@
 #ifndef CPSSL_ISSUE_HOUSEKEEPING_H
 #define CPSSL_ISSUE_HOUSEKEEPING_H
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "cpssl/core/config.h"
 #include "cpssl/core/paths.h"
+#include "cpssl/core/settings.h"
 #include "cpssl/store/db.h"
 
 /* Called after each renewal: done of total, failed so far, and an estimate
@@ -34,15 +34,27 @@ typedef struct cps_hk_opts {
 	void *progress_ud;
 } cps_hk_opts;
 
-typedef struct cps_hk_counts {
-	size_t renewed, failed, skipped;
-} cps_hk_counts;
+/* One certificate the pass considered. */
+typedef struct cps_hk_row {
+	char site[32];        /* "siteN" or "server" */
+	char *names;          /* comma-joined; after a renewal, the new names */
+	const char *result;   /* "renewed", "failed", "skipped" */
+	char *detail;         /* why it failed or was skipped; NULL */
+	long long expires;    /* 0 when unknown */
+} cps_hk_row;
 
-/* *table: one row per certificate considered — site, names, result
- * (renewed, failed, skipped), detail, expires. 0 when the pass ran (even
- * if some renewals failed: see counts), -1 when it could not run. */
-int cps_housekeeping(cps_store *st, const cps_config *cfg,
+typedef struct cps_hk_result {
+	cps_hk_row *rows;
+	size_t n;
+	size_t renewed, failed, skipped;
+} cps_hk_result;
+
+/* SET: the server's settings; CFG resolves a site's own when a deployment
+ * of that site is finished. 0 when the pass ran (even if some renewals
+ * failed: see the counts), -1 when it could not run. */
+int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *set,
 		     const cps_paths *paths, const cps_hk_opts *opts,
-		     json_object **table, cps_hk_counts *counts, cps_err *err);
+		     cps_hk_result *out, cps_err *err);
+void cps_hk_result_free(cps_hk_result *r);
 
 #endif

@@ -13,7 +13,6 @@
 #include <stddef.h>
 
 #include "cpssl/crypto/cert.h"
-#include "cpssl/dns/provider.h"
 #include "cpssl/issue/names.h"
 #include "cpssl/issue/session.h"
 
@@ -42,13 +41,8 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	      cps_err *err);
 void cps_issue_result_free(cps_issue_result *res);
 
-/* The site's effective DNS provider settings; strings stay valid until
- * cps_dns_settings_free. */
-int cps_dns_settings_load(cps_store *st, const cps_config *cfg, long site_id,
-			  cps_dns_settings *out, cps_err *err);
-void cps_dns_settings_free(cps_dns_settings *s);
-
-/* Remove whatever earlier, interrupted runs left published for SITE_ID. */
+/* Remove whatever earlier, interrupted runs left published for SITE_ID
+ * (the session's subject). */
 int cps_issue_cleanup(cps_session *s, long site_id, cps_err *err);
 
 /* Names joined with ',' in sorted order: the key of a name set. */

@@ -1,17 +1,14 @@
 #include "cpssl/issue/names.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include "cpssl/core/log.h"
 #include "cpssl/dns/resolve.h"
 #include "cpssl/store/server.h"
-#include "cpssl/store/settings.h"
 #include "cpssl/store/ssl_state.h"
 
 const char *cps_mech_name(cps_mech m)
@@ -35,64 +32,12 @@ int cps_mech_parse(const char *s, cps_mech *out)
 	return 0;
 }
 
-static int push(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
-
-	if (nv == NULL)
-		return -1;
-	*v = nv;
-	if ((nv[*n] = strdup(s)) == NULL)
-		return -1;
-	(*n)++;
-	return 0;
-}
-
 static bool contains(char **v, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(v[i], s) == 0)
 			return true;
 	return false;
-}
-
-int cps_names_server(cps_store *st, const cps_config *cfg, char ***out,
-		     size_t *n, cps_err *err)
-{
-	char *host = NULL, sys[HOST_NAME_MAX + 1], canon[CPS_HOSTNAME_MAX + 1];
-	char *extra, *save = NULL;
-	int rc = -1;
-
-	*out = NULL;
-	*n = 0;
-	if (cps_server_get(st, CPS_SERVER_HOSTNAME, &host, err) != 0)
-		return -1;
-	if (host == NULL && gethostname(sys, sizeof(sys)) == 0) {
-		sys[sizeof(sys) - 1] = '\0';
-		host = strdup(sys);
-	}
-	if (host && cps_hostname_normalize(host, 0, canon, NULL) == 0 &&
-	    push(out, n, canon) != 0)
-		goto nomem;
-	extra = strdup(cps_config_str(cfg, CPS_CFG_LE_ADDITIONAL_CERTS));
-	if (extra == NULL)
-		goto nomem;
-	for (char *t = strtok_r(extra, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		if (!contains(*out, *n, t) && push(out, n, t) != 0) {
-			free(extra);
-			goto nomem;
-		}
-	free(extra);
-	rc = 0;
-	goto out;
-nomem:
-	cps_fail(err, CPS_E_NOMEM, "out of memory");
-	cps_strv_free(*out, *n);
-	*out = NULL;
-	*n = 0;
-out:
-	free(host);
-	return rc;
 }
 
 static bool same_ip(const char *a, const char *b)
@@ -149,39 +94,7 @@ static int check_one(cps_store *st, const cps_site *site, char **server,
 			name);
 }
 
-/* What the site can use: mechanisms not disabled, dns only with a provider. */
-typedef struct mech_env {
-	bool http_ok, dns_ok;
-	const char *resolvers;
-} mech_env;
-
-static int mech_env_load(cps_store *st, const cps_config *cfg, long site_id,
-			 mech_env *env, cps_err *err)
-{
-	const char *disabled = cps_config_str(cfg, CPS_CFG_LE_DISABLED_CHALLENGES);
-	char *provider = NULL, *copy = strdup(disabled), *save = NULL;
-	cps_source src;
-
-	if (copy == NULL)
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	env->http_ok = env->dns_ok = true;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (strcmp(t, "http") == 0)
-			env->http_ok = false;
-		else if (strcmp(t, "dns") == 0)
-			env->dns_ok = false;
-	}
-	free(copy);
-	if (cps_setting_get(st, cfg, site_id, CPS_CFG_DNS_PROVIDER, &provider, &src, err) != 0)
-		return -1;
-	if (provider[0] == '\0')
-		env->dns_ok = false;
-	free(provider);
-	env->resolvers = cps_config_str(cfg, CPS_CFG_DNS_RESOLVERS);
-	return 0;
-}
-
-static int choose_mech(cps_store *st, const mech_env *env, const cps_site *site,
+static int choose_mech(cps_store *st, const cps_name_settings *ns, const cps_site *site,
 		       bool verify_ip, cps_name_plan *p, cps_err *err)
 {
 	bool wild = cps_hostname_is_wildcard(p->name);
@@ -194,17 +107,17 @@ static int choose_mech(cps_store *st, const mech_env *env, const cps_site *site,
 		cps_mech_parse(forced, &p->mech);
 		free(forced);
 		p->forced = true;
-		if ((p->mech == CPS_MECH_HTTP && !env->http_ok) ||
-		    (p->mech == CPS_MECH_DNS && !env->dns_ok))
+		if ((p->mech == CPS_MECH_HTTP && !ns->http_ok) ||
+		    (p->mech == CPS_MECH_DNS && !ns->dns_ok))
 			return cps_fail(err, CPS_E_CONFIG,
 					"%s is forced to %s, which %s", p->name, cps_mech_name(p->mech),
-					p->mech == CPS_MECH_DNS && env->http_ok
+					p->mech == CPS_MECH_DNS && ns->http_ok
 						? "needs a DNS provider ([dns] provider) and must not be disabled"
 						: "is listed in [letsencrypt] disabled_challenges");
 		return 0;
 	}
 	if (wild) {
-		if (!env->dns_ok)
+		if (!ns->dns_ok)
 			return cps_fail(err, CPS_E_CONFIG,
 					"%s is a wildcard, which only dns-01 can validate, and dns is "
 					"not available (set [dns] provider, or remove dns from disabled_challenges)",
@@ -212,19 +125,19 @@ static int choose_mech(cps_store *st, const mech_env *env, const cps_site *site,
 		p->mech = CPS_MECH_DNS;
 		return 0;
 	}
-	p->mech = env->http_ok ? CPS_MECH_HTTP : CPS_MECH_DNS;
+	p->mech = ns->http_ok ? CPS_MECH_HTTP : CPS_MECH_DNS;
 	/* not verified, and the CA would reach another server over http */
-	if (env->http_ok && env->dns_ok && !verify_ip && site &&
-	    cps_names_verify_ip(env->resolvers, site, p->name, &e) != 0) {
+	if (ns->http_ok && ns->dns_ok && !verify_ip && site &&
+	    cps_names_verify_ip(ns->resolvers, site, p->name, &e) != 0) {
 		cps_debug("%s: %s; using dns", p->name, e.msg);
 		p->mech = CPS_MECH_DNS;
 	}
-	if ((p->mech == CPS_MECH_HTTP && !env->http_ok) ||
-	    (p->mech == CPS_MECH_DNS && !env->dns_ok))
+	if ((p->mech == CPS_MECH_HTTP && !ns->http_ok) ||
+	    (p->mech == CPS_MECH_DNS && !ns->dns_ok))
 		return cps_fail(err, CPS_E_CONFIG,
 				"no challenge mechanism is available for %s (http is disabled, "
 				"and dns needs a DNS provider)", p->name);
-	p->can_fallback = p->mech == CPS_MECH_HTTP ? env->dns_ok : env->http_ok;
+	p->can_fallback = p->mech == CPS_MECH_HTTP ? ns->dns_ok : ns->http_ok;
 	return 0;
 }
 
@@ -261,11 +174,10 @@ static bool planned(const cps_name_plan *p, size_t n, const char *name)
 /* Errors that are not the name's fault stop the whole request. */
 static bool fatal(const cps_err *e)
 {
-	return e->code == CPS_E_DB || e->code == CPS_E_NOMEM || e->code == CPS_E_DNS ||
-	       e->code == CPS_E_TIMEOUT || e->code == CPS_E_NET;
+	return cps_code_class(e->code) != CPS_CLASS_INPUT;
 }
 
-int cps_names_plan(cps_store *st, const cps_config *cfg, const cps_site *site,
+int cps_names_plan(cps_store *st, const cps_name_settings *ns, const cps_site *site,
 		   const char *const *in, size_t n, const cps_plan_opts *opts,
 		   cps_name_plan **out, size_t *nout, cps_err *err)
 {
@@ -274,7 +186,6 @@ int cps_names_plan(cps_store *st, const cps_config *cfg, const cps_site *site,
 	bool *is_alt = NULL;
 	size_t nserver = 0, ncand = 0, cap = 2 * n + 1, failed = 0, len = 0;
 	cps_name_plan *plan = NULL;
-	mech_env env = { 0 };
 	int rc = -1;
 
 	*out = NULL;
@@ -293,8 +204,7 @@ int cps_names_plan(cps_store *st, const cps_config *cfg, const cps_site *site,
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((site == NULL && cps_names_server(st, cfg, &server, &nserver, err) != 0) ||
-	    (opts->mechanisms && mech_env_load(st, cfg, site ? site->id : 0, &env, err) != 0))
+	if (site == NULL && cps_server_names(st, &ns->additional_certs, &server, &nserver, err) != 0)
 		goto out;
 
 	/* the candidates: each valid name, then its alternative form */
@@ -331,10 +241,8 @@ int cps_names_plan(cps_store *st, const cps_config *cfg, const cps_site *site,
 			continue;
 		if (check_one(st, site, server, nserver, p.name, &e) != 0 ||
 		    (opts->verify_ip && site && !cps_hostname_is_wildcard(p.name) &&
-		     cps_names_verify_ip(env.resolvers ? env.resolvers
-				       : cps_config_str(cfg, CPS_CFG_DNS_RESOLVERS),
-				       site, p.name, &e) != 0) ||
-		    (opts->mechanisms && choose_mech(st, &env, site, opts->verify_ip, &p, &e) != 0)) {
+		     cps_names_verify_ip(ns->resolvers, site, p.name, &e) != 0) ||
+		    (opts->mechanisms && choose_mech(st, ns, site, opts->verify_ip, &p, &e) != 0)) {
 			size_t used = strlen(failures);
 
 			if (fatal(&e)) {

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cpssl/core/config.h"
+#include "cpssl/core/settings.h"
 #include "cpssl/store/sites.h"
 
 /* The most names one certificate may carry (Let's Encrypt's limit). */
@@ -50,16 +50,14 @@ typedef struct cps_plan_opts {
 	bool mechanisms;    /* choose a mechanism (false when staging) */
 } cps_plan_opts;
 
-/* SITE NULL: the server. *out gets the names that may be ordered, in the
- * given order (possibly none). */
-int cps_names_plan(cps_store *st, const cps_config *cfg, const cps_site *site,
+/* SITE NULL: the server (its names: cps_server_names with NS's
+ * additional_certs). NS gives the mechanisms the subject can use and the
+ * resolvers; OPTS what this request asks for. *out gets the names that may
+ * be ordered, in the given order (possibly none). */
+int cps_names_plan(cps_store *st, const cps_name_settings *ns, const cps_site *site,
 		   const char *const *in, size_t n, const cps_plan_opts *opts,
 		   cps_name_plan **out, size_t *nout, cps_err *err);
 void cps_name_plans_free(cps_name_plan *p, size_t n);
-
-/* The server's own names: net.hostname, then additional_certs. */
-int cps_names_server(cps_store *st, const cps_config *cfg, char ***out,
-		     size_t *n, cps_err *err);
 
 /* 0 when NAME resolves (through SERVERS) to the site's IP or IPv6 address;
  * -1 with the resolved addresses in the message otherwise. */

@@ -8,7 +8,6 @@
 #include "cpssl/core/sitelock.h"
 #include "cpssl/deploy/deploy.h"
 #include "cpssl/store/certs.h"
-#include "cpssl/store/settings.h"
 
 static const char *who(const cps_site *site)
 {
@@ -17,22 +16,21 @@ static const char *who(const cps_site *site)
 
 /* With no certificate at all, a failed request leaves a self-signed one in
  * its place, so the web server always has something to start with. */
-static void selfsigned_fallback(cps_store *st, const cps_config *cfg,
-				const cps_paths *paths, const cps_site *site,
+static void selfsigned_fallback(cps_session *s, const cps_site *site,
 				const cps_name_plan *plan, size_t np)
 {
 	const char **names = calloc(np, sizeof(*names));
 	cps_cert_row row;
 	cps_err e;
 
-	if (names == NULL || cps_cert_current(st, site ? site->id : 0, &row, &e) != 0) {
+	if (names == NULL || cps_cert_current(s->st, site ? site->id : 0, &row, &e) != 0) {
 		free(names);
 		return;
 	}
 	if (row.id == 0) {
 		for (size_t i = 0; i < np; i++)
 			names[i] = plan[i].name;
-		if (cps_deploy_selfsigned(st, cfg, paths, site ? site->id : 0,
+		if (cps_deploy_selfsigned(s->st, s->set, s->paths, site ? site->id : 0,
 					  site ? site->name : "server", names, np, NULL, &e) == 0)
 			cps_warn("%s has no certificate yet: installed a self-signed one for %s in the "
 				 "interim; the next successful request replaces it", who(site), names[0]);
@@ -76,27 +74,23 @@ static const char *lock_name(const cps_site *site)
 	return site ? site->name : "server";
 }
 
-static int request_locked(cps_store *st, const cps_config *cfg, const cps_paths *paths,
-			  const cps_site *site, const char *const *names, size_t n,
-			  const cps_request_opts *o, cps_issue_result *res, cps_err *err)
+static int request_locked(cps_session *s, const cps_site *site, const char *const *names,
+			  size_t n, const cps_request_opts *o, cps_issue_result *res,
+			  cps_err *err)
 {
-	long site_id = site ? site->id : 0;
-	cps_plan_opts po = { .mechanisms = true };
+	const cps_name_settings *ns = &s->set->names;
+	cps_plan_opts po = {
+		.mechanisms = true,
+		.verify_ip = o->verify_ip && ns->verify_ip,
+		.strict = !o->renewal && (o->strict || ns->strict_mode),
+		.alternative_form = ns->alternative_form,
+	};
 	cps_name_plan *plan = NULL;
-	cps_session *s = NULL;
 	size_t np = 0;
-	bool verify, strict, alt;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	if (cps_setting_bool(st, cfg, site_id, CPS_CFG_LE_VERIFY_IP, &verify, err) != 0 ||
-	    cps_setting_bool(st, cfg, site_id, CPS_CFG_LE_STRICT_MODE, &strict, err) != 0 ||
-	    cps_setting_bool(st, cfg, site_id, CPS_CFG_LE_ALTERNATIVE_FORM, &alt, err) != 0)
-		return -1;
-	po.verify_ip = o->verify_ip && verify;
-	po.strict = !o->renewal && (o->strict || strict);
-	po.alternative_form = alt;
-	if (cps_names_plan(st, cfg, site, names, n, &po, &plan, &np, err) != 0)
+	if (cps_names_plan(s->st, ns, site, names, n, &po, &plan, &np, err) != 0)
 		return cps_err_prefix(err, "%s", who(site));
 	if (np == 0) {
 		cps_warn("no hostnames to register");
@@ -109,40 +103,37 @@ static int request_locked(cps_store *st, const cps_config *cfg, const cps_paths 
 		rc = CPS_REQUEST_NOTHING;
 		goto out;
 	}
-	if (cps_session_open(st, cfg, paths, &s, err) != 0 ||
-	    cps_issue(s, &(cps_issue_req){ site_id, site ? site->name : "server", plan, np, o->force },
+	if (cps_issue(s, &(cps_issue_req){ site ? site->id : 0, lock_name(site), plan, np, o->force },
 		      res, err) != 0) {
 		cps_err_prefix(err, "%s", who(site));
-		selfsigned_fallback(st, cfg, paths, site, plan, np);
+		selfsigned_fallback(s, site, plan, np);
 		goto out;
 	}
 	rc = 0;
 out:
-	cps_session_free(s);
 	cps_name_plans_free(plan, np);
 	return rc;
 }
 
 /* The whole request under the site's lock: the names are planned against
  * the state the issuance will find. */
-int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
-		const cps_site *site, const char *const *names, size_t n,
-		const cps_request_opts *o, cps_issue_result *res, cps_err *err)
+int cps_request(cps_session *s, const cps_site *site, const char *const *names,
+		size_t n, const cps_request_opts *o, cps_issue_result *res,
+		cps_err *err)
 {
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (cps_site_lock(paths, lock_name(site), err) != 0)
+	if (cps_site_lock(s->paths, lock_name(site), err) != 0)
 		return cps_err_prefix(err, "%s", who(site));
-	rc = request_locked(st, cfg, paths, site, names, n, o, res, err);
+	rc = request_locked(s, site, names, n, o, res, err);
 	cps_site_unlock(lock_name(site));
 	return rc;
 }
 
 /* The current certificate's names; none is an error saying what to do. */
-static int current_names(cps_store *st, const cps_config *cfg,
-			 const cps_site *site, char ***names, size_t *n,
-			 cps_err *err)
+static int current_names(cps_session *s, const cps_site *site, char ***names,
+			 size_t *n, cps_err *err)
 {
 	cps_cert_row row;
 	char *save = NULL;
@@ -150,7 +141,7 @@ static int current_names(cps_store *st, const cps_config *cfg,
 
 	*names = NULL;
 	*n = 0;
-	if (cps_cert_current(st, site ? site->id : 0, &row, err) != 0)
+	if (cps_cert_current(s->st, site ? site->id : 0, &row, err) != 0)
 		return -1;
 	if (row.id == 0) {
 		cps_cert_row_free(&row);
@@ -158,9 +149,9 @@ static int current_names(cps_store *st, const cps_config *cfg,
 				"%s has no certificate yet: order one with letsencrypt:request",
 				who(site));
 	}
-	if (strcmp(row.server, cps_acme_server(cfg)) != 0)
+	if (strcmp(row.server, s->dir_url) != 0)
 		cps_warn("%s's current certificate is not from the configured CA %s (it came from %s)",
-			 who(site), cps_acme_server(cfg), row.server);
+			 who(site), s->dir_url, row.server);
 	*names = calloc(strlen(row.names) / 2 + 2, sizeof(char *));
 	for (char *t = *names ? strtok_r(row.names, ",", &save) : NULL; t;
 	     t = strtok_r(NULL, ",", &save))
@@ -176,9 +167,8 @@ static int current_names(cps_store *st, const cps_config *cfg,
 	return rc;
 }
 
-int cps_renew(cps_store *st, const cps_config *cfg, const cps_paths *paths,
-	      const cps_site *site, bool verify_ip, cps_issue_result *res,
-	      cps_err *err)
+int cps_renew(cps_session *s, const cps_site *site, bool verify_ip,
+	      cps_issue_result *res, cps_err *err)
 {
 	cps_request_opts o = { .verify_ip = verify_ip, .renewal = true };
 	char **names;
@@ -188,21 +178,20 @@ int cps_renew(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	memset(res, 0, sizeof(*res));
 	/* the names are read under the lock the issuance holds, so a renewal
 	 * that waited for another command renews what that command left */
-	if (cps_site_lock(paths, lock_name(site), err) != 0)
+	if (cps_site_lock(s->paths, lock_name(site), err) != 0)
 		return cps_err_prefix(err, "%s", who(site));
-	if (current_names(st, cfg, site, &names, &n, err) != 0) {
+	if (current_names(s, site, &names, &n, err) != 0) {
 		cps_site_unlock(lock_name(site));
 		return -1;
 	}
-	rc = cps_request(st, cfg, paths, site, (const char *const *)names, n, &o, res, err);
+	rc = cps_request(s, site, (const char *const *)names, n, &o, res, err);
 	cps_strv_free(names, n);
 	cps_site_unlock(lock_name(site));
 	return rc;
 }
 
-int cps_append(cps_store *st, const cps_config *cfg, const cps_paths *paths,
-	       const cps_site *site, const char *const *add, size_t nadd,
-	       bool verify_ip, cps_issue_result *res, cps_err *err)
+int cps_append(cps_session *s, const cps_site *site, const char *const *add,
+	       size_t nadd, bool verify_ip, cps_issue_result *res, cps_err *err)
 {
 	cps_request_opts o = { .verify_ip = verify_ip };
 	char **names;
@@ -211,9 +200,9 @@ int cps_append(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (cps_site_lock(paths, lock_name(site), err) != 0)
+	if (cps_site_lock(s->paths, lock_name(site), err) != 0)
 		return cps_err_prefix(err, "%s", who(site));
-	if (current_names(st, cfg, site, &names, &n, err) != 0) {
+	if (current_names(s, site, &names, &n, err) != 0) {
 		cps_site_unlock(lock_name(site));
 		return -1;
 	}
@@ -228,7 +217,7 @@ int cps_append(cps_store *st, const cps_config *cfg, const cps_paths *paths,
 	for (size_t i = 0; i < nadd; i++)
 		all[n + i] = add[i];
 	o.keep = n;
-	rc = cps_request(st, cfg, paths, site, all, n + nadd, &o, res, err);
+	rc = cps_request(s, site, all, n + nadd, &o, res, err);
 	free(all);
 	cps_strv_free(names, n);
 	cps_site_unlock(lock_name(site));

@@ -21,16 +21,14 @@ typedef struct cps_request_opts {
 			  * nothing is ordered unless a name beyond them stays */
 } cps_request_opts;
 
-/* SITE NULL: the server's own certificate. 0 issued, CPS_REQUEST_NOTHING,
- * or -1 with err set. */
-int cps_request(cps_store *st, const cps_config *cfg, const cps_paths *paths,
-		const cps_site *site, const char *const *names, size_t n,
-		const cps_request_opts *o, cps_issue_result *res, cps_err *err);
-int cps_renew(cps_store *st, const cps_config *cfg, const cps_paths *paths,
-	      const cps_site *site, bool verify_ip, cps_issue_result *res,
-	      cps_err *err);
-int cps_append(cps_store *st, const cps_config *cfg, const cps_paths *paths,
-	       const cps_site *site, const char *const *names, size_t n,
-	       bool verify_ip, cps_issue_result *res, cps_err *err);
+/* SITE NULL: the server's own certificate; S is a session with SITE's
+ * settings. 0 issued, CPS_REQUEST_NOTHING, or -1 with err set. */
+int cps_request(cps_session *s, const cps_site *site, const char *const *names,
+		size_t n, const cps_request_opts *o, cps_issue_result *res,
+		cps_err *err);
+int cps_renew(cps_session *s, const cps_site *site, bool verify_ip,
+	      cps_issue_result *res, cps_err *err);
+int cps_append(cps_session *s, const cps_site *site, const char *const *names,
+	       size_t n, bool verify_ip, cps_issue_result *res, cps_err *err);
 
 #endif

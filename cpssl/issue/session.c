@@ -23,7 +23,7 @@ char *cps_session_data_path(const cps_session *s, const char *rel)
 	return out;
 }
 
-int cps_session_open(cps_store *st, const cps_config *cfg,
+int cps_session_open(cps_store *st, const cps_settings *set,
 		     const cps_paths *paths, cps_session **out, cps_err *err)
 {
 	cps_session *s = calloc(1, sizeof(*s));
@@ -33,11 +33,11 @@ int cps_session_open(cps_store *st, const cps_config *cfg,
 	if (s == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	s->st = st;
-	s->cfg = cfg;
+	s->set = set;
 	s->paths = paths;
-	s->dir_url = cps_acme_server(cfg);
-	if (cps_server_dirname(s->dir_url, s->server_dir, sizeof(s->server_dir), err) != 0 ||
-	    cps_http_new(cps_config_str(cfg, CPS_CFG_LE_CA_BUNDLE), &http, err) != 0 ||
+	s->dir_url = set->ca.url;
+	s->server_dir = set->ca.dir_name;
+	if (cps_http_new(set->ca.ca_bundle, &http, err) != 0 ||
 	    cps_acme_new(s->dir_url, http, &s->acme, err) != 0) {
 		cps_session_free(s);
 		return -1;

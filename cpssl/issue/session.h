@@ -10,23 +10,23 @@
 #include <stdbool.h>
 
 #include "cpssl/acme/client.h"
-#include "cpssl/core/config.h"
 #include "cpssl/core/paths.h"
-#include "cpssl/deploy/storage.h"
+#include "cpssl/core/settings.h"
 #include "cpssl/store/db.h"
 
 typedef struct cps_session {
 	cps_store *st;
-	const cps_config *cfg;
+	const cps_settings *set; /* of the site (or the server) being served */
 	const cps_paths *paths;
-	const char *dir_url;   /* the ACME directory in use */
-	char server_dir[256];  /* its storage name, e.g. acme-v02.api.letsencrypt.org.directory */
+	const char *dir_url;     /* the ACME directory in use (set->ca.url) */
+	const char *server_dir;  /* its storage name (set->ca.dir_name) */
 	cps_acme *acme;
 	EVP_PKEY *account_key;
 	bool account_ready;
 } cps_session;
 
-int cps_session_open(cps_store *st, const cps_config *cfg,
+/* No request is sent until one is needed. */
+int cps_session_open(cps_store *st, const cps_settings *set,
 		     const cps_paths *paths, cps_session **out, cps_err *err);
 void cps_session_free(cps_session *s);
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpssl/acme/order.h"
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
 #include "cpssl/issue/issue.h"
@@ -13,45 +12,100 @@
 
 #define SOLVE_TIMEOUT_MS 120000
 
-static json_object *challenge_json(cps_session *s, const cps_acme_authz *az,
-				   const cps_acme_challenge *ch, cps_err *err)
+static char *dup_or_null(const char *s)
 {
-	json_object *o = json_object_new_object();
-	const char *domain = az->name[0] == '*' ? az->name + 2 : az->name;
-	char *keyauth = NULL, *value = NULL, rec[300];
+	return s ? strdup(s) : NULL;
+}
 
-	json_object_object_add(o, "domain", json_object_new_string(domain));
-	json_object_object_add(o, "status", json_object_new_string(ch->status ? ch->status : ""));
-	json_object_object_add(o, "type", json_object_new_string(ch->type));
-	json_object_object_add(o, "url", json_object_new_string(ch->url));
-	json_object_object_add(o, "token", ch->token ? json_object_new_string(ch->token) : NULL);
-	if (ch->token && cps_acme_key_authorization(s->acme, ch->token, &keyauth, err) != 0) {
-		json_object_put(o);
-		return NULL;
+static void challenge_free(cps_staged_challenge *c)
+{
+	free(c->domain);
+	free(c->type);
+	free(c->url);
+	free(c->token);
+	free(c->payload);
+	free(c->record);
+	free(c->value);
+}
+
+void cps_staged_free(cps_staged *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		for (size_t j = 0; j < v[i].nch; j++)
+			challenge_free(&v[i].ch[j]);
+		free(v[i].ch);
+		free(v[i].name);
 	}
-	json_object_object_add(o, "payload", keyauth ? json_object_new_string(keyauth) : NULL);
-	if (keyauth && strcmp(ch->type, "dns-01") == 0 &&
+	free(v);
+}
+
+/* CH of AZ as the operator needs it. */
+static int staged_of(cps_session *s, const cps_acme_authz *az,
+		     const cps_acme_challenge *ch, cps_staged_challenge *out,
+		     cps_err *err)
+{
+	char rec[300];
+
+	out->domain = strdup(az->name[0] == '*' ? az->name + 2 : az->name);
+	out->status = ch->status;
+	out->type = strdup(ch->type);
+	out->url = strdup(ch->url);
+	out->token = dup_or_null(ch->token);
+	if (out->domain == NULL || out->type == NULL || out->url == NULL ||
+	    (ch->token && out->token == NULL))
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	if (ch->token && cps_acme_key_authorization(s->acme, ch->token, &out->payload, err) != 0)
+		return -1;
+	if (out->payload && strcmp(ch->type, "dns-01") == 0 &&
 	    cps_dns01_record(az->name, rec, sizeof(rec), err) == 0 &&
-	    cps_acme_dns_value(keyauth, &value, err) == 0) {
-		json_object_object_add(o, "record", json_object_new_string(rec));
-		json_object_object_add(o, "value", json_object_new_string(value));
+	    cps_acme_dns_value(out->payload, &out->value, err) == 0 &&
+	    (out->record = strdup(rec)) == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Every challenge of the authorization at URL, recorded. */
+static int stage_authz(cps_session *s, long long order_id, const char *url,
+		       cps_staged *out, cps_err *err)
+{
+	cps_acme_authz az;
+	int rc = 0;
+
+	if (cps_acme_authz_get(s->acme, url, &az, err) != 0)
+		return -1;
+	out->name = strdup(az.name);
+	out->ch = calloc(az.nch ? az.nch : 1, sizeof(*out->ch));
+	if (out->name == NULL || out->ch == NULL)
+		rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
+	for (size_t j = 0; rc == 0 && j < az.nch; j++) {
+		const cps_acme_challenge *ch = &az.ch[j];
+
+		if (ch->token == NULL)
+			continue;
+		rc = cps_challenge_put(s->st, order_id, az.name, az.url, ch->type, ch->url, ch->token,
+				       cps_acme_status_name(ch->status != CPS_ACME_ABSENT
+								    ? ch->status : CPS_ACME_PENDING),
+				       err);
+		if (rc == 0)
+			rc = staged_of(s, &az, ch, &out->ch[out->nch++], err);
 	}
-	free(value);
-	free(keyauth);
-	return o;
+	cps_acme_authz_free(&az);
+	return rc;
 }
 
 int cps_stage(cps_session *s, long site_id, const cps_name_plan *plan,
-	      size_t n, json_object **out, cps_err *err)
+	      size_t n, cps_staged **out, size_t *nout, cps_err *err)
 {
 	const char **names = calloc(n ? n : 1, sizeof(*names));
 	cps_acme_order order = { 0 };
+	cps_staged *res = NULL;
 	char *set = NULL;
 	long long order_id;
-	json_object *res = NULL;
+	size_t nres = 0;
 	int rc = -1;
 
 	*out = NULL;
+	*nout = 0;
 	if (names == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
@@ -59,65 +113,55 @@ int cps_stage(cps_session *s, long site_id, const cps_name_plan *plan,
 	set = cps_name_set(names, n);
 	if (set == NULL || cps_session_account(s, err) != 0 ||
 	    cps_acme_order_new(s->acme, names, n, &order, err) != 0 ||
-	    cps_order_insert(s->st, site_id, s->dir_url, order.url, set, order.status,
-			     "staged", &order_id, err) != 0)
+	    cps_order_insert(s->st, site_id, s->dir_url, order.url, set,
+			     cps_acme_status_name(order.status), "staged", &order_id, err) != 0)
 		goto out;
-	res = json_object_new_object();
-	for (size_t i = 0; i < order.nauthz; i++) {
-		cps_acme_authz az;
-		json_object *list;
-
-		if (cps_acme_authz_get(s->acme, order.authzs[i], &az, err) != 0)
-			goto out;
-		list = json_object_new_array();
-		json_object_object_add(res, az.name, list);
-		for (size_t j = 0; j < az.nch; j++) {
-			const cps_acme_challenge *ch = &az.ch[j];
-			json_object *o;
-
-			if (ch->token == NULL)
-				continue;
-			if (cps_challenge_put(s->st, order_id, az.name, az.url, ch->type, ch->url,
-					      ch->token, ch->status ? ch->status : "pending", err) != 0 ||
-			    (o = challenge_json(s, &az, ch, err)) == NULL) {
-				cps_acme_authz_free(&az);
-				goto out;
-			}
-			json_object_array_add(list, o);
-		}
-		cps_acme_authz_free(&az);
+	if ((res = calloc(order.nauthz ? order.nauthz : 1, sizeof(*res))) == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
 	}
+	for (; nres < order.nauthz; nres++)
+		if (stage_authz(s, order_id, order.authzs[nres], &res[nres], err) != 0) {
+			nres++;
+			goto out;
+		}
 	cps_info("staged %zu authorization%s; publish the responses, then run letsencrypt:solve",
 		 order.nauthz, order.nauthz == 1 ? "" : "s");
 	*out = res;
+	*nout = nres;
 	res = NULL;
 	rc = 0;
 out:
-	json_object_put(res);
+	cps_staged_free(res, nres);
 	cps_acme_order_free(&order);
 	free(set);
 	free(names);
 	return rc;
 }
 
-/* One name: answer its staged challenge and wait for the verdict. */
-static int solve_one(cps_session *s, long site_id, const char *name,
-		     cps_mech mech, json_object *res, char *bad, size_t badlen,
-		     cps_err *err)
+void cps_solved_free(cps_solved *v, size_t n)
 {
-	const char *type = cps_mech_challenge(mech);
-	json_object *o = json_object_new_object();
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].name);
+		free(v[i].detail);
+	}
+	free(v);
+}
+
+/* One name: answer its staged challenge and wait for the verdict. */
+static int solve_one(cps_session *s, long site_id, cps_mech mech, cps_solved *o,
+		     char *bad, size_t badlen, cps_err *err)
+{
+	const char *type = cps_mech_challenge(mech), *name = o->name;
 	cps_challenge_row row;
 	cps_acme_authz az = { 0 };
 	const cps_acme_challenge *ch;
-	const char *detail = NULL;
 	size_t used = strlen(bad);
 
-	json_object_object_add(res, name, o);
 	if (cps_challenge_find(s->st, site_id, s->dir_url, name, type, &row, err) != 0)
 		return -1;
 	if (row.url == NULL) {
-		json_object_object_add(o, "status", json_object_new_string("missing"));
+		o->status = "missing";
 		snprintf(bad + used, badlen - used, "%s%s: no staged %s challenge (run letsencrypt:challenges first)",
 			 used ? "; " : "", name, type);
 		return 0;
@@ -130,19 +174,19 @@ static int solve_one(cps_session *s, long site_id, const char *name,
 		return -1;
 	}
 	ch = cps_acme_authz_challenge(&az, type);
-	if (ch && ch->error)
-		detail = ch->error;
-	json_object_object_add(o, "status", json_object_new_string(az.status));
-	if (detail)
-		json_object_object_add(o, "detail", json_object_new_string(detail));
-	cps_challenge_set_status(s->st, row.url, ch && ch->status ? ch->status : az.status, err);
-	if (strcmp(az.status, "valid") == 0) {
+	o->status = cps_acme_status_name(az.status);
+	o->detail = ch ? dup_or_null(ch->error) : NULL;
+	cps_challenge_set_status(s->st, row.url,
+				 cps_acme_status_name(ch && ch->status != CPS_ACME_ABSENT ? ch->status
+											  : az.status),
+				 err);
+	if (az.status == CPS_ACME_VALID) {
 		cps_debug("SUCCESS! SSL challenge response: %s (%s) - VALID", name, cps_mech_name(mech));
 	} else {
 		cps_debug("FAILED SSL challenge response: %s (%s) - %s", name, cps_mech_name(mech),
-			  az.status);
+			  o->status);
 		snprintf(bad + used, badlen - used, "%s%s: %s (%s)", used ? "; " : "", name,
-			 az.status, detail ? detail : "no detail given");
+			 o->status, o->detail ? o->detail : "no detail given");
 	}
 	cps_acme_authz_free(&az);
 	cps_challenge_row_free(&row);
@@ -150,21 +194,28 @@ static int solve_one(cps_session *s, long site_id, const char *name,
 }
 
 int cps_solve(cps_session *s, long site_id, const char *const *names,
-	      const cps_mech *mechs, size_t n, json_object **out, cps_err *err)
+	      const cps_mech *mechs, size_t n, cps_solved **out, cps_err *err)
 {
-	json_object *res = json_object_new_object();
+	cps_solved *res = calloc(n ? n : 1, sizeof(*res));
 	char bad[sizeof(err->msg) - 64] = "";
 
 	*out = NULL;
+	if (res == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	if (cps_session_account(s, err) != 0) {
-		json_object_put(res);
+		free(res);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (solve_one(s, site_id, names[i], mechs[i], res, bad, sizeof(bad), err) != 0) {
-			json_object_put(res);
+	for (size_t i = 0; i < n; i++) {
+		if ((res[i].name = strdup(names[i])) == NULL) {
+			cps_solved_free(res, n);
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		}
+		if (solve_one(s, site_id, mechs[i], &res[i], bad, sizeof(bad), err) != 0) {
+			cps_solved_free(res, n);
 			return -1;
 		}
+	}
 	*out = res;
 	if (bad[0])
 		return cps_fail(err, CPS_E_CA, "not every challenge was solved: %s", bad);

@@ -9,18 +9,8 @@
 #include "cpssl/core/b64.h"
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
-#include "cpssl/core/paths.h"
 
 #define WELL_KNOWN ".well-known/acme-challenge"
-
-char *cps_http01_root(const cps_config *cfg)
-{
-	const char *dir = cps_config_str(cfg, CPS_CFG_LE_CHALLENGE_DIR);
-
-	if (dir && *dir)
-		return strdup(dir);
-	return cps_fs_path(cfg, "/tmp/acme");
-}
 
 int cps_http01_path(const char *root, const char *token, char **path,
 		    cps_err *err)

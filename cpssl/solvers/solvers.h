@@ -6,14 +6,12 @@
 #ifndef CPSSL_SOLVERS_SOLVERS_H
 #define CPSSL_SOLVERS_SOLVERS_H
 
-#include "cpssl/core/config.h"
 #include "cpssl/core/err.h"
 #include "cpssl/dns/provider.h"
 
-/* [letsencrypt] challenge_dir, or <fs_root>/tmp/acme. Caller frees. */
-char *cps_http01_root(const cps_config *cfg);
-
-/* The file that answers TOKEN below ROOT (TOKEN must be base64url). */
+/* The file that answers TOKEN below ROOT, the directory served at
+ * /.well-known/acme-challenge/ (cps_layout's http01_root; TOKEN must be
+ * base64url). */
 int cps_http01_path(const char *root, const char *token, char **path,
 		    cps_err *err);
 /* Write KEYAUTH to PATH, 0644 in 0755 directories, readable by the web

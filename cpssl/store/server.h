@@ -4,6 +4,7 @@
 #define CPSSL_STORE_SERVER_H
 
 #include "cpssl/core/err.h"
+#include "cpssl/core/settings.h"
 #include "cpssl/store/db.h"
 
 #define CPS_SERVER_HOSTNAME "net.hostname"
@@ -13,5 +14,11 @@
 int cps_server_get(cps_store *st, const char *key, char **value, cps_err *err);
 int cps_server_set(cps_store *st, const char *key, const char *value,
 		   cps_err *err);
+
+/* The names the server's own certificate may carry: net.hostname (or the
+ * machine's hostname), then ADDITIONAL ([letsencrypt] additional_certs);
+ * free with cps_strv_free. */
+int cps_server_names(cps_store *st, const cps_strlist *additional, char ***out,
+		     size_t *n, cps_err *err);
 
 #endif

@@ -62,39 +62,26 @@ const cps_config_key *cps_setting_key(const char *name, cps_err *err)
 	return NULL;
 }
 
-int cps_setting_get(cps_store *st, const cps_config *cfg, long site_id,
-		    cps_cfg_id id, char **text, cps_source *src, cps_err *err)
+int cps_settings_resolve(const cps_config *cfg, cps_store *st, long site_id,
+			 cps_settings *out, cps_err *err)
 {
-	const cps_config_key *k = cps_config_key_get(id);
+	cps_override *ov = NULL;
+	char **kv = NULL;
+	size_t n = 0;
+	int rc;
 
-	*text = NULL;
-	if (site_id > 0 && (k->flags & CPS_CK_SITE)) {
-		char key[128];
-
-		snprintf(key, sizeof(key), "%s.%s", k->section, k->key);
-		if (cps_site_setting_get(st, site_id, key, text, err) != 0)
-			return -1;
-		if (*text) {
-			*src = CPS_SRC_SITE;
-			return 0;
-		}
-	}
-	*text = strdup(cps_config_str(cfg, id));
-	if (*text == NULL)
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	*src = cps_config_source(cfg, id);
-	return 0;
-}
-
-int cps_setting_bool(cps_store *st, const cps_config *cfg, long site_id,
-		     cps_cfg_id id, bool *out, cps_err *err)
-{
-	cps_source src;
-	char *text;
-
-	if (cps_setting_get(st, cfg, site_id, id, &text, &src, err) != 0)
+	if (site_id > 0 && st == NULL)
+		return cps_fail(err, CPS_E_INTERNAL, "site%ld's settings need the store", site_id);
+	if (site_id > 0 && cps_site_settings_all(st, site_id, &kv, &n, err) != 0)
 		return -1;
-	*out = cps_bool_text(text);
-	free(text);
-	return 0;
+	if (n > 0 && (ov = calloc(n, sizeof(*ov))) == NULL) {
+		cps_strv_free(kv, 2 * n);
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		ov[i] = (cps_override){ kv[2 * i], kv[2 * i + 1] };
+	rc = cps_settings_parse(cfg, site_id, ov, n, out, err);
+	free(ov);
+	cps_strv_free(kv, 2 * n);
+	return rc;
 }

@@ -463,18 +463,46 @@ int cps_site_remove_domain(cps_store *st, long id, const char *in, cps_err *err)
 	return cps_store_exec(st, s, "removing a domain", err);
 }
 
-int cps_site_setting_get(cps_store *st, long id, const char *key, char **value,
-			 cps_err *err)
+int cps_site_settings_all(cps_store *st, long id, char ***kv, size_t *n,
+			  cps_err *err)
 {
 	sqlite3_stmt *s = cps_store_prepare(st,
-		"SELECT value FROM site_settings WHERE site_id = ? AND key = ?", err);
+		"SELECT key, value FROM site_settings WHERE site_id = ? ORDER BY key", err);
+	char **v = NULL;
+	size_t len = 0;
+	int rc;
 
-	*value = NULL;
+	*kv = NULL;
+	*n = 0;
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-	return cps_store_get_text(st, s, value, "reading a site setting", err);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char **nv = realloc(v, (len + 2) * sizeof(*v));
+
+		if (nv == NULL) {
+			sqlite3_finalize(s);
+			cps_strv_free(v, len);
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		}
+		v = nv;
+		v[len] = cps_store_text(s, 0);
+		v[len + 1] = cps_store_text(s, 1);
+		len += 2;
+		if (v[len - 2] == NULL || v[len - 1] == NULL) {
+			sqlite3_finalize(s);
+			cps_strv_free(v, len);
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		cps_strv_free(v, len);
+		return cps_store_fail(st, err, "reading the site's settings");
+	}
+	*kv = v;
+	*n = len / 2;
+	return 0;
 }
 
 int cps_site_setting_set(cps_store *st, long id, const char *key,

@@ -65,9 +65,10 @@ int cps_site_domain_of(cps_store *st, const char *hostname,
 int cps_site_check_owns(cps_store *st, const cps_site *site,
 			const char *hostname, cps_err *err);
 
-/* Per-site overrides of config keys, by "section.key". */
-int cps_site_setting_get(cps_store *st, long id, const char *key, char **value,
-			 cps_err *err);
+/* Per-site overrides of config keys, by "section.key". All of a site's:
+ * *kv holds key, value, key, value, … (2 * *n strings; cps_strv_free). */
+int cps_site_settings_all(cps_store *st, long id, char ***kv, size_t *n,
+			  cps_err *err);
 int cps_site_setting_set(cps_store *st, long id, const char *key,
 			 const char *value, cps_err *err);
 int cps_site_setting_unset(cps_store *st, long id, const char *key,

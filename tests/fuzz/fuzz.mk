@@ -3,7 +3,7 @@
 FUZZ_CC   ?= clang
 FUZZ_OUT  := build/fuzz
 FUZZ_PKGS := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -MMD -MP $(shell pkg-config --cflags $(FUZZ_PKGS)) \
+FUZZ_FLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -O1 -I. -MMD -MP $(shell pkg-config --cflags $(FUZZ_PKGS)) \
               -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIBS := $(shell pkg-config --libs $(FUZZ_PKGS)) -lpthread
 FUZZ_LIB_SRC := $(sort $(wildcard cpssl/*/*.c))

@@ -125,7 +125,8 @@ static void failed(const cps_err *err)
 
 static void check_order(const cps_acme_order *o)
 {
-	if (o->url == NULL || o->status == NULL || o->nauthz > 100)
+	if (o->url == NULL || o->status == CPS_ACME_ABSENT || o->status > CPS_ACME_UNKNOWN ||
+	    o->nauthz > 100)
 		abort();
 	for (size_t i = 0; i < o->nauthz; i++)
 		if (o->authzs[i] == NULL)
@@ -136,7 +137,8 @@ static void check_authz(cps_acme *c, const cps_acme_authz *a)
 {
 	cps_err err;
 
-	if (a->url == NULL || a->name == NULL || a->status == NULL || a->nch > 16)
+	if (a->url == NULL || a->name == NULL || a->status == CPS_ACME_ABSENT ||
+	    a->status > CPS_ACME_UNKNOWN || a->nch > 16)
 		abort();
 	for (size_t i = 0; i < a->nch; i++) {
 		const cps_acme_challenge *ch = &a->ch[i];
@@ -190,9 +192,9 @@ static void own_order(cps_acme_order *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->url = strdup(CA "/order/1");
-	o->status = strdup("ready");
+	o->status = CPS_ACME_READY;
 	o->finalize = strdup(CA "/finalize/1");
-	if (o->url == NULL || o->status == NULL || o->finalize == NULL)
+	if (o->url == NULL || o->finalize == NULL)
 		abort();
 }
 
@@ -238,7 +240,8 @@ static void walk(cps_acme *c, bool wildcard, bool preferred)
 	}
 	if (cps_acme_order_get(c, CA "/order/1", &o, &err) == 0) {
 		check_order(&o);
-		if (cps_acme_order_poll(c, &o, "pending,processing", past, &err) != 0)
+		if (cps_acme_order_poll(c, &o, CPS_ACME_IN(CPS_ACME_PENDING) | CPS_ACME_IN(CPS_ACME_PROCESSING),
+					past, &err) != 0)
 			failed(&err);
 		if (cps_acme_order_finalize(c, &o, csr, sizeof(csr), &err) != 0)
 			failed(&err);

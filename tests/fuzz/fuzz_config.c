@@ -13,6 +13,7 @@
 
 #include "cpssl/core/config.h"
 #include "cpssl/core/log.h"
+#include "cpssl/core/settings.h"
 
 /* Every key of a loaded config reads back, and what came from the file is
  * a valid, canonical value of its type. */
@@ -31,9 +32,8 @@ static void check_loaded(const cps_config *cfg)
 		v = cps_config_str(cfg, k->id);
 		if (v == NULL)
 			abort();
-		(void)cps_config_bool(cfg, k->id);
 		if (k->type == CPS_CT_INT) {
-			long n = cps_config_int(cfg, k->id);
+			long n = strtol(v, NULL, 10);
 
 			if (n < k->min || n > k->max)
 				abort();
@@ -66,6 +66,24 @@ static void check_loaded(const cps_config *cfg)
 	}
 }
 
+/* A loaded config resolves into typed settings, or says why not. */
+static void check_settings(const cps_config *cfg)
+{
+	cps_settings set;
+	cps_err err;
+
+	if (cps_settings_parse(cfg, 0, NULL, 0, &set, &err) != 0) {
+		if (err.msg[0] == '\0')
+			abort();
+		return;
+	}
+	if (set.window.lookahead_days < -999 || set.window.lookahead_days > 999 ||
+	    set.concurrency < 1 || set.concurrency > 64 || set.ca.url == NULL ||
+	    set.layout.http01_root == NULL || set.window.fraction < 0 || set.window.fraction >= 1)
+		abort();
+	cps_settings_free(&set);
+}
+
 static void load(const uint8_t *data, size_t size)
 {
 	cps_config *cfg = (cps_config *)1;
@@ -88,6 +106,7 @@ static void load(const uint8_t *data, size_t size)
 		if (cfg == NULL)
 			abort();
 		check_loaded(cfg);
+		check_settings(cfg);
 		cps_config_free(cfg);
 	} else if (cfg != NULL || err.code != CPS_E_CONFIG || err.msg[0] == '\0') {
 		abort();

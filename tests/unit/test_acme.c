@@ -403,7 +403,7 @@ static void choke_point_tests(void)
 	CHECK_HAS(err.msg, "retry after 3600 seconds (at ", "  and when to retry");
 	CHECK(err.retry_at >= (long long)time(NULL) + 3590 && err.retry_at <= (long long)time(NULL) + 3600,
 	      "  the retry time is carried for the backoff");
-	CHECK_STR(cps_acme_last_problem(c), "rateLimited", "  last problem recorded");
+	CHECK_STR(err.problem, "rateLimited", "  the problem type travels in the error");
 	ca.rate_limit = false;
 
 	CHECK(cps_acme_post(c, "https://evil.test/order", "{}", 0, "the order", &r, &err) == -1,

@@ -164,7 +164,7 @@ int main(void)
 	/* loading */
 	p = path_in("missing.ini");
 	CHECK(cps_config_load(p, &cfg, &err) == 0, "missing config.ini loads the built-in defaults");
-	CHECK(cps_config_int(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS) == 10 &&
+	CHECK(strcmp(cps_config_str(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS), "10") == 0 &&
 	      cps_config_source(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS) == CPS_SRC_BUILTIN,
 	      "  lookahead_days is 10 from built-in");
 	cps_config_free(cfg);
@@ -177,10 +177,10 @@ int main(void)
 	CHECK(cps_config_load(p, &cfg, &err) == 0, "config with an unknown key loads");
 	cps_log_set_sink(NULL, NULL);
 	CHECK_INT(warnings, 1, "  the unknown key is reported once as a warning");
-	CHECK(cps_config_int(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS) == 20 &&
+	CHECK(strcmp(cps_config_str(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS), "20") == 0 &&
 	      cps_config_source(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS) == CPS_SRC_FILE,
 	      "  lookahead_days is 20 from config.ini");
-	CHECK(!cps_config_bool(cfg, CPS_CFG_LE_VERIFY_IP), "  verify_ip off");
+	CHECK_STR(cps_config_str(cfg, CPS_CFG_LE_VERIFY_IP), "false", "  verify_ip off");
 	CHECK_STR(cps_config_str(cfg, CPS_CFG_HTTPD_RELOAD_DELAY), "now", "  reload_delay now");
 	cps_config_free(cfg);
 
@@ -212,8 +212,8 @@ int main(void)
 	free(text);
 	CHECK(stat(p, &st) == 0 && (st.st_mode & 07777) == 0640, "  the file keeps its mode");
 	CHECK(cps_config_load(p, &cfg, &err) == 0 &&
-	      cps_config_bool(cfg, CPS_CFG_LE_DEBUG) &&
-	      cps_config_int(cfg, CPS_CFG_LE_LOOKBEHIND_DAYS) == -1,
+	      strcmp(cps_config_str(cfg, CPS_CFG_LE_DEBUG), "true") == 0 &&
+	      strcmp(cps_config_str(cfg, CPS_CFG_LE_LOOKBEHIND_DAYS), "-1") == 0,
 	      "  the edited file loads with the new values");
 	cps_config_free(cfg);
 	free(p);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cpssl/core/fs.h"
+#include "cpssl/core/settings.h"
 #include "cpssl/solvers/solvers.h"
 #include "unit.h"
 
@@ -16,6 +17,7 @@ int main(void)
 	char *path = NULL, *tag, *well, rec[300], *other;
 	struct stat st;
 	cps_config *cfg;
+	cps_settings set;
 	cps_err err;
 
 	if (mkdtemp(dir) == NULL)
@@ -57,9 +59,9 @@ int main(void)
 	free(tag);
 
 	cps_config_load("/nonexistent", &cfg, &err);
-	path = cps_http01_root(cfg);
-	CHECK_STR(path, "/tmp/acme", "default challenge dir is <fs_root>/tmp/acme");
-	free(path);
+	CHECK(cps_settings_parse(cfg, 0, NULL, 0, &set, &err) == 0, "settings resolve");
+	CHECK_STR(set.layout.http01_root, "/tmp/acme", "default challenge dir is <fs_root>/tmp/acme");
+	cps_settings_free(&set);
 	cps_config_free(cfg);
 	unit_rmtree(dir);
 	return unit_done();

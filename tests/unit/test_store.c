@@ -25,13 +25,12 @@ int main(void)
 	cps_store *st = NULL, *st2 = NULL;
 	cps_site s1, s2, s3, got;
 	cps_err err;
-	char *db, *v, **doms;
-	size_t n;
+	char *db, *v, **doms, **kv;
+	size_t n, nkv;
 	struct stat sb;
 	cps_config *cfg;
-	cps_source src;
+	cps_settings set;
 	long id;
-	bool b;
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
@@ -127,9 +126,11 @@ int main(void)
 
 	/* settings precedence */
 	CHECK(cps_config_load("/nonexistent/config.ini", &cfg, &err) == 0, "defaults");
-	CHECK(cps_setting_get(st, cfg, s1.id, CPS_CFG_LE_VERIFY_IP, &v, &src, &err) == 0 &&
-	      strcmp(v, "true") == 0 && src == CPS_SRC_BUILTIN, "verify_ip: built-in true");
-	free(v);
+	CHECK(cps_settings_resolve(cfg, st, s1.id, &set, &err) == 0 &&
+	      strcmp(set.text[CPS_CFG_LE_VERIFY_IP], "true") == 0 &&
+	      set.src[CPS_CFG_LE_VERIFY_IP] == CPS_SRC_BUILTIN && set.names.verify_ip,
+	      "verify_ip: built-in true");
+	cps_settings_free(&set);
 	CHECK(cps_setting_key("verify_ip", &err) != NULL, "bare key name accepted");
 	CHECK(cps_setting_key("letsencrypt.verify_ip", &err) != NULL, "section.key accepted");
 	CHECK(cps_setting_key("letsencrypt.lookahead_days", &err) == NULL,
@@ -137,16 +138,21 @@ int main(void)
 	CHECK_HAS(err.msg, "per-site settings: letsencrypt.verify_ip", "  error lists them");
 	CHECK(cps_site_setting_set(st, s1.id, "letsencrypt.verify_ip", "false", &err) == 0,
 	      "site1 overrides verify_ip");
-	CHECK(cps_setting_get(st, cfg, s1.id, CPS_CFG_LE_VERIFY_IP, &v, &src, &err) == 0 &&
-	      strcmp(v, "false") == 0 && src == CPS_SRC_SITE, "  site1 sees false from site");
-	free(v);
-	CHECK(cps_setting_bool(st, cfg, s2.id, CPS_CFG_LE_VERIFY_IP, &b, &err) == 0 && b,
+	CHECK(cps_settings_resolve(cfg, st, s1.id, &set, &err) == 0 &&
+	      strcmp(set.text[CPS_CFG_LE_VERIFY_IP], "false") == 0 &&
+	      set.src[CPS_CFG_LE_VERIFY_IP] == CPS_SRC_SITE && !set.names.verify_ip,
+	      "  site1 sees false from site");
+	cps_settings_free(&set);
+	CHECK(cps_settings_resolve(cfg, st, s2.id, &set, &err) == 0 && set.names.verify_ip,
 	      "  site2 still sees true");
-	CHECK(cps_setting_bool(st, cfg, 0, CPS_CFG_LE_VERIFY_IP, &b, &err) == 0 && b,
+	cps_settings_free(&set);
+	CHECK(cps_settings_resolve(cfg, st, 0, &set, &err) == 0 && set.names.verify_ip,
 	      "  the server (no site) sees true");
+	cps_settings_free(&set);
 	CHECK(cps_site_setting_unset(st, s1.id, "letsencrypt.verify_ip", &err) == 0 &&
-	      cps_setting_bool(st, cfg, s1.id, CPS_CFG_LE_VERIFY_IP, &b, &err) == 0 && b,
+	      cps_settings_resolve(cfg, st, s1.id, &set, &err) == 0 && set.names.verify_ip,
 	      "unset reverts to the global value");
+	cps_settings_free(&set);
 	cps_config_free(cfg);
 
 	/* server settings */
@@ -197,8 +203,9 @@ int main(void)
 	CHECK(cps_site_setting_set(st, s3.id, "dns.provider", "hook", &err) == 0, "site3 setting");
 	CHECK(cps_site_delete(st, s3.id, &err) == 0, "delete site3");
 	CHECK_INT(owner_of(st, "deep.c.test"), 0, "  its domain is free again");
-	CHECK(cps_site_setting_get(st, s3.id, "dns.provider", &v, &err) == 0 && v == NULL,
+	CHECK(cps_site_settings_all(st, s3.id, &kv, &nkv, &err) == 0 && nkv == 0,
 	      "  its settings are gone");
+	cps_strv_free(kv, 2 * nkv);
 	CHECK(cps_site_delete(st, s3.id, &err) == -1 && err.code == CPS_E_NOTFOUND,
 	      "deleting it again says not found");
 	CHECK(cps_site_create(st, &(cps_site_new){ "new.test", "127.0.0.4", NULL, NULL }, &got, &err) == 0 &&

@@ -1,6 +1,7 @@
 /* Renewal window arithmetic with fixed clocks: lookahead, lookbehind
  * (negative and the 999 / -999 ends), and the remaining-lifetime fraction. */
-#include "cpssl/issue/window.h"
+#include "cpssl/core/config.h"
+#include "cpssl/core/window.h"
 #include "unit.h"
 
 #define DAY 86400L

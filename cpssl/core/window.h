@@ -2,20 +2,16 @@
  * of lookahead_days before expiry and the moment less than renew_fraction of
  * its lifetime remains, until lookbehind_days before expiry (a negative
  * lookbehind keeps it due after expiry; 999 / -999 make either end open). */
-#ifndef CPSSL_ISSUE_WINDOW_H
-#define CPSSL_ISSUE_WINDOW_H
+#ifndef CPSSL_CORE_WINDOW_H
+#define CPSSL_CORE_WINDOW_H
 
 #include <stdbool.h>
 #include <time.h>
-
-#include "cpssl/core/config.h"
 
 typedef struct cps_window {
 	long lookahead_days, lookbehind_days;
 	double fraction; /* 0: off */
 } cps_window;
-
-void cps_window_from_config(const cps_config *cfg, cps_window *w);
 
 /* When less than the fraction of [NOT_BEFORE, NOT_AFTER] remains
  * (NOT_AFTER itself when the fraction is off). */

@@ -1,15 +1,6 @@
-#include "cpssl/issue/window.h"
+#include "cpssl/core/window.h"
 
 #define DAY 86400L
-
-void cps_window_from_config(const cps_config *cfg, cps_window *w)
-{
-	double f = cps_fraction_value(cps_config_str(cfg, CPS_CFG_LE_RENEW_FRACTION));
-
-	w->lookahead_days = cps_config_int(cfg, CPS_CFG_LE_LOOKAHEAD_DAYS);
-	w->lookbehind_days = cps_config_int(cfg, CPS_CFG_LE_LOOKBEHIND_DAYS);
-	w->fraction = f > 0 ? f : 0;
-}
 
 time_t cps_window_renew_at(const cps_window *w, time_t not_before,
 			   time_t not_after)
