@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test and ends with one summary line: "N passed, N failed".
+#   lint:       tests/lint/*.sh (the include rule of the layers, file and
+#               function sizes: scripts/check-structure)
 #   unit tests: each binary in build/plain/tests and build/asan/tests (TAP)
 #   fuzz:       each libFuzzer target for a bounded time (FUZZ_SECONDS)
 #   integration: tests/integration/*.sh (TAP) with CPCMD=build/plain/cpcmd and
@@ -49,6 +51,11 @@ run_tap() {
 		printf 'pass %-52s %4d ok\n' "$name" "$ok"
 	fi
 }
+
+for t in tests/lint/*.sh; do
+	[[ -x $t ]] || continue
+	run_tap "lint $(basename "$t")" 120 "$t"
+done
 
 for variant in plain asan; do
 	for t in build/$variant/tests/test_*; do

@@ -251,18 +251,133 @@ int cps_proc_run(char *const argv[], char *const env_extra[], int timeout_s,
 	return cps_proc_run_input(argv, env_extra, NULL, 0, timeout_s, max_output, res, err);
 }
 
+/* A child being run: its process, the pipe of its output, and the clock. */
+typedef struct running {
+	const char *what;       /* argv[0], for messages */
+	const char *path;       /* the program */
+	pid_t pid;
+	int out, pidfd;         /* the output pipe; a pidfd (-1 without) */
+	int timeout_s;
+	size_t cap, max_output; /* of res->output */
+	int status;
+	bool exited;
+} running;
+
+/* Start PATH with ARGV and ENV, its output into a pipe and INPUT (or
+ * /dev/null) as stdin, in a process group of its own. 0 once the exec has
+ * succeeded; the fds made here are closed either way. */
+static int spawn(running *c, char *const argv[], char *const env[], const char *input,
+		 size_t input_len, cps_err *err)
+{
+	int outp[2] = { -1, -1 }, statp[2] = { -1, -1 }, in = -1, e = 0, rc = -1;
+	ssize_t n;
+
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(statp, O_CLOEXEC) < 0 ||
+	    (in = stdin_fd(input, input_len)) < 0 ||
+	    lift(&outp[0]) < 0 || lift(&outp[1]) < 0 || lift(&statp[0]) < 0 ||
+	    lift(&statp[1]) < 0 || lift(&in) < 0) {
+		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: %s", c->what, strerror(errno));
+		goto out;
+	}
+	cps_debug("running %s", c->path);
+	c->pid = fork();
+	if (c->pid < 0) {
+		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: fork: %s", c->what, strerror(errno));
+		goto out;
+	}
+	if (c->pid == 0)
+		child(c->path, argv, env, in, outp[1], statp[1]);
+	setpgid(c->pid, c->pid); /* also here: no race with a kill */
+	/* EOF: exec succeeded and closed the pipe; an int: exec failed */
+	close(statp[1]);
+	statp[1] = -1;
+	do
+		n = read(statp[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(e)) {
+		wait_child(c->pid, &c->status);
+		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: %s", c->what, strerror(e));
+		goto out;
+	}
+	c->out = outp[0];
+	outp[0] = -1;
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (statp[i] >= 0)
+			close(statp[i]);
+	}
+	if (in >= 0)
+		close(in);
+	return rc;
+}
+
+/* Read the child's output until it has exited and the pipe is drained,
+ * within its time: SIGTERM to its group at the deadline, SIGKILL
+ * KILL_GRACE_MS later; a pipe someone else still holds is read at most
+ * DRAIN_MS after the exit, GIVE_UP_MS after the SIGKILL. */
+static int supervise(running *c, cps_proc_result *res, cps_err *err)
+{
+	int64_t deadline = cps_monotonic_ms() + (int64_t)c->timeout_s * 1000;
+	int64_t kill_at = 0, give_up = 0, drain_until = 0;
+	bool eof = false;
+
+	c->pidfd = (int)pidfd_open(c->pid, 0);
+	fcntl(c->out, F_SETFL, O_NONBLOCK);
+	while (!(c->exited && eof)) {
+		struct pollfd pfd[2];
+		int64_t t = cps_monotonic_ms(), next;
+		nfds_t np = 0;
+
+		if (!c->exited && !res->timed_out && t >= deadline) {
+			cps_debug("%s ran out of time (%d s): SIGTERM", c->path, c->timeout_s);
+			kill(-c->pid, SIGTERM);
+			res->timed_out = true;
+			kill_at = t + KILL_GRACE_MS;
+		}
+		if (kill_at && t >= kill_at) {
+			kill(-c->pid, SIGKILL);
+			kill_at = 0;
+			give_up = t + GIVE_UP_MS;
+		}
+		if ((give_up && t >= give_up) || (c->exited && t >= drain_until))
+			break;
+		next = c->exited ? drain_until : give_up ? give_up : kill_at ? kill_at : deadline;
+		if (!c->exited && c->pidfd < 0 && next > t + TICK_MS)
+			next = t + TICK_MS;
+		if (!eof)
+			pfd[np++] = (struct pollfd){ .fd = c->out, .events = POLLIN };
+		if (!c->exited && c->pidfd >= 0)
+			pfd[np++] = (struct pollfd){ .fd = c->pidfd, .events = POLLIN };
+		if (poll(pfd, np, (int)(next - t)) < 0 && errno != EINTR)
+			return cps_fail(err, CPS_E_EXEC, "waiting for %.200s: %s", c->what,
+					strerror(errno));
+		if (!eof) {
+			int r = read_output(c->out, res, &c->cap, c->max_output);
+
+			if (r < 0)
+				return cps_fail(err, CPS_E_NOMEM, "out of memory");
+			eof = r == 0;
+		}
+		if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid) {
+			c->exited = true;
+			drain_until = cps_monotonic_ms() + DRAIN_MS;
+		}
+	}
+	if (give_up && !c->exited)
+		kill(-c->pid, SIGKILL); /* the wait below must end */
+	return 0;
+}
+
 int cps_proc_run_input(char *const argv[], char *const env_extra[],
 		       const char *input, size_t input_len, int timeout_s,
 		       size_t max_output, cps_proc_result *res, cps_err *err)
 {
-	int outp[2] = { -1, -1 }, statp[2] = { -1, -1 }, devnull = -1, pidfd = -1;
+	running c = { .out = -1, .pidfd = -1, .timeout_s = timeout_s, .max_output = max_output };
 	char **env = NULL, *path = NULL;
-	int64_t deadline, kill_at = 0, give_up = 0, drain_until = 0;
-	bool exited = false, eof = false, broken = false;
-	size_t cap = 0;
-	int status = 0, e = 0, rc = -1;
-	ssize_t n;
-	pid_t pid;
+	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
@@ -270,8 +385,9 @@ int cps_proc_run_input(char *const argv[], char *const env_extra[],
 	if (timeout_s <= 0)
 		return cps_fail(err, CPS_E_INTERNAL,
 				"running %.200s needs a time limit", argv[0]);
-	cap = max_output < OUT_START ? max_output : OUT_START;
-	res->output = malloc(cap + 1);
+	c.what = argv[0];
+	c.cap = max_output < OUT_START ? max_output : OUT_START;
+	res->output = malloc(c.cap + 1);
 	env = build_env(env_extra, err);
 	if (res->output == NULL || env == NULL) {
 		if (env != NULL)
@@ -289,123 +405,31 @@ int cps_proc_run_input(char *const argv[], char *const env_extra[],
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(statp, O_CLOEXEC) < 0 ||
-	    (devnull = stdin_fd(input, input_len)) < 0 ||
-	    lift(&outp[0]) < 0 || lift(&outp[1]) < 0 || lift(&statp[0]) < 0 ||
-	    lift(&statp[1]) < 0 || lift(&devnull) < 0) {
-		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: %s", argv[0],
-			 strerror(errno));
+	c.path = path;
+	if (spawn(&c, argv, env, input, input_len, err) != 0)
+		goto out;
+	if (supervise(&c, res, err) != 0) {
+		if (!c.exited) {
+			kill(-c.pid, SIGKILL); /* the wait below must end */
+			wait_child(c.pid, &c.status);
+		}
 		goto out;
 	}
-	cps_debug("running %s", path);
-	pid = fork();
-	if (pid < 0) {
-		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: fork: %s", argv[0],
-			 strerror(errno));
+	if (!c.exited && wait_child(c.pid, &c.status) < 0) {
+		cps_fail(err, CPS_E_EXEC, "waiting for %.200s: %s", argv[0], strerror(errno));
 		goto out;
 	}
-	if (pid == 0)
-		child(path, argv, env, devnull, outp[1], statp[1]);
-	setpgid(pid, pid); /* also here: no race with the kill below */
-	close(outp[1]);
-	close(statp[1]);
-	outp[1] = statp[1] = -1;
-
-	/* EOF: exec succeeded and closed the pipe; an int: exec failed */
-	do
-		n = read(statp[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(e)) {
-		wait_child(pid, &status);
-		cps_fail(err, CPS_E_EXEC, "cannot run %.200s: %s", argv[0],
-			 strerror(e));
-		goto out;
-	}
-
-	deadline = cps_monotonic_ms() + (int64_t)timeout_s * 1000;
-	pidfd = (int)pidfd_open(pid, 0);
-	fcntl(outp[0], F_SETFL, O_NONBLOCK);
-	while (!(exited && eof)) {
-		struct pollfd pfd[2];
-		int64_t t = cps_monotonic_ms(), next;
-		nfds_t np = 0;
-
-		if (!exited && !res->timed_out && t >= deadline) {
-			cps_debug("%s ran out of time (%d s): SIGTERM", path, timeout_s);
-			kill(-pid, SIGTERM);
-			res->timed_out = true;
-			kill_at = t + KILL_GRACE_MS;
-		}
-		if (kill_at && t >= kill_at) {
-			kill(-pid, SIGKILL);
-			kill_at = 0;
-			give_up = t + GIVE_UP_MS;
-		}
-		/* a process outside the group (or one left behind after the
-		 * exit) may hold the pipe open: do not wait for it forever */
-		if ((give_up && t >= give_up) || (exited && t >= drain_until))
-			break;
-		next = exited ? drain_until : give_up ? give_up :
-		       kill_at ? kill_at : deadline;
-		if (!exited && pidfd < 0 && next > t + TICK_MS)
-			next = t + TICK_MS;
-		if (!eof) {
-			pfd[np].fd = outp[0];
-			pfd[np++].events = POLLIN;
-		}
-		if (!exited && pidfd >= 0) {
-			pfd[np].fd = pidfd;
-			pfd[np++].events = POLLIN;
-		}
-		if (poll(pfd, np, (int)(next - t)) < 0 && errno != EINTR) {
-			cps_fail(err, CPS_E_EXEC, "waiting for %.200s: %s", argv[0],
-				 strerror(errno));
-			broken = true;
-			break;
-		}
-		if (!eof) {
-			int r = read_output(outp[0], res, &cap, max_output);
-
-			if (r < 0) {
-				cps_fail(err, CPS_E_NOMEM, "out of memory");
-				broken = true;
-				break;
-			}
-			eof = r == 0;
-		}
-		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
-			exited = true;
-			drain_until = cps_monotonic_ms() + DRAIN_MS;
-		}
-	}
-	if (!exited) {
-		if (broken || give_up)
-			kill(-pid, SIGKILL); /* the wait below must end */
-		if (wait_child(pid, &status) < 0 && !broken) {
-			cps_fail(err, CPS_E_EXEC, "waiting for %.200s: %s",
-				 argv[0], strerror(errno));
-			broken = true;
-		}
-	}
-	if (broken)
-		goto out;
-	if (WIFEXITED(status))
-		res->exit_status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		res->exit_status = 128 + WTERMSIG(status);
+	if (WIFEXITED(c.status))
+		res->exit_status = WEXITSTATUS(c.status);
+	else if (WIFSIGNALED(c.status))
+		res->exit_status = 128 + WTERMSIG(c.status);
 	res->output[res->output_len] = '\0';
 	rc = 0;
 out:
-	for (int i = 0; i < 2; i++) {
-		if (outp[i] >= 0)
-			close(outp[i]);
-		if (statp[i] >= 0)
-			close(statp[i]);
-	}
-	if (devnull >= 0)
-		close(devnull);
-	if (pidfd >= 0)
-		close(pidfd);
+	if (c.out >= 0)
+		close(c.out);
+	if (c.pidfd >= 0)
+		close(c.pidfd);
 	free(path);
 	free(env);
 	if (rc < 0)

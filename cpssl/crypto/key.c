@@ -286,16 +286,86 @@ static int refuse_label(const char *label, cps_err *err)
 			"expected", label);
 }
 
+/* What the blocks of a key's PEM held so far. */
+typedef struct key_scan {
+	EVP_PKEY *key;     /* the first key */
+	size_t keys, blocks;
+	bool ecparams;
+} key_scan;
+
+/* The block LABEL that starts at *OFF: read whole, checked, and the first
+ * key decoded; *OFF moves past it. */
+static int read_block(const char *pem, size_t len, size_t *off, const char *label,
+		      key_scan *ks, cps_err *err)
+{
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	long dlen = 0;
+	BIO *bio = BIO_new_mem_buf(pem + *off, (int)(len - *off));
+	int rc = -1;
+
+	if (bio == NULL)
+		return cps_ossl_fail(err, "cannot read the PEM data");
+	if (PEM_read_bio_ex(bio, &name, &header, &data, &dlen,
+			    PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) != 1) {
+		/* some releases free but do not reset these on failure */
+		name = header = NULL;
+		data = NULL;
+	}
+	if (name == NULL || strcmp(name, label) != 0) {
+		ERR_clear_error();
+		cps_fail(err, CPS_E_INVAL, "the %s block at line %zu is truncated or corrupt",
+			 is_key_label(label) ? "private key" : label, cps_pem_line_of(pem, *off));
+		goto out;
+	}
+	*off = len - (size_t)BIO_pending(bio);
+	if (is_key_label(label) && header[0] != '\0') {
+		cps_fail(err, CPS_E_INVAL, strstr(header, "ENCRYPTED") != NULL
+						   ? "the key is encrypted; give it without a passphrase"
+						   : "the private key block has unexpected headers");
+		goto out;
+	}
+	if (is_key_label(label) && ks->keys++ == 0 &&
+	    (ks->key = decode_key(label, data, dlen)) == NULL) {
+		ERR_clear_error();
+		cps_fail(err, CPS_E_INVAL, "the private key block is truncated or corrupt");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (data != NULL)
+		OPENSSL_secure_clear_free(data, (size_t)dlen);
+	OPENSSL_secure_free(header);
+	OPENSSL_secure_free(name);
+	BIO_free(bio);
+	return rc;
+}
+
+/* Whether the block LABEL may come next. */
+static int block_allowed(const char *pem, size_t off, const char *label, key_scan *ks,
+			 cps_err *err)
+{
+	if (++ks->blocks > KEY_BLOCKS_MAX)
+		return cps_fail(err, CPS_E_INVAL,
+				"the PEM data holds too many blocks; give exactly one private key");
+	if (strcmp(label, "EC PARAMETERS") == 0) {
+		/* as "openssl ecparam -genkey" writes, before the key */
+		if (ks->ecparams || ks->keys > 0)
+			return cps_fail(err, CPS_E_INVAL,
+					"the PEM data holds an unexpected EC PARAMETERS block at line %zu",
+					cps_pem_line_of(pem, off));
+		ks->ecparams = true;
+		return 0;
+	}
+	return is_key_label(label) ? 0 : refuse_label(label, err);
+}
+
 int cps_key_from_pem(const char *pem, size_t len, EVP_PKEY **out,
 		     cps_err *err)
 {
-	char label[80], *name = NULL, *header = NULL;
-	unsigned char *data = NULL;
-	long dlen = 0;
-	BIO *bio = NULL;
-	EVP_PKEY *key = NULL;
-	size_t off = 0, keys = 0, blocks = 0;
-	bool ecparams = false;
+	key_scan ks = { 0 };
+	char label[80];
+	size_t off = 0;
 	int rc = -1, more;
 
 	*out = NULL;
@@ -308,111 +378,28 @@ int cps_key_from_pem(const char *pem, size_t len, EVP_PKEY **out,
 	/* a UTF-8 byte order mark, as some editors write */
 	if (len >= 3 && memcmp(pem, "\xef\xbb\xbf", 3) == 0)
 		off = 3;
-	for (;;) {
-		more = cps_pem_block_start(pem, len, &off, label, sizeof(label), "PEM blocks", err);
-		if (more < 0)
+	while ((more = cps_pem_block_start(pem, len, &off, label, sizeof(label), "PEM blocks",
+					   err)) > 0)
+		if (block_allowed(pem, off, label, &ks, err) != 0 ||
+		    read_block(pem, len, &off, label, &ks, err) != 0)
 			goto out;
-		if (more == 0)
-			break;
-		if (++blocks > KEY_BLOCKS_MAX) {
-			cps_fail(err, CPS_E_INVAL,
-				 "the PEM data holds too many blocks; give "
-				 "exactly one private key");
-			goto out;
-		}
-		if (strcmp(label, "EC PARAMETERS") == 0) {
-			/* as "openssl ecparam -genkey" writes, before the key */
-			if (ecparams || keys > 0) {
-				cps_fail(err, CPS_E_INVAL,
-					 "the PEM data holds an unexpected EC "
-					 "PARAMETERS block at line %zu",
-					 cps_pem_line_of(pem, off));
-				goto out;
-			}
-			ecparams = true;
-		} else if (!is_key_label(label)) {
-			refuse_label(label, err);
-			goto out;
-		}
-		BIO_free(bio);
-		bio = BIO_new_mem_buf(pem + off, (int)(len - off));
-		if (bio == NULL) {
-			cps_ossl_fail(err, "cannot read the PEM data");
-			goto out;
-		}
-		if (PEM_read_bio_ex(bio, &name, &header, &data, &dlen,
-				    PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) != 1) {
-			/* some releases free but do not reset these on failure */
-			name = header = NULL;
-			data = NULL;
-		}
-		if (name == NULL || strcmp(name, label) != 0) {
-			ERR_clear_error();
-			cps_fail(err, CPS_E_INVAL,
-				 "the %s block at line %zu is truncated or corrupt",
-				 is_key_label(label) ? "private key" : label,
-				 cps_pem_line_of(pem, off));
-			goto out;
-		}
-		off = len - (size_t)BIO_pending(bio);
-		if (is_key_label(label)) {
-			keys++;
-			if (header[0] != '\0') {
-				if (strstr(header, "ENCRYPTED") != NULL)
-					cps_fail(err, CPS_E_INVAL,
-						 "the key is encrypted; give it "
-						 "without a passphrase");
-				else
-					cps_fail(err, CPS_E_INVAL,
-						 "the private key block has "
-						 "unexpected headers");
-				goto out;
-			}
-			if (key == NULL) {
-				key = decode_key(label, data, dlen);
-				if (key == NULL) {
-					ERR_clear_error();
-					cps_fail(err, CPS_E_INVAL,
-						 "the private key block is "
-						 "truncated or corrupt");
-					goto out;
-				}
-			}
-		}
-		OPENSSL_secure_clear_free(data, (size_t)dlen);
-		OPENSSL_secure_free(header);
-		OPENSSL_secure_free(name);
-		data = NULL;
-		header = name = NULL;
-	}
-	if (keys == 0) {
+	if (more < 0)
+		goto out;
+	if (ks.keys == 0)
 		cps_fail(err, CPS_E_INVAL, "the PEM data holds no private key");
-		goto out;
-	}
-	if (keys > 1) {
+	else if (ks.keys > 1)
+		cps_fail(err, CPS_E_INVAL, "the PEM data holds %s private keys; give exactly one",
+			 ks.keys == 2 ? "two" : "several");
+	else if (ks.ecparams && !EVP_PKEY_is_a(ks.key, "EC"))
 		cps_fail(err, CPS_E_INVAL,
-			 "the PEM data holds %s private keys; give exactly one",
-			 keys == 2 ? "two" : "several");
-		goto out;
+			 "the PEM data holds EC PARAMETERS with a key that is not an EC key");
+	else if (check_key(ks.key, err) == 0) {
+		*out = ks.key;
+		ks.key = NULL;
+		rc = 0;
 	}
-	if (ecparams && !EVP_PKEY_is_a(key, "EC")) {
-		cps_fail(err, CPS_E_INVAL,
-			 "the PEM data holds EC PARAMETERS with a key that is "
-			 "not an EC key");
-		goto out;
-	}
-	if (check_key(key, err) != 0)
-		goto out;
-	*out = key;
-	key = NULL;
-	rc = 0;
 out:
-	if (data != NULL)
-		OPENSSL_secure_clear_free(data, (size_t)dlen);
-	OPENSSL_secure_free(header);
-	OPENSSL_secure_free(name);
-	BIO_free(bio);
-	EVP_PKEY_free(key);
+	EVP_PKEY_free(ks.key);
 	ERR_clear_error();
 	return rc;
 }

@@ -177,14 +177,59 @@ static bool fatal(const cps_err *e)
 	return cps_code_class(e->code) != CPS_CLASS_INPUT;
 }
 
+/* One request's names on their way to a plan. */
+typedef struct planning {
+	const cps_plan_opts *opts;
+	char **cand;        /* each valid name, then its alternative form */
+	bool *is_alt;
+	size_t ncand;
+	size_t failed;
+	char failures[1024];
+} planning;
+
+/* A name that cannot be ordered: dropped with a WARNING, or (strict)
+ * remembered for the refusal. */
+static void refuse(planning *pl, const cps_err *e)
+{
+	size_t used = strlen(pl->failures);
+
+	pl->failed++;
+	if (!pl->opts->strict)
+		cps_warn("%s; skipping request for it", e->msg);
+	snprintf(pl->failures + used, sizeof(pl->failures) - used, "%s%s", used ? "; " : "", e->msg);
+}
+
+static int candidates(planning *pl, const char *const *in, size_t n, cps_err *err)
+{
+	char canon[CPS_HOSTNAME_MAX + 1], alt[CPS_HOSTNAME_MAX + 1];
+
+	for (size_t i = 0; i < n; i++) {
+		cps_err e;
+
+		if (cps_hostname_normalize(in[i], CPS_NAME_ALLOW_WILDCARD, canon, &e) != 0) {
+			refuse(pl, &e);
+			continue;
+		}
+		if (!contains(pl->cand, pl->ncand, canon) &&
+		    (pl->cand[pl->ncand++] = strdup(canon)) == NULL)
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		alternative(canon, alt);
+		if (pl->opts->alternative_form && alt[0] && !contains(pl->cand, pl->ncand, alt)) {
+			pl->is_alt[pl->ncand] = true;
+			if ((pl->cand[pl->ncand++] = strdup(alt)) == NULL)
+				return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
 int cps_names_plan(cps_store *st, const cps_name_settings *ns, const cps_site *site,
 		   const char *const *in, size_t n, const cps_plan_opts *opts,
 		   cps_name_plan **out, size_t *nout, cps_err *err)
 {
-	char **server = NULL, **cand = NULL, canon[CPS_HOSTNAME_MAX + 1];
-	char alt[CPS_HOSTNAME_MAX + 1], failures[sizeof(err->msg)] = "";
-	bool *is_alt = NULL;
-	size_t nserver = 0, ncand = 0, cap = 2 * n + 1, failed = 0, len = 0;
+	planning pl = { .opts = opts };
+	char **server = NULL;
+	size_t nserver = 0, cap = 2 * n + 1, len = 0;
 	cps_name_plan *plan = NULL;
 	int rc = -1;
 
@@ -197,77 +242,44 @@ int cps_names_plan(cps_store *st, const cps_name_settings *ns, const cps_site *s
 				"%zu names were given, but a certificate can carry at most %d: "
 				"split them over several certificates",
 				n, CPS_MAX_NAMES);
-	cand = calloc(cap, sizeof(*cand));
-	is_alt = calloc(cap, sizeof(*is_alt));
+	pl.cand = calloc(cap, sizeof(*pl.cand));
+	pl.is_alt = calloc(cap, sizeof(*pl.is_alt));
 	plan = calloc(cap, sizeof(*plan));
-	if (cand == NULL || is_alt == NULL || plan == NULL) {
+	if (pl.cand == NULL || pl.is_alt == NULL || plan == NULL) {
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (site == NULL && cps_server_names(st, &ns->additional_certs, &server, &nserver, err) != 0)
+	if ((site == NULL && cps_server_names(st, &ns->additional_certs, &server, &nserver, err) != 0) ||
+	    candidates(&pl, in, n, err) != 0)
 		goto out;
-
-	/* the candidates: each valid name, then its alternative form */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < pl.ncand; i++) {
+		cps_name_plan p = { .name = pl.cand[i] };
 		cps_err e;
 
-		if (cps_hostname_normalize(in[i], CPS_NAME_ALLOW_WILDCARD, canon, &e) != 0) {
-			size_t used = strlen(failures);
-
-			failed++;
-			if (!opts->strict)
-				cps_warn("%s; skipping request for it", e.msg);
-			snprintf(failures + used, sizeof(failures) - used, "%s%s", used ? "; " : "", e.msg);
-			continue;
-		}
-		if (!contains(cand, ncand, canon))
-			cand[ncand++] = strdup(canon);
-		alternative(canon, alt);
-		if (opts->alternative_form && alt[0] && !contains(cand, ncand, alt)) {
-			is_alt[ncand] = true;
-			cand[ncand++] = strdup(alt);
-		}
-	}
-
-	for (size_t i = 0; i < ncand; i++) {
-		cps_name_plan p = { .name = cand[i] };
-		cps_err e;
-
-		if (p.name == NULL) {
-			cps_fail(err, CPS_E_NOMEM, "out of memory");
-			goto out;
-		}
 		if (planned(plan, len, p.name))
 			continue;
 		if (check_one(st, site, server, nserver, p.name, &e) != 0 ||
 		    (opts->verify_ip && site && !cps_hostname_is_wildcard(p.name) &&
 		     cps_names_verify_ip(ns->resolvers, site, p.name, &e) != 0) ||
 		    (opts->mechanisms && choose_mech(st, ns, site, opts->verify_ip, &p, &e) != 0)) {
-			size_t used = strlen(failures);
-
 			if (fatal(&e)) {
 				*err = e;
 				goto out;
 			}
-			if (is_alt[i] && !opts->strict) {
+			if (pl.is_alt[i] && !opts->strict)
 				cps_info("not adding the alternative form %s: %s", p.name, e.msg);
-				continue;
-			}
-			failed++;
-			if (!opts->strict)
-				cps_warn("%s; skipping request for it", e.msg);
-			snprintf(failures + used, sizeof(failures) - used, "%s%s", used ? "; " : "", e.msg);
+			else
+				refuse(&pl, &e);
 			continue;
 		}
-		p.name = strdup(p.name);
-		if (p.name == NULL) {
+		if ((p.name = strdup(p.name)) == NULL) {
 			cps_fail(err, CPS_E_NOMEM, "out of memory");
 			goto out;
 		}
 		plan[len++] = p;
 	}
-	if (opts->strict && failed > 0) {
-		cps_fail(err, CPS_E_PERM, "strict mode: nothing was ordered because %s", failures);
+	if (opts->strict && pl.failed > 0) {
+		cps_fail(err, CPS_E_PERM, "strict mode: nothing was ordered because %s", pl.failures);
 		goto out;
 	}
 	if (len > CPS_MAX_NAMES) {
@@ -282,10 +294,8 @@ int cps_names_plan(cps_store *st, const cps_name_settings *ns, const cps_site *s
 	rc = 0;
 out:
 	cps_name_plans_free(plan, len);
-	for (size_t i = 0; cand && i < ncand; i++)
-		free(cand[i]);
-	free(cand);
-	free(is_alt);
+	cps_strv_free(pl.cand, pl.ncand);
+	free(pl.is_alt);
 	cps_strv_free(server, nserver);
 	return rc;
 }
