@@ -357,12 +357,14 @@ int cps_cmd_rollback(cps_ctx *ctx, json_object **args, size_t nargs,
 }
 
 const cps_command cps_mod_ssl[] = {
-	{ "ssl", "install", cmd_install, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS,
+	{ "ssl", "install", cmd_install, CPS_SITE_OPTIONAL,
+	  CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS,
 	  { { "key", CPS_T_STRING, NULL }, { "cert", CPS_T_STRING, NULL },
 	    { "chain", CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "Install a certificate from another CA: the key must match, the certificate must be "
 	  "valid now and name only the site's hostnames; then deployed and reloaded." },
-	{ "ssl", "get-certificates", cmd_get_certificates, CPS_SITE_OPTIONAL, CPS_CMD_STORE, { { 0 } },
+	{ "ssl", "get-certificates", cmd_get_certificates, CPS_SITE_OPTIONAL,
+	  CPS_CMD_STORE, { { 0 } },
 	  "Every certificate the site has had, newest first, the current one marked." },
 	{ "ssl", "cert-exists", cmd_cert_exists, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS, { { 0 } },
 	  "Whether the web server has a certificate file for the site." },
@@ -377,19 +379,23 @@ const cps_command cps_mod_ssl[] = {
 	{ "ssl", "parse-certificate", cmd_parse, CPS_SITE_OPTIONAL, 0,
 	  { { "cert", CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "Subject, names, issuer, dates, serial, fingerprint and key type of a certificate." },
-	{ "ssl", "delete", cmd_delete, CPS_SITE_REQUIRED, CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS, { { 0 } },
+	{ "ssl", "delete", cmd_delete, CPS_SITE_REQUIRED,
+	  CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS, { { 0 } },
 	  "Stop serving the site's certificate (files removed, SSL off, web server reloaded); "
 	  "the stored copies stay." },
-	{ "ssl", "generate-csr", cmd_generate_csr, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE,
+	{ "ssl", "generate-csr", cmd_generate_csr, CPS_SITE_OPTIONAL,
+	  CPS_CMD_SETTINGS | CPS_CMD_STORE,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
 	    { "key", CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "A CSR for names of the site, signed with the given key or a new one (stored 0600; its "
 	  "path is returned, never the key itself)." },
-	{ "ssl", "sign-certificate", cmd_sign, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS,
+	{ "ssl", "sign-certificate", cmd_sign, CPS_SITE_OPTIONAL,
+	  CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "Install a self-signed certificate (serverAuth) for names of the site (default: all "
 	  "its domains)." },
-	{ "ssl", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL, CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS, { { 0 } },
+	{ "ssl", "rollback", cps_cmd_rollback, CPS_SITE_OPTIONAL,
+	  CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS, { { 0 } },
 	  "Serve the previous certificate again." },
 	{ 0 },
 };

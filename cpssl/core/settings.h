@@ -37,42 +37,43 @@ typedef struct cps_strlist {
 
 /* The CA in use. */
 typedef struct cps_ca_settings {
-	bool staging;           /* [letsencrypt] debug */
-	const char *server;           /* [letsencrypt] server as configured */
+	bool staging;                /* [letsencrypt] debug */
+	const char *server;          /* [letsencrypt] server as configured */
 	const char *ca_bundle;
 	const char *preferred_chain;
-	const char *url;        /* derived: the ACME directory in use */
-	char dir_name[256];     /* derived: its storage name, e.g.
-				 * acme-v02.api.letsencrypt.org.directory */
+	const char *url;             /* derived: the ACME directory in use */
+	char dir_name[256];          /* derived: its storage name, e.g.
+				      * acme-v02.api.letsencrypt.org.directory */
 } cps_ca_settings;
 
 /* Where cpssl writes outside CPSSL_HOME: every system path below fs_root. */
 typedef struct cps_layout {
 	const char *fs_root;
-	const char *challenge_dir;    /* as configured ("" for the default) */
-	const char *http01_root;      /* derived: challenge_dir, or <fs_root>/tmp/acme */
+	const char *challenge_dir;   /* as configured ("" for the default) */
+	const char *http01_root;     /* derived: challenge_dir, or
+				      * <fs_root>/tmp/acme */
 } cps_layout;
 
 /* How the names of a request are checked, and which mechanisms can
  * validate them. */
 typedef struct cps_name_settings {
 	bool verify_ip, strict_mode, alternative_form;
-	cps_strlist additional_certs;   /* the server certificate's extra names */
+	cps_strlist additional_certs; /* the server certificate's extra names */
 	cps_strlist disabled_challenges;
-	bool http_ok, dns_ok;           /* derived: not disabled; dns also needs
-					 * a provider */
-	const char *resolvers;          /* derived: [dns] resolvers */
+	bool http_ok, dns_ok;        /* derived: not disabled; dns also needs a
+				      * provider */
+	const char *resolvers;       /* derived: [dns] resolvers */
 } cps_name_settings;
 
 /* dns-01 publication and lookups. */
 typedef struct cps_dns_settings {
-	const char *provider;         /* "rfc2136", "hook" or "" (none) */
-	const char *rfc2136_server;   /* "host:port" */
+	const char *provider;        /* "rfc2136", "hook" or "" (none) */
+	const char *rfc2136_server;  /* "host:port" */
 	const char *key_name, *key_algorithm, *key_secret; /* TSIG */
-	const char *hook;             /* absolute path of the hook */
-	const char *authoritative_ns; /* comma-separated host:port; "" = the zone's NS */
-	const char *resolvers;        /* comma-separated host:port; "" = resolv.conf */
-	long validation_wait;   /* seconds to wait for a TXT record to propagate */
+	const char *hook;            /* absolute path of the hook */
+	const char *authoritative_ns; /* host:port, …; "" = the zone's NS */
+	const char *resolvers;       /* host:port, …; "" = resolv.conf */
+	long validation_wait;        /* seconds for a TXT record to propagate */
 } cps_dns_settings;
 
 /* The services a deployment reloads. */
@@ -83,10 +84,10 @@ typedef enum cps_service {
 } cps_service;
 
 typedef struct cps_reload_settings {
-	long delay;                          /* seconds; 0 reloads at once */
-	const char *delay_text;              /* derived: as configured, for messages */
-	char **reload[CPS_SVC__COUNT];       /* argv, or NULL when none is set */
-	char **configtest[CPS_SVC__COUNT];   /* argv, or NULL: no test */
+	long delay;                  /* seconds; 0 reloads at once */
+	const char *delay_text;      /* derived: as configured, for messages */
+	char **reload[CPS_SVC__COUNT];     /* argv, or NULL when none is set */
+	char **configtest[CPS_SVC__COUNT]; /* argv, or NULL: no test */
 } cps_reload_settings;
 
 typedef struct cps_notify_settings {
@@ -95,9 +96,9 @@ typedef struct cps_notify_settings {
 } cps_notify_settings;
 
 typedef struct cps_settings {
-	long site_id;                    /* 0: the server */
-	char *text[CPS_CFG__COUNT];      /* each key's effective canonical text */
-	cps_source src[CPS_CFG__COUNT];  /* and where it came from */
+	long site_id;                /* 0: the server */
+	char *text[CPS_CFG__COUNT];  /* each key's effective canonical text */
+	cps_source src[CPS_CFG__COUNT]; /* and where it came from */
 
 	cps_layout layout;
 	cps_ca_settings ca;
@@ -107,11 +108,11 @@ typedef struct cps_settings {
 	cps_reload_settings reload;
 	cps_notify_settings notify;
 	const char *key_type_name;
-	cps_key_type key_type;           /* derived */
+	cps_key_type key_type;       /* derived */
 	const char *deploy_hook;
 	long concurrency;
 	const char *mail_proxy;
-	bool haproxy;                    /* derived: mail_proxy is "haproxy" */
+	bool haproxy;                /* derived: mail_proxy is "haproxy" */
 } cps_settings;
 
 /* A site's own value for a key ("section.key" → canonical text). */

@@ -191,7 +191,8 @@ static int deploy_locked(cps_store *st, const cps_settings *set, const cps_paths
 	if (row.names == NULL || cps_cert_record(st, &row, &id, err) != 0)
 		goto out;
 	CPS_FAULT("deploy-after-storage");
-	if (fan_out(st, set, paths, req->site_id, req->site_name, version, &files, &info, archive, err) != 0 ||
+	if (fan_out(st, set, paths, req->site_id, req->site_name, version, &files, &info, archive,
+		    err) != 0 ||
 	    cps_cert_set_deployed(st, id, err) != 0)
 		goto out;
 	if (out_dir) {

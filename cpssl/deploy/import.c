@@ -29,7 +29,8 @@ static int check_names(cps_store *st, const cps_settings *set, const cps_site *s
 	const char *who = site ? site->name : "the server";
 	int rc = 0;
 
-	if (site == NULL && cps_server_names(st, &set->names.additional_certs, &server, &nserver, err) != 0)
+	if (site == NULL &&
+	    cps_server_names(st, &set->names.additional_certs, &server, &nserver, err) != 0)
 		return -1;
 	if (info->nsans == 0)
 		rc = cps_fail(err, CPS_E_PERM,

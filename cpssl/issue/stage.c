@@ -162,7 +162,8 @@ static int solve_one(cps_session *s, long site_id, cps_mech mech, cps_solved *o,
 		return -1;
 	if (row.url == NULL) {
 		o->status = "missing";
-		snprintf(bad + used, badlen - used, "%s%s: no staged %s challenge (run letsencrypt:challenges first)",
+		snprintf(bad + used, badlen - used,
+			 "%s%s: no staged %s challenge (run letsencrypt:challenges first)",
 			 used ? "; " : "", name, type);
 		return 0;
 	}
