@@ -1,5 +1,5 @@
 # cpssl — build, test, demo, install.
-#   make          build ./cpcmd (LINK=static: the first build fetches Debian's
+#   make          build ./cpcmd (LINK=curl: the first build fetches Debian's
 #                 curl source and builds a small libcurl into build/deps)
 #   make deps     install every build and test dependency (apt-get)
 #   make check    deps + build + unit tests (plain and ASan+UBSan) + integration tests
@@ -18,13 +18,14 @@ CPSSL_HOME ?= /usr/local/cpssl
 
 # VARIANT selects an object tree: plain (default) or asan.
 VARIANT  ?= plain
-# LINK=static (the default for plain): cpcmd carries a small libcurl (HTTP and
-# HTTPS over OpenSSL, built from Debian's curl source by scripts/build-libcurl
-# into build/deps/curl) and the static archives of OpenSSL, SQLite, json-c,
-# libyaml, inih and ldns; only glibc stays shared. LINK=shared links the
-# system's shared libraries, which apt's security updates replace without a
-# rebuild. The ASan+UBSan build always links shared.
-LINK     ?= static
+# LINK=curl (the default for plain): cpcmd carries a small static libcurl
+# (HTTP and HTTPS over OpenSSL, built from Debian's curl source by
+# scripts/build-libcurl into build/deps/curl) and links the system's shared
+# OpenSSL, SQLite, json-c, libyaml, inih and ldns, so that apt's security
+# updates of those apply without a rebuild (curl's need one: cpcmd --version
+# and the housekeeping pass say when). LINK=shared links the system's shared
+# libcurl as well. The ASan+UBSan build always links shared.
+LINK     ?= curl
 ifeq ($(VARIANT),asan)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DCPSSL_FAULTS
 CFLAGS   := -O1 -g
@@ -35,22 +36,19 @@ endif
 DEPS_DIR := build/deps
 CURL_DIR := $(DEPS_DIR)/curl
 CURL_LIB := $(CURL_DIR)/lib/libcurl.a
-ifeq ($(LINK),static)
+SYS_PKGS := $(filter-out libcurl,$(PKGS))
+ifeq ($(LINK),curl)
 OUT        := build/$(VARIANT)
-PKG_CFLAGS  = -I$(CURL_DIR)/include -I$(OUT) $(shell pkg-config --cflags $(filter-out libcurl,$(PKGS))) -DCPS_LINK_STATIC
-# the archives by full path, so that an upgraded -dev package relinks cpcmd
-ARCHIVES   := $(foreach a,libldns libsqlite3 libjson-c libyaml libinih libssl libcrypto,\
-                $(shell $(CC) -print-file-name=$(a).a))
-PKG_LIBS    = $(CURL_LIB) $(ARCHIVES) -lm -lpthread -ldl
+PKG_CFLAGS  = -I$(CURL_DIR)/include -I$(OUT) $(shell pkg-config --cflags $(SYS_PKGS)) -DCPS_CURL_STATIC
+PKG_LIBS    = $(CURL_LIB) $(shell pkg-config --libs $(SYS_PKGS)) -lpthread
 LINK_DEPS  := $(CURL_LIB)
 else ifeq ($(LINK),shared)
 OUT        := build/$(VARIANT)$(if $(filter plain,$(VARIANT)),-shared)
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS)) -lpthread
 LINK_DEPS  :=
-ARCHIVES   :=
 else
-$(error LINK must be static or shared, not '$(LINK)')
+$(error LINK must be curl or shared, not '$(LINK)')
 endif
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN) -I. $(PKG_CFLAGS)
 
@@ -83,21 +81,20 @@ $(OUT)/libcpssl.a: $(LIB_OBJ)
 $(OUT)/libcpmod.a: $(MOD_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(OUT)/cpcmd: $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(LINK_DEPS) $(ARCHIVES)
+$(OUT)/cpcmd: $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(LINK_DEPS)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
 
 # the small static libcurl (fetches Debian's curl source once)
 $(CURL_LIB):
 	scripts/build-libcurl $(CURL_DIR)
 
-# the Debian versions of OpenSSL and curl a static cpcmd carries, for the
-# housekeeping pass to compare with what dpkg has installed later
-$(OUT)/cps_built.h: $(LINK_DEPS) $(ARCHIVES)
+# the Debian version of the curl source cpcmd carries, for the housekeeping
+# pass to compare with the libcurl4 dpkg has installed later
+$(OUT)/cps_built.h: $(LINK_DEPS)
 	@mkdir -p $(dir $@)
-	{ printf '#define CPS_BUILT_OPENSSL "%s"\n' "$$(dpkg-query -W -f='$${Version}' libssl-dev 2>/dev/null)"; \
-	  printf '#define CPS_BUILT_CURL "%s"\n' "$$(cat $(CURL_DIR)/VERSION)"; } >$@.tmp && mv $@.tmp $@
+	printf '#define CPS_BUILT_CURL "%s"\n' "$$(cat $(CURL_DIR)/VERSION)" >$@.tmp && mv $@.tmp $@
 
-ifeq ($(LINK),static)
+ifeq ($(LINK),curl)
 $(OUT)/cpssl/core/buildinfo.o: $(OUT)/cps_built.h
 endif
 

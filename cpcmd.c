@@ -30,21 +30,22 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* What a security update has to reach: with LINK=static the libraries are
- * inside cpcmd, and only a rebuild takes their fixes (README: Building). */
+/* What a security update has to reach: the system's shared libraries take
+ * apt's updates at once; a libcurl linked into cpcmd (LINK=curl) only
+ * through a rebuild (README: Building). */
 static void print_versions(void)
 {
-	const char *how = cps_build_static()
-				  ? "linked into cpcmd: rebuild to take their security updates"
-				  : "shared: the system's security updates apply";
 	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	char stale[512];
 
-	printf("cpcmd\nlibraries: %s\n", how);
-	printf("  libcurl %s (%s; protocols:", cv->version, cv->ssl_version);
+	printf("cpcmd\n  libcurl %s (%s; protocols:", cv->version, cv->ssl_version);
 	for (const char *const *p = cv->protocols; *p != NULL; p++)
 		printf(" %s", *p);
-	printf(")\n  %s\n  SQLite %s\n  json-c %s\n  libyaml %s\n  ldns %s\n",
+	printf("): %s\n", cps_build_curl_static()
+				  ? "linked into cpcmd, a rebuild takes its security updates"
+				  : "shared, the system's security updates apply");
+	printf("  %s, SQLite %s, json-c %s, libyaml %s, ldns %s: shared, the system's security "
+	       "updates apply\n",
 	       OpenSSL_version(OPENSSL_VERSION), sqlite3_libversion(), json_c_version(),
 	       yaml_get_version_string(), ldns_version());
 	if (cps_build_stale(stale, sizeof(stale)))

@@ -38,15 +38,19 @@ c_run letsencrypt:housekeeping
 t_is "$RC:$OUT" "3:[]" "a pass with nothing due: nothing to do (exit 3), an empty table"
 t_unlike "$ERR" "is built into cpcmd" "  no rebuild warning while dpkg has the versions cpcmd was built with"
 
-# a static cpcmd (the plain build) says when dpkg has installed a newer
-# OpenSSL since the build; a shared one (the ASan build) has nothing to say
+# a cpcmd with libcurl inside (the plain build) says when dpkg has installed
+# a newer libcurl4 since the build; OpenSSL is the system's, so a newer
+# libssl3 needs no rebuild; a shared build (ASan) has nothing to say
 printf 'Package: libssl3\nStatus: install ok installed\nVersion: 99:1.0-1\n' >"$H_DIR/dpkg-status"
 CPSSL_DPKG_STATUS=$H_DIR/dpkg-status c_run letsencrypt:housekeeping
+t_unlike "$ERR" "is built into cpcmd" "a newer libssl3 installed: no rebuild warning (cpcmd loads the system's OpenSSL)"
+printf 'Package: libcurl4\nStatus: install ok installed\nVersion: 99:1.0-1\n' >"$H_DIR/dpkg-status"
+CPSSL_DPKG_STATUS=$H_DIR/dpkg-status c_run letsencrypt:housekeeping
 if [[ $("$CPCMD" --version) == *"linked into cpcmd"* ]]; then
-	t_like "$ERR" "WARNING : OpenSSL [^ ]+ is built into cpcmd, but the system now has libssl3 99:1\.0-1: rebuild cpcmd to take its fixes \(in the source tree: make distclean && make && make install\)" \
-		"static build, newer libssl3 installed: the pass warns and names the rebuild"
+	t_like "$ERR" "WARNING : curl [^ ]+ is built into cpcmd, but the system now has libcurl4 99:1\.0-1: rebuild cpcmd to take its fixes \(in the source tree: make distclean && make && make install\)" \
+		"libcurl inside cpcmd, newer libcurl4 installed: the pass warns and names the rebuild"
 else
-	t_unlike "$ERR" "is built into cpcmd" "shared build, newer libssl3 installed: no rebuild warning (apt's update applies)"
+	t_unlike "$ERR" "is built into cpcmd" "shared build, newer libcurl4 installed: no rebuild warning (apt's update applies)"
 fi
 t_is "$RC:$OUT" "3:[]" "  the pass itself is unchanged"
 
