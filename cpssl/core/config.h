@@ -98,11 +98,14 @@ enum {
 	  CPS_CT_INT, "30", NULL, 0, 3600, 0, dns.validation_wait,             \
 	  "Seconds to wait for a dns-01 TXT record to appear on the zone's "   \
 	  "authoritative servers before telling the CA to check it.")          \
-	X(LE_CHALLENGE_DIR, "letsencrypt", "challenge_dir", CPS_CT_PATH, "",   \
-	  NULL, 0, 0, 0, layout.challenge_dir,                                 \
-	  "Directory served at /.well-known/acme-challenge/ for every vhost "  \
-	  "(see etc/apache/cpssl-acme-challenge.conf); http-01 responses are " \
-	  "written below it. Empty: <fs_root>/tmp/acme.")                      \
+	X(LE_CHALLENGE_DIR, "letsencrypt", "challenge_dir", CPS_CT_PATH, "",     \
+	  NULL, 0, 0, 0, layout.challenge_dir,                                   \
+	  "Directory served at /.well-known/acme-challenge/ for every vhost "   \
+	  "(see etc/apache/cpssl-acme-challenge.conf); http-01 responses are "  \
+	  "written below it. It and every directory above it must be owned "    \
+	  "by root and not writable by group or others (a sticky directory "    \
+	  "such as /tmp may be above it). Empty: "                               \
+	  "<fs_root>/var/lib/cpssl/acme-challenge.")                             \
 	X(LE_PREFERRED_CHAIN, "letsencrypt", "preferred_chain", CPS_CT_STRING, \
 	  "", NULL, 0, 0, 0, ca.preferred_chain,                               \
 	  "Issuer common name of the root to chain to when the CA offers "     \

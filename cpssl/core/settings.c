@@ -180,8 +180,9 @@ static int derive(cps_settings *s, cps_err *err)
 	s->ca.url = *s->ca.server ? s->ca.server : s->ca.staging ? CPS_LE_STAGING : CPS_LE_PRODUCTION;
 	if (cps_server_dirname(s->ca.url, s->ca.dir_name, sizeof(s->ca.dir_name), err) != 0)
 		return -1;
-	s->layout.http01_root = *s->layout.challenge_dir ? strdup(s->layout.challenge_dir)
-							 : cps_layout_path(&s->layout, "/tmp/acme");
+	s->layout.http01_root = *s->layout.challenge_dir
+					? strdup(s->layout.challenge_dir)
+					: cps_layout_path(&s->layout, CPS_CHALLENGE_DIR_DEFAULT);
 	if (s->layout.http01_root == NULL)
 		return nomem(err);
 	s->names.http_ok = !listed(&s->names.disabled_challenges, "http");

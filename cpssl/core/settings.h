@@ -29,6 +29,8 @@
 
 #define CPS_LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
 #define CPS_LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+/* Below fs_root: root's, outside any directory others can write to. */
+#define CPS_CHALLENGE_DIR_DEFAULT "/var/lib/cpssl/acme-challenge"
 
 typedef struct cps_strlist {
 	char **v;
@@ -50,8 +52,8 @@ typedef struct cps_ca_settings {
 typedef struct cps_layout {
 	const char *fs_root;
 	const char *challenge_dir;   /* as configured ("" for the default) */
-	const char *http01_root;     /* derived: challenge_dir, or
-				      * <fs_root>/tmp/acme */
+	const char *http01_root;     /* derived: challenge_dir, or <fs_root>
+				      * CPS_CHALLENGE_DIR_DEFAULT */
 } cps_layout;
 
 /* How the names of a request are checked, and which mechanisms can

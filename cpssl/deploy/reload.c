@@ -356,8 +356,7 @@ int cps_reload_overdue(cps_store *st, const cps_paths *paths, cps_err *err)
 	return due ? ensure_waiter(paths, err) : 0;
 }
 
-int cps_reload_flush(cps_store *st, const cps_reload_settings *rs,
-		     const cps_paths *paths, cps_err *err)
+int cps_reload_flush(cps_store *st, const cps_reload_settings *rs, cps_err *err)
 {
 	cps_reload_row *rows = NULL;
 	size_t n = 0;
@@ -365,7 +364,7 @@ int cps_reload_flush(cps_store *st, const cps_reload_settings *rs,
 
 	if (cps_reload_pending(st, &rows, &n, err) != 0)
 		return -1;
-	for (size_t i = 0; i < n && rs->delay == 0; i++) {
+	for (size_t i = 0; i < n; i++) {
 		cps_service svc;
 		cps_err e;
 
@@ -381,15 +380,6 @@ int cps_reload_flush(cps_store *st, const cps_reload_settings *rs,
 			*err = e;
 			rc = -1;
 		}
-	}
-	if (n > 0 && rs->delay > 0) {
-		long long now = (long long)cps_now();
-
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(rows[i].service, cps_service_name(CPS_SVC_APACHE)) == 0)
-				cps_info("reloading web server in %lld seconds, stay tuned!",
-					 rows[i].due > now ? rows[i].due - now : 0);
-		rc = ensure_waiter(paths, err);
 	}
 	cps_reload_rows_free(rows, n);
 	return rc;

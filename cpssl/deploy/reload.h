@@ -39,10 +39,10 @@ int cps_reload_waiter(const cps_paths *paths);
  * recorded; the pass reloads once at its end with cps_reload_flush. */
 #define CPS_RELOAD_DEFER_ENV "CPSSL_RELOAD_DEFER"
 
-/* After a pass: reload every service that is owed one (at once when
- * reload_delay is "now", else by the waiter when due). */
-int cps_reload_flush(cps_store *st, const cps_reload_settings *rs,
-		     const cps_paths *paths, cps_err *err);
+/* At the end of a pass: reload every service that is owed one, now — the
+ * pass was the window that gathered its deployments, and nothing is left
+ * running after it (a systemd oneshot service would kill a waiter). */
+int cps_reload_flush(cps_store *st, const cps_reload_settings *rs, cps_err *err);
 
 /* Start a waiter if a pending reload is overdue. */
 int cps_reload_overdue(cps_store *st, const cps_paths *paths, cps_err *err);

@@ -568,7 +568,7 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 	    run_jobs(st, set, opts, &js, err) != 0)
 		goto out;
 	/* one reload per service for everything the pass deployed */
-	if (cps_reload_flush(st, &set->reload, paths, &e) != 0)
+	if (cps_reload_flush(st, &set->reload, &e) != 0)
 		cps_error("%s", e.msg);
 	rc = result_of(&js, out, err);
 out:

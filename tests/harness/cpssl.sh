@@ -69,7 +69,7 @@ c_configure() {
 	"$CPCMD" "${set[@]}" mail haproxy_reload_command "$H_DIR/bin/haproxy-reload" >/dev/null &&
 	"$CPCMD" common:set-email admin@test.test >/dev/null ||
 		t_bail "cannot configure cpssl in $CPSSL_HOME"
-	[ "$H_CHALLENGE_DIR" = "$H_DIR/fsroot/tmp/acme" ] ||
+	[ "$H_CHALLENGE_DIR" = "$H_DIR/fsroot/var/lib/cpssl/acme-challenge" ] ||
 		t_bail "Apache serves $H_CHALLENGE_DIR, not the default challenge dir"
 }
 

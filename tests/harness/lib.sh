@@ -811,7 +811,7 @@ h__apache_children() {
 # 127.0.0.1:$H_HTTPS_PORT (TLS vhosts from h_apache_add_tls_vhost), User and
 # Group www-data, Alias /.well-known/acme-challenge/ to
 # "$H_CHALLENGE_DIR/.well-known/acme-challenge/" for every vhost
-# (H_CHALLENGE_DIR defaults to $H_DIR/fsroot/tmp/acme; dirs made 0755),
+# (H_CHALLENGE_DIR defaults to $H_DIR/fsroot/var/lib/cpssl/acme-challenge; dirs made 0755),
 # IncludeOptional $H_DIR/apache/sites/*.conf.  Waits for both ports.
 # Exports: H_HTTP_PORT H_HTTPS_PORT H_APACHE_CONF H_APACHE_PID H_CHALLENGE_DIR.
 h_start_apache() {
@@ -823,7 +823,7 @@ h_start_apache() {
     fi
     h__port H_HTTP_PORT || return 1
     h__port H_HTTPS_PORT || return 1
-    H_CHALLENGE_DIR=${H_CHALLENGE_DIR:-$H_DIR/fsroot/tmp/acme}
+    H_CHALLENGE_DIR=${H_CHALLENGE_DIR:-$H_DIR/fsroot/var/lib/cpssl/acme-challenge}
     H_CHALLENGE_DIR=${H_CHALLENGE_DIR%/}
     h__safe_path "$H_CHALLENGE_DIR" || return 1
     export H_CHALLENGE_DIR

@@ -10,7 +10,7 @@ h_start_apache
 t_ok $? "Apache starts" || t_bail "Apache did not start"
 
 t_like "$H_APACHE_PID" '^[0-9]+$' "H_APACHE_PID is set ($H_APACHE_PID)"
-t_is "$H_CHALLENGE_DIR" "$H_DIR/fsroot/tmp/acme" "H_CHALLENGE_DIR defaults to \$H_DIR/fsroot/tmp/acme"
+t_is "$H_CHALLENGE_DIR" "$H_DIR/fsroot/var/lib/cpssl/acme-challenge" "H_CHALLENGE_DIR defaults to \$H_DIR/fsroot/var/lib/cpssl/acme-challenge"
 listen=$(h_listen_addrs "$H_APACHE_PID" | tr '\n' ' ')
 want=$(printf '127.0.0.1:%s\n' "$H_HTTP_PORT" "$H_HTTPS_PORT" | sort | tr '\n' ' ')
 t_is "$listen" "$want" "Apache listens on 127.0.0.1:$H_HTTP_PORT and :$H_HTTPS_PORT only"

@@ -43,7 +43,7 @@ static void defaults(void)
 	CHECK(cps_settings_parse(cfg, 0, NULL, 0, &s, &err) == 0, "built-in defaults resolve");
 	CHECK_STR(s.ca.url, CPS_LE_PRODUCTION, "  the CA is Let's Encrypt production");
 	CHECK_STR(s.ca.dir_name, "acme-v02.api.letsencrypt.org.directory", "  its storage name");
-	CHECK_STR(s.layout.http01_root, "/tmp/acme", "  the http-01 root below fs_root /");
+	CHECK_STR(s.layout.http01_root, "/var/lib/cpssl/acme-challenge", "  the http-01 root below fs_root /");
 	CHECK(s.names.verify_ip && !s.names.strict_mode && !s.names.alternative_form,
 	      "  verify_ip on, strict and alternative form off");
 	CHECK(s.names.http_ok && !s.names.dns_ok, "  http usable, dns not (no provider)");
@@ -82,7 +82,8 @@ static void from_file(void)
 	CHECK(cfg != NULL && cps_settings_parse(cfg, 0, NULL, 0, &s, &err) == 0,
 	      "config.ini values resolve");
 	CHECK_STR(s.ca.url, CPS_LE_STAGING, "  debug selects Let's Encrypt staging");
-	CHECK_STR(s.layout.http01_root, "/srv/root/tmp/acme", "  the http-01 root follows fs_root");
+	CHECK_STR(s.layout.http01_root, "/srv/root/var/lib/cpssl/acme-challenge",
+		  "  the http-01 root follows fs_root");
 	CHECK(s.names.additional_certs.n == 2 && strcmp(s.names.additional_certs.v[0], "mail.a.test") == 0 &&
 	      strcmp(s.names.additional_certs.v[1], "b.test") == 0,
 	      "  additional_certs as a list");

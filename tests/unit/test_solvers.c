@@ -60,7 +60,8 @@ int main(void)
 
 	cps_config_load("/nonexistent", &cfg, &err);
 	CHECK(cps_settings_parse(cfg, 0, NULL, 0, &set, &err) == 0, "settings resolve");
-	CHECK_STR(set.layout.http01_root, "/tmp/acme", "default challenge dir is <fs_root>/tmp/acme");
+	CHECK_STR(set.layout.http01_root, "/var/lib/cpssl/acme-challenge",
+		  "default challenge dir is <fs_root>/var/lib/cpssl/acme-challenge");
 	cps_settings_free(&set);
 	cps_config_free(cfg);
 	unit_rmtree(dir);
