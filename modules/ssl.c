@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cpssl/core/clock.h"
@@ -12,6 +11,7 @@
 #include "cpssl/core/output.h"
 #include "cpssl/crypto/csr.h"
 #include "cpssl/crypto/key.h"
+#include "cpssl/deploy/apache.h"
 #include "cpssl/deploy/deploy.h"
 #include "cpssl/deploy/import.h"
 #include "cpssl/deploy/reload.h"
@@ -119,23 +119,15 @@ static int cmd_get_certificates(cps_ctx *ctx, json_object **args, size_t nargs,
 	return 0;
 }
 
-/* The file Apache (or the server PEM) reads, followed to its target. */
-static int served_file_exists(cps_ctx *ctx, const char *rel, json_object **result,
-			      cps_err *err)
+/* Whether the web server has FILE of the site (or the server's PEM): through
+ * the links cpssl made, and nothing a site's user could plant. */
+static int served_file_exists(cps_ctx *ctx, cps_apache_file file, json_object **result)
 {
-	char *base = NULL, *path;
-	struct stat sb;
+	cps_err e;
 
-	if (ctx->has_site)
-		path = (base = cps_target_apache_dir(&ctx->set.layout, ctx->site.name)) != NULL
-			       ? cps_path_join(base, rel) : NULL;
-	else
-		path = cps_target_server_pem(&ctx->set.layout);
-	free(base);
-	if (path == NULL)
-		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	*result = json_object_new_boolean(stat(path, &sb) == 0 && S_ISREG(sb.st_mode));
-	free(path);
+	*result = json_object_new_boolean(
+		ctx->has_site ? cps_apache_check(&ctx->set.layout, ctx->site.name, file, NULL, 0, &e) == 0
+			      : cps_target_server_pem_present(&ctx->set.layout));
 	return 0;
 }
 
@@ -144,7 +136,8 @@ static int cmd_cert_exists(cps_ctx *ctx, json_object **args, size_t nargs,
 {
 	(void)args;
 	(void)nargs;
-	return served_file_exists(ctx, "ssl.crt/server.crt", result, err);
+	(void)err;
+	return served_file_exists(ctx, CPS_APACHE_CERT, result);
 }
 
 static int cmd_key_exists(cps_ctx *ctx, json_object **args, size_t nargs,
@@ -152,7 +145,8 @@ static int cmd_key_exists(cps_ctx *ctx, json_object **args, size_t nargs,
 {
 	(void)args;
 	(void)nargs;
-	return served_file_exists(ctx, "ssl.key/server.key", result, err);
+	(void)err;
+	return served_file_exists(ctx, CPS_APACHE_KEY, result);
 }
 
 static int cmd_alt_names(cps_ctx *ctx, json_object **args, size_t nargs,

@@ -1,19 +1,15 @@
-/* Where a certificate is served from, below [cpssl] fs_root:
+/* Where a certificate is served from, below [cpssl] fs_root, a row each:
  *
- * Apache, per site, in /home/virtual/siteN/fst/etc/httpd/conf/:
- *   ssl.crt/server.crt -> ../ssl.live/server.crt
- *   ssl.crt/bundle.crt -> ../ssl.live/bundle.crt
- *   ssl.key/server.key -> ../ssl.live/server.key
- *   ssl.live -> ssl.versions/<version>       (switched with one rename)
- * so that every path resolves into one version: no reader, and no reload,
- * can pair a key with a certificate it does not belong to. The version is
- * written completely (the key 0600 in a 0700 directory) before the switch.
+ * Apache, per site, in the site's tree (deploy/apache.h).
  *
  * haproxy, when [mail] proxy = haproxy: /etc/haproxy/ssl.d/siteN, one PEM
  * (certificate, chain, key), 0600, replaced atomically.
  *
  * The server's own certificate: /etc/pki/tls/certs/server.pem (certificate,
- * chain, key; 0600), and ssl.d/server for haproxy. */
+ * chain, key; 0600), and ssl.d/server for haproxy.
+ *
+ * The directories of root's are checked like OpenSSH's StrictModes and
+ * walked without following a link (core/walk.h). */
 #ifndef CPSSL_DEPLOY_TARGETS_H
 #define CPSSL_DEPLOY_TARGETS_H
 
@@ -23,8 +19,6 @@
 #include "cpssl/core/err.h"
 #include "cpssl/core/settings.h"
 #include "cpssl/deploy/storage.h"
-
-#define CPS_APACHE_VERSIONS_KEPT 3
 
 /* A place a certificate is served from. SITE is "siteN" or "server". */
 typedef struct cps_target {
@@ -50,9 +44,7 @@ extern const size_t cps_ntargets;
 bool cps_target_applies(const cps_target *t, const cps_settings *set,
 			long site_id, bool any_setting);
 
-/* The directory holding a site's Apache certificate and key (caller frees). */
-char *cps_target_apache_dir(const cps_layout *l, const char *site);
-/* The PEM the server's own certificate is served from (caller frees). */
-char *cps_target_server_pem(const cps_layout *l);
+/* Whether the server's own certificate is in place (a regular file). */
+bool cps_target_server_pem_present(const cps_layout *l);
 
 #endif

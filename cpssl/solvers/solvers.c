@@ -1,14 +1,15 @@
 #include "cpssl/solvers/solvers.h"
 
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpssl/core/b64.h"
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
+#include "cpssl/core/walk.h"
 
 #define WELL_KNOWN ".well-known/acme-challenge"
 
@@ -27,13 +28,31 @@ int cps_http01_path(const char *root, const char *token, char **path,
 	return *path ? 0 : cps_fail(err, CPS_E_NOMEM, "out of memory");
 }
 
+/* PATH's directory, walked from / with StrictModes (made when missing),
+ * and the file's name in it. */
+static int challenge_dir(const char *path, bool create, int *fd, const char **name,
+			 char *dir, size_t len, cps_err *err)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL || (size_t)(slash - path) >= len)
+		return cps_fail(err, CPS_E_INTERNAL, "not a challenge file path: %.200s", path);
+	snprintf(dir, len, "%.*s", (int)(slash - path), path);
+	*name = slash + 1;
+	return cps_walk_open(dir, CPS_WALK_TRUSTED | (create ? CPS_WALK_CREATE : 0), 0755, fd, err);
+}
+
 int cps_http01_publish(const char *path, const char *keyauth, cps_err *err)
 {
 	char dir[PATH_MAX];
+	const char *name;
+	int fd, rc;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (cps_fs_mkdir_p(dirname(dir), 0755, err) != 0 ||
-	    cps_fs_write_atomic(path, keyauth, strlen(keyauth), 0644, err) != 0)
+	if (challenge_dir(path, true, &fd, &name, dir, sizeof(dir), err) != 0)
+		return cps_err_prefix(err, "cannot publish the http-01 response");
+	rc = cps_fs_write_at(fd, dir, name, keyauth, strlen(keyauth), 0644, err);
+	close(fd);
+	if (rc != 0)
 		return cps_err_prefix(err, "cannot publish the http-01 response");
 	cps_debug("SSL: setting `%s' in `%s'", keyauth, path);
 	return 0;
@@ -62,18 +81,31 @@ char *cps_solver_dns_tag(const char *record, const char *value)
 	return asprintf(&tag, "dns:%s %s", record, value) < 0 ? NULL : tag;
 }
 
-/* Only ever remove a token file inside a .well-known/acme-challenge dir. */
+/* Only ever remove a token file inside a .well-known/acme-challenge dir,
+ * reached without following a link. */
 static int unpublish_file(const char *path, cps_err *err)
 {
-	const char *base = strrchr(path, '/');
+	const char *base = strrchr(path, '/'), *name;
 	size_t wl = strlen(WELL_KNOWN);
+	char dir[PATH_MAX];
+	cps_err e;
+	int fd, rc;
 
 	if (base == NULL || (size_t)(base - path) < wl ||
 	    strncmp(base - wl, WELL_KNOWN, wl) != 0 ||
 	    !cps_b64url_valid(base + 1, 16, 256))
 		return cps_fail(err, CPS_E_INTERNAL,
 				"refusing to remove %s: not a challenge file", path);
-	return cps_fs_unlink(path, err);
+	if (challenge_dir(path, false, &fd, &name, dir, sizeof(dir), &e) != 0) {
+		if (e.code == CPS_E_NOTFOUND)
+			return 0; /* the directory is gone: so is the file */
+		if (err)
+			*err = e;
+		return -1;
+	}
+	rc = cps_fs_unlink_at(fd, dir, name, err);
+	close(fd);
+	return rc;
 }
 
 int cps_solver_unpublish(const char *tag, cps_dns_provider *dns, cps_err *err)
