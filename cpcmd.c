@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -100,6 +102,16 @@ static int list_one(const cps_command *cmd, void *ud)
 	return 0;
 }
 
+/* Keys pass through this process's memory: it never leaves a core dump,
+ * and no other process of the same user may read or trace it. */
+static void no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *site = NULL, *debug = getenv("DEBUG");
@@ -110,6 +122,7 @@ int main(int argc, char **argv)
 	cps_err err;
 	int opt, rc;
 
+	no_core_dumps();
 	if (argc == 2 && strcmp(argv[1], "--default-config") == 0) {
 		char *text = cps_config_render_default();
 

@@ -50,11 +50,23 @@ cps_acme_status cps_acme_status_parse(const char *s)
 	return CPS_ACME_UNKNOWN;
 }
 
+/* S made one line of text (core/log.h). */
+static char *dup_text(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d)
+		cps_text_clean(d);
+	return d;
+}
+
+/* A string of the CA's answer, made one line of text: it may be printed
+ * and stored. */
 static char *dup_member(json_object *o, const char *key)
 {
 	const char *s = cps_acme_str(o, key);
 
-	return s ? strdup(s) : NULL;
+	return s ? dup_text(s) : NULL;
 }
 
 static char *problem_detail(json_object *o)
@@ -65,7 +77,7 @@ static char *problem_detail(json_object *o)
 	if (!json_object_object_get_ex(o, "error", &e))
 		return NULL;
 	d = cps_acme_str(e, "detail");
-	return strdup(d ? d : (cps_acme_str(e, "type") ? cps_acme_str(e, "type") : "unknown error"));
+	return dup_text(d ? d : (cps_acme_str(e, "type") ? cps_acme_str(e, "type") : "unknown error"));
 }
 
 void cps_acme_order_free(cps_acme_order *o)
@@ -241,6 +253,8 @@ static int authz_from_json(cps_acme_authz *a, json_object *j, cps_err *err)
 	} else {
 		a->name = strdup(value);
 	}
+	if (a->name)
+		cps_text_clean(a->name);
 	n = json_object_array_length(chs);
 	a->ch = calloc(n ? n : 1, sizeof(*a->ch));
 	if (a->name == NULL || a->ch == NULL)

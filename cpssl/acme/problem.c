@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpssl/core/log.h"
+
 #define ACME_URN "urn:ietf:params:acme:error:"
 
 /* What each problem type means for the caller. */
@@ -39,14 +41,19 @@ static const struct problem_kind {
 	{ "userActionRequired", CPS_E_CA, true },
 };
 
+/* A string of the problem document, made one line of text (control
+ * characters go): it is printed and stored. */
 static char *dup_str(json_object *o, const char *key)
 {
 	json_object *v;
+	char *s;
 
 	if (!json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
-	return strdup(json_object_get_string(v));
+	if ((s = strdup(json_object_get_string(v))) != NULL)
+		cps_text_clean(s);
+	return s;
 }
 
 int cps_acme_problem_parse(const char *body, cps_acme_problem *p)

@@ -26,6 +26,8 @@ typedef enum cps_ctype {
 	CPS_CT_FRACTION,  /* "1/3" or "0.25": from 0 (off) up to, not including, 1 */
 } cps_ctype;
 
+/* A site may override only what cannot reach beyond the site: never a
+ * program root runs, a server root talks to, or a secret. */
 enum {
 	CPS_CK_SITE = 1 << 0, /* a site may override it */
 };
@@ -98,20 +100,20 @@ enum {
 	  CPS_CT_INT, "30", NULL, 0, 3600, 0, dns.validation_wait,             \
 	  "Seconds to wait for a dns-01 TXT record to appear on the zone's "   \
 	  "authoritative servers before telling the CA to check it.")          \
-	X(LE_CHALLENGE_DIR, "letsencrypt", "challenge_dir", CPS_CT_PATH, "",     \
-	  NULL, 0, 0, 0, layout.challenge_dir,                                   \
-	  "Directory served at /.well-known/acme-challenge/ for every vhost "   \
-	  "(see etc/apache/cpssl-acme-challenge.conf); http-01 responses are "  \
-	  "written below it. It and every directory above it must be owned "    \
-	  "by root and not writable by group or others (a sticky directory "    \
-	  "such as /tmp may be above it). Empty: "                               \
-	  "<fs_root>/var/lib/cpssl/acme-challenge.")                             \
+	X(LE_CHALLENGE_DIR, "letsencrypt", "challenge_dir", CPS_CT_PATH, "",   \
+	  NULL, 0, 0, 0, layout.challenge_dir,                                 \
+	  "Directory served at /.well-known/acme-challenge/ for every vhost "  \
+	  "(see etc/apache/cpssl-acme-challenge.conf); http-01 responses are " \
+	  "written below it. It and every directory above it must be owned "   \
+	  "by root and not writable by group or others (a sticky directory "   \
+	  "such as /tmp may be above it). Empty: "                             \
+	  "<fs_root>/var/lib/cpssl/acme-challenge.")                           \
 	X(LE_PREFERRED_CHAIN, "letsencrypt", "preferred_chain", CPS_CT_STRING, \
 	  "", NULL, 0, 0, 0, ca.preferred_chain,                               \
 	  "Issuer common name of the root to chain to when the CA offers "     \
 	  "alternate chains; empty keeps the CA's default chain.")             \
 	X(LE_DEPLOY_HOOK, "letsencrypt", "deploy_hook", CPS_CT_PATH, "", NULL, \
-	  0, 0, CPS_CK_SITE, deploy_hook,                                      \
+	  0, 0, 0, deploy_hook,                                                \
 	  "Executable run after a certificate is deployed, with CPSSL_SITE, "  \
 	  "CPSSL_DOMAINS, CPSSL_CERT, CPSSL_KEY and CPSSL_CHAIN in its "       \
 	  "environment; a failure is logged, not fatal.")                      \
@@ -141,21 +143,21 @@ enum {
 	  "How dns-01 TXT records are published: rfc2136 (TSIG-signed "        \
 	  "dynamic update), hook (an executable), or empty (none).")           \
 	X(DNS_RFC2136_SERVER, "dns", "rfc2136_server", CPS_CT_HOSTPORT, "",    \
-	  NULL, 0, 0, CPS_CK_SITE, dns.rfc2136_server,                         \
+	  NULL, 0, 0, 0, dns.rfc2136_server,                                   \
 	  "Primary server accepting dynamic updates (host:port).")             \
 	X(DNS_RFC2136_KEY_NAME, "dns", "rfc2136_key_name", CPS_CT_STRING, "",  \
-	  NULL, 0, 0, CPS_CK_SITE, dns.key_name, "TSIG key name.")             \
+	  NULL, 0, 0, 0, dns.key_name, "TSIG key name.")                       \
 	X(DNS_RFC2136_KEY_ALGORITHM, "dns", "rfc2136_key_algorithm",           \
 	  CPS_CT_ENUM, "hmac-sha256",                                          \
 	  "hmac-md5|hmac-sha1|hmac-sha256|hmac-sha512",                        \
-	  0, 0, CPS_CK_SITE, dns.key_algorithm, "TSIG algorithm.")             \
+	  0, 0, 0, dns.key_algorithm, "TSIG algorithm.")                       \
 	X(DNS_RFC2136_KEY_SECRET, "dns", "rfc2136_key_secret", CPS_CT_SECRET,  \
-	  "", NULL, 0, 0, CPS_CK_SITE, dns.key_secret, "TSIG secret (base64).") \
-	X(DNS_HOOK, "dns", "hook", CPS_CT_PATH, "", NULL, 0, 0, CPS_CK_SITE, dns.hook, \
+	  "", NULL, 0, 0, 0, dns.key_secret, "TSIG secret (base64).")          \
+	X(DNS_HOOK, "dns", "hook", CPS_CT_PATH, "", NULL, 0, 0, 0, dns.hook,   \
 	  "Executable run as HOOK setup|teardown NAME VALUE to publish and "   \
 	  "remove a dns-01 TXT record.")                                       \
 	X(DNS_AUTHORITATIVE_NS, "dns", "authoritative_ns", CPS_CT_HOSTPORTS,   \
-	  "", NULL, 0, 0, CPS_CK_SITE, dns.authoritative_ns,                   \
+	  "", NULL, 0, 0, 0, dns.authoritative_ns,                             \
 	  "Authoritative servers asked whether a TXT record has propagated "   \
 	  "(host:port, comma-separated); empty asks the zone's NS records.")
 

@@ -71,6 +71,13 @@ static void report_add(cps_level level, const char *msg)
 	report[report_len++].level = level;
 }
 
+void cps_text_clean(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = *s == '\n' || *s == '\t' || *s == '\r' ? ' ' : '?';
+}
+
 void cps_log(cps_level level, const char *fmt, ...)
 {
 	char buf[4096];
@@ -81,6 +88,8 @@ void cps_log(cps_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* what a CA, a DNS server or a program said reaches a terminal as text */
+	cps_text_clean(buf);
 
 	pthread_mutex_lock(&log_lock);
 	report_add(level, buf);

@@ -31,6 +31,11 @@ void cps_log(cps_level level, const char *fmt, ...)
 
 const char *cps_level_name(cps_level level);
 
+/* Make S one line of text: control characters (an escape sequence from a
+ * CA's or a DNS server's answer, say) become '?', line breaks and tabs a
+ * space. Every message goes through it before the sink sees it. */
+void cps_text_clean(char *s);
+
 /* The reporter: every message passed to cps_log() is recorded here as well. */
 typedef struct cps_report_entry {
 	cps_level level;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,8 +19,8 @@
 
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
+#include "cpssl/core/walk.h"
 
-extern char **environ;
 
 #define KILL_GRACE_MS  2000 /* SIGTERM, then SIGKILL this much later */
 #define GIVE_UP_MS     1000 /* after SIGKILL: stop reading a pipe someone still holds */
@@ -34,15 +35,35 @@ static size_t env_name_len(const char *entry)
 	return eq ? (size_t)(eq - entry) : strlen(entry);
 }
 
-/* The child's environment: ours, with ENV_EXTRA added or replacing entries
- * of the same name. Built before fork so the child does not allocate. */
+/* The environment every program cpssl runs starts from: nothing inherited
+ * (neither the caller's secrets nor a relative PATH), an absolute PATH. */
+static const char *const base_env[] = {
+	"PATH=" CPS_PROC_PATH,
+	"LANG=C.UTF-8",
+};
+#define NBASE (sizeof(base_env) / sizeof(base_env[0]))
+
+/* "HOME=" the home of the user cpssl runs as (root's: /root). */
+static const char *home_entry(void)
+{
+	static char buf[PATH_MAX + 8];
+	struct passwd *pw = getpwuid(geteuid());
+
+	snprintf(buf, sizeof(buf), "HOME=%s", pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : "/");
+	return buf;
+}
+
+/* The child's environment: the base, HOME, and ENV_EXTRA added or replacing
+ * entries of the same name. Built before fork so the child does not
+ * allocate. */
 static char **build_env(char *const env_extra[], cps_err *err)
 {
-	size_t n = 0, m = 0, k = 0;
+	const char *base[NBASE + 1];
+	size_t m = 0, k = 0;
 	char **env;
 
-	for (char **e = environ; e && *e; e++)
-		n++;
+	memcpy(base, base_env, sizeof(base_env));
+	base[NBASE] = home_entry();
 	for (; env_extra && env_extra[m]; m++) {
 		const char *eq = strchr(env_extra[m], '=');
 
@@ -53,25 +74,62 @@ static char **build_env(char *const env_extra[], cps_err *err)
 			return NULL;
 		}
 	}
-	env = calloc(n + m + 1, sizeof(*env));
+	env = calloc(NBASE + 1 + m + 1, sizeof(*env));
 	if (env == NULL) {
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	for (char **e = environ; e && *e; e++) {
-		size_t len = env_name_len(*e);
+	for (size_t b = 0; b < NBASE + 1; b++) {
+		size_t len = env_name_len(base[b]);
 		bool replaced = false;
 
 		for (size_t i = 0; i < m && !replaced; i++)
 			replaced = env_name_len(env_extra[i]) == len &&
-				   strncmp(env_extra[i], *e, len) == 0;
+				   strncmp(env_extra[i], base[b], len) == 0;
 		if (!replaced)
-			env[k++] = *e;
+			env[k++] = (char *)base[b];
 	}
 	for (size_t i = 0; i < m; i++)
 		env[k++] = env_extra[i];
 	env[k] = NULL;
 	return env;
+}
+
+/* Whether root may run PATH: the file it resolves to, and every directory
+ * above that, owned by root (or the user cpssl runs as) and writable by no
+ * one else (core/walk.h), so no other user can change what runs. *REAL gets
+ * the resolved path, which is what is executed. */
+static int trusted_program(const char *path, char **real, cps_err *err)
+{
+	char *r = realpath(path, NULL), *slash;
+	struct stat st;
+	int fd, rc = -1;
+
+	*real = NULL;
+	if (r == NULL)
+		return cps_fail(err, CPS_E_EXEC, "cannot run %.200s: %s", path, strerror(errno));
+	slash = strrchr(r, '/');
+	*slash = '\0';
+	if (cps_walk_open(*r ? r : "/", CPS_WALK_TRUSTED, 0, &fd, err) == 0) {
+		if (fstatat(fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+			cps_fail(err, CPS_E_EXEC, "%s/%s is not a regular file", r, slash + 1);
+		else if (st.st_uid != 0 && st.st_uid != geteuid())
+			cps_fail(err, CPS_E_PERM, "%s/%s is owned by uid %lu, not by root", r, slash + 1,
+				 (unsigned long)st.st_uid);
+		else if (st.st_mode & 022)
+			cps_fail(err, CPS_E_PERM, "%s/%s is writable by group or others (mode %04o)", r,
+				 slash + 1, (unsigned)(st.st_mode & 07777));
+		else
+			rc = 0;
+		close(fd);
+	}
+	*slash = '/';
+	if (rc != 0) {
+		free(r);
+		return cps_err_prefix(err, "refusing to run %.200s", path);
+	}
+	*real = r;
+	return 0;
 }
 
 static const char *env_get(char *const env[], const char *name)
@@ -84,8 +142,8 @@ static const char *env_get(char *const env[], const char *name)
 	return NULL;
 }
 
-/* Find NAME in the child's PATH, as execvp would, but before fork. Empty
- * PATH entries (the current directory) are skipped on purpose. Returns a
+/* Find NAME in the child's PATH, as execvp would, but before fork. Empty and
+ * relative PATH entries (the current directory) are skipped on purpose. Returns a
  * fresh path, or NULL with errno ENOENT/EACCES/ENOMEM. */
 static char *path_search(const char *name, char *const env[])
 {
@@ -93,7 +151,7 @@ static char *path_search(const char *name, char *const env[])
 	int saved = ENOENT;
 
 	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
+		path = CPS_PROC_PATH;
 	for (p = path; *p; p = *colon ? colon + 1 : colon) {
 		size_t dlen;
 		char *full;
@@ -101,8 +159,8 @@ static char *path_search(const char *name, char *const env[])
 
 		colon = strchrnul(p, ':');
 		dlen = (size_t)(colon - p);
-		if (dlen == 0)
-			continue;
+		if (dlen == 0 || *p != '/')
+			continue; /* the current directory, or relative to it */
 		if (asprintf(&full, "%.*s/%s", (int)dlen, p, name) < 0) {
 			errno = ENOMEM;
 			return NULL;
@@ -138,6 +196,8 @@ static void child(const char *path, char *const argv[], char *const env[],
 		goto fail;
 	/* descriptors someone opened without O_CLOEXEC must not leak either */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (chdir("/") != 0) /* not in whatever directory cpcmd was started */
+		goto fail;
 	execve(path, argv, env);
 fail:
 	e = errno;
@@ -376,7 +436,7 @@ int cps_proc_run_input(char *const argv[], char *const env_extra[],
 		       size_t max_output, cps_proc_result *res, cps_err *err)
 {
 	running c = { .out = -1, .pidfd = -1, .timeout_s = timeout_s, .max_output = max_output };
-	char **env = NULL, *path = NULL;
+	char **env = NULL, *path = NULL, *real = NULL;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -405,7 +465,9 @@ int cps_proc_run_input(char *const argv[], char *const env_extra[],
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	c.path = path;
+	if (trusted_program(path, &real, err) != 0)
+		goto out;
+	c.path = real;
 	if (spawn(&c, argv, env, input, input_len, err) != 0)
 		goto out;
 	if (supervise(&c, res, err) != 0) {
@@ -431,6 +493,7 @@ out:
 	if (c.pidfd >= 0)
 		close(c.pidfd);
 	free(path);
+	free(real);
 	free(env);
 	if (rc < 0)
 		cps_proc_result_free(res);

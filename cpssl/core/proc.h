@@ -16,12 +16,19 @@ typedef struct cps_proc_result {
 	bool truncated;   /* output exceeded the cap */
 } cps_proc_result;
 
-/* Run ARGV (argv[0] an absolute path, or a name looked up in PATH) with the
- * current environment plus ENV_EXTRA ("NAME=value" strings, NULL-terminated;
- * may be NULL), stdin from /dev/null, for at most TIMEOUT_S seconds (then
- * SIGTERM, and SIGKILL 2 s later, to the child's process group). Output is
- * captured up to MAX_OUTPUT bytes. Returns 0 when the program ran (whatever
- * its exit status; look at res), -1 when it could not be started. */
+/* The PATH of every program cpssl runs. */
+#define CPS_PROC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Run ARGV (argv[0] an absolute path, or a name looked up in the PATH of
+ * the child's environment) with an environment of its own — PATH
+ * (CPS_PROC_PATH), LANG=C.UTF-8 and HOME, plus ENV_EXTRA ("NAME=value"
+ * strings, NULL-terminated; may be NULL), nothing inherited — in /, stdin
+ * from /dev/null, for at most TIMEOUT_S seconds (then SIGTERM, and SIGKILL 2 s
+ * later, to the child's process group). The program, and every directory
+ * above it, must be owned by root (or the user cpssl runs as) and writable
+ * by no one else, or it is refused. Output is captured up to MAX_OUTPUT
+ * bytes. Returns 0 when the program ran (whatever its exit status; look at
+ * res), -1 when it could not be started. */
 int cps_proc_run(char *const argv[], char *const env_extra[], int timeout_s,
 		 size_t max_output, cps_proc_result *res, cps_err *err);
 /* The same with INPUT (LEN bytes) as the program's stdin. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cpssl/acme/account.h"
 #include "cpssl/core/fs.h"
@@ -11,6 +12,8 @@
 #include "cpssl/crypto/key.h"
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/server.h"
+
+#define ACCOUNT_LOCK_WAIT_MS (2 * 60 * 1000L)
 
 char *cps_session_data_path(const cps_session *s, const char *rel)
 {
@@ -88,20 +91,12 @@ static int account_key(cps_session *s, bool *created, cps_err *err)
 	return rc;
 }
 
-int cps_session_account(cps_session *s, cps_err *err)
+static int account_locked(cps_session *s, const char *email, cps_err *err)
 {
-	char *email = NULL, *kid = NULL, *contact = NULL;
+	char *kid = NULL, *contact = NULL;
 	bool created;
 	int rc = -1;
 
-	if (s->account_ready)
-		return 0;
-	if (cps_server_get(s->st, CPS_SERVER_EMAIL, &email, err) != 0)
-		return -1;
-	if (email == NULL)
-		return cps_fail(err, CPS_E_CONFIG,
-				"no administrator e-mail is set, and the ACME account needs one: "
-				"set it with cpcmd common:set-email ADDRESS");
 	if (account_key(s, &created, err) != 0)
 		goto out;
 	cps_acme_use_key(s->acme, s->account_key);
@@ -131,9 +126,38 @@ int cps_session_account(cps_session *s, cps_err *err)
 	s->account_ready = true;
 	rc = 0;
 out:
-	free(email);
 	free(kid);
 	free(contact);
+	return rc;
+}
+
+/* Under a lock on the CA's account directory: two first runs make one key
+ * and register one account, the second finding what the first made. */
+int cps_session_account(cps_session *s, cps_err *err)
+{
+	char rel[300], *dir = NULL, *key = NULL, *email = NULL;
+	int fd = -1, rc = -1;
+
+	if (s->account_ready)
+		return 0;
+	if (cps_server_get(s->st, CPS_SERVER_EMAIL, &email, err) != 0)
+		return -1;
+	if (email == NULL)
+		return cps_fail(err, CPS_E_CONFIG,
+				"no administrator e-mail is set, and the ACME account needs one: "
+				"set it with cpcmd common:set-email ADDRESS");
+	snprintf(rel, sizeof(rel), "accounts/%s", s->server_dir);
+	if ((dir = cps_session_data_path(s, rel)) == NULL ||
+	    (key = cps_path_join(dir, "account.key")) == NULL)
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+	else if (cps_fs_mkdir_p(dir, 0700, err) == 0 &&
+		 cps_fs_lock_dir_of(key, ACCOUNT_LOCK_WAIT_MS, &fd, err) == 0)
+		rc = account_locked(s, email, err);
+	if (fd >= 0)
+		close(fd);
+	free(email);
+	free(key);
+	free(dir);
 	return rc;
 }
 

@@ -27,37 +27,50 @@ static char *site_keys(void)
 	return buf;
 }
 
+/* Whether NAME ("section.key", or a bare key) names K. */
+static bool names_key(const char *name, const cps_config_key *k)
+{
+	const char *dot = strchr(name, '.');
+
+	if (dot == NULL)
+		return strcmp(k->key, name) == 0;
+	return strlen(k->section) == (size_t)(dot - name) &&
+	       strncmp(k->section, name, (size_t)(dot - name)) == 0 && strcmp(k->key, dot + 1) == 0;
+}
+
 const cps_config_key *cps_setting_key(const char *name, cps_err *err)
 {
-	const cps_config_key *found = NULL;
-	const char *dot = strchr(name, '.');
+	const cps_config_key *found = NULL, *server_only = NULL;
 	int matches = 0;
 	char *list;
 
 	for (int i = 0; i < CPS_CFG__COUNT; i++) {
 		const cps_config_key *k = cps_config_key_get((cps_cfg_id)i);
-		bool hit;
 
-		if (!(k->flags & CPS_CK_SITE))
+		if (!names_key(name, k))
 			continue;
-		if (dot)
-			hit = strlen(k->section) == (size_t)(dot - name) &&
-			      strncmp(k->section, name, (size_t)(dot - name)) == 0 &&
-			      strcmp(k->key, dot + 1) == 0;
-		else
-			hit = strcmp(k->key, name) == 0;
-		if (hit) {
-			found = k;
-			matches++;
+		if (!(k->flags & CPS_CK_SITE)) {
+			server_only = k;
+			continue;
 		}
+		found = k;
+		matches++;
 	}
 	if (matches == 1)
 		return found;
 	list = site_keys();
-	cps_fail(err, CPS_E_NOTFOUND,
-		 "'%.80s' is not a per-site setting%s; per-site settings: %s",
-		 name, matches > 1 ? " (ambiguous: give section.key)" : "",
-		 list ? list : "?");
+	if (matches == 0 && server_only)
+		cps_fail(err, CPS_E_PERM,
+			 "%s.%s is a server-only setting: a site may not choose a program, a server or "
+			 "a secret that root uses, or a limit of the whole server; set it in config.ini "
+			 "with cpcmd scope:set cp.config %s %s VALUE (per-site settings: %s)",
+			 server_only->section, server_only->key, server_only->section, server_only->key,
+			 list ? list : "?");
+	else
+		cps_fail(err, CPS_E_NOTFOUND,
+			 "'%.80s' is not a per-site setting%s; per-site settings: %s",
+			 name, matches > 1 ? " (ambiguous: give section.key)" : "",
+			 list ? list : "?");
 	free(list);
 	return NULL;
 }

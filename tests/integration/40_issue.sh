@@ -105,6 +105,9 @@ hook=$H_DIR/null-hook
 printf '#!/bin/sh\nexit 0\n' >"$hook"; chmod 755 "$hook"
 c_run -d site1 site:set-setting dns.provider hook
 c_run -d site1 site:set-setting dns.hook "$hook"
+t_is "$RC" 1 "a site cannot choose the program root runs as its DNS hook"
+t_like "$ERR" "dns\.hook is a server-only setting.*scope:set cp\.config dns hook VALUE" "  it is server-only, and the error says where to set it"
+c_run scope:set cp.config dns hook "$hook"
 c_run scope:set cp.config letsencrypt dns_validation_wait 2
 start=$SECONDS
 DEBUG=1 c_run -d site1 letsencrypt:request '[*.nv.a.test]'
@@ -165,7 +168,7 @@ printf 'server 127.0.0.1 %s\nupdate add %s. 60 TXT "%s"\nsend\n' $H_DNS_PORT "\$
 HOOK
 chmod 755 "$killer"
 c_run -d site1 site:set-setting dns.provider hook
-c_run -d site1 site:set-setting dns.hook "$killer"
+c_run scope:set cp.config dns hook "$killer"
 before=$(openssl x509 -in "$dir/cert.pem" -noout -fingerprint -sha256)
 start=$SECONDS
 c_run -d site1 letsencrypt:request '[*.kill.a.test]'

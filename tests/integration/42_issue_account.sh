@@ -82,7 +82,7 @@ exec sleep 60
 HOOK
 chmod 755 "$hook"
 c_run -d site1 site:set-setting dns.provider hook
-c_run -d site1 site:set-setting dns.hook "$hook"
+c_run scope:set cp.config dns hook "$hook"
 "$CPCMD" -d site1 letsencrypt:request '[*.k.a.test]' >/dev/null 2>&1 &
 victim=$!
 for _ in $(seq 1 100); do

@@ -196,6 +196,9 @@ served_becomes "$H_HTTPS_PORT" a.test "$prev"; t_ok $? "  and served"
 hook=$H_DIR/deploy-hook
 printf '#!/bin/sh\nenv | grep ^CPSSL_ | sort > "%s/hook.env"\n' "$H_DIR" >"$hook"; chmod 755 "$hook"
 c_run -d site1 site:set-setting deploy_hook "$hook"
+t_is "$RC" 1 "a site cannot choose the program root runs after a deployment"
+t_like "$ERR" "letsencrypt\.deploy_hook is a server-only setting" "  it is server-only"
+c_run scope:set cp.config letsencrypt deploy_hook "$hook"
 c_run -d site1 letsencrypt:request '[a.test]'
 t_like "$(cat "$H_DIR/hook.env" 2>/dev/null)" "CPSSL_DOMAINS=a\.test" "the deploy hook ran with CPSSL_DOMAINS"
 t_like "$(cat "$H_DIR/hook.env" 2>/dev/null)" "CPSSL_SITE=site1" "  CPSSL_SITE"
@@ -205,7 +208,7 @@ printf '#!/bin/sh\necho broken hook >&2\nexit 3\n' >"$hook"
 c_run -d site1 letsencrypt:request '[a.test]'
 t_is "$RC" 0 "a failing hook does not fail the deployment"
 t_like "$ERR" "WARNING : deploy hook .* failed \(exit status 3\): broken hook" "  it is a WARNING"
-c_run -d site1 site:set-setting deploy_hook null
+c_run scope:set cp.config letsencrypt deploy_hook "''"
 
 # --- the self-signed fallback -------------------------------------------------------------------
 c_run -d site2 letsencrypt:use-mechanism dead.b.test http

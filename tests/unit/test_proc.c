@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpssl/core/fs.h"
 #include "cpssl/core/proc.h"
 #include "unit.h"
 
@@ -145,8 +146,13 @@ static void test_env(void)
 		       "printf '%s|%s|%s|' \"$CPS_PROC_NEW\" \"$CPS_PROC_OLD\" \"$CPS_PROC_KEEP\"; "
 		       "env | grep -c '^CPS_PROC_OLD='", NULL };
 	CHECK(run(sh, env, 10, 1024, &r, &err) == 0, "env_extra");
-	CHECK_STR(r.output, "va lue;$(x)|new|kept|1\n",
-		  "  added, replacing a variable of the same name once, the rest inherited");
+	CHECK_STR(r.output, "va lue;$(x)|new||1\n",
+		  "  added, replacing a variable of the same name once; nothing of ours is inherited");
+	cps_proc_result_free(&r);
+	char *envsh[] = { "/bin/sh", "-c", "env | sort | tr '\\n' ' '", NULL };
+	CHECK(run(envsh, NULL, 10, 4096, &r, &err) == 0, "the documented environment");
+	CHECK_STR(r.output, "HOME=/root LANG=C.UTF-8 PATH=" CPS_PROC_PATH " PWD=/ ",
+		  "  PATH, LANG and HOME, and nothing else (the shell adds PWD)");
 	cps_proc_result_free(&r);
 
 	char *badenv[] = { "NO_EQUALS_SIGN", NULL };
@@ -156,6 +162,8 @@ static void test_env(void)
 	char *tru[] = { "true", NULL };
 	CHECK(run(tru, path, 10, 1024, &r, &err) == -1, "PATH from env_extra is the one searched");
 	CHECK_HAS(err.msg, "cannot run true", "  cannot run true");
+	char *relpath[] = { "PATH=bin:.:", NULL };
+	CHECK(run(tru, relpath, 10, 1024, &r, &err) == -1, "relative PATH entries are not searched");
 	unsetenv("CPS_PROC_OLD");
 	unsetenv("CPS_PROC_KEEP");
 }
@@ -294,6 +302,42 @@ static void test_missing(void)
 	CHECK(run(tru, NULL, 0, 1024, &r, &err) == -1, "no time limit is refused");
 }
 
+/* A program someone else could change is never run. */
+static void test_untrusted(void)
+{
+	char open_dir[600], in_open[600], good[600], link[600];
+	cps_proc_result r;
+	cps_err err;
+
+	snprintf(open_dir, sizeof(open_dir), "%s/open", dir);
+	snprintf(in_open, sizeof(in_open), "%s/open/hook", dir);
+	snprintf(good, sizeof(good), "%s/hook", dir);
+	snprintf(link, sizeof(link), "%s/hook-link", dir);
+	mkdir(open_dir, 0755);
+	chmod(open_dir, 0777);
+	cps_fs_write_atomic(in_open, "#!/bin/sh\necho ran\n", 18, 0755, NULL);
+	cps_fs_write_atomic(good, "#!/bin/sh\necho ran\n", 18, 0755, NULL);
+	symlink(in_open, link);
+
+	char *a[] = { in_open, NULL };
+	CHECK(run(a, NULL, 10, 1024, &r, &err) == -1, "a program in a directory anyone can write to is refused");
+	CHECK_HAS(err.msg, "refusing to run", "  saying so");
+	CHECK_HAS(err.msg, "/open is writable by group and others (mode 0777)", "  naming the directory");
+	char *l[] = { link, NULL };
+	CHECK(run(l, NULL, 10, 1024, &r, &err) == -1, "  also through a link from a good directory");
+	char *g[] = { good, NULL };
+	CHECK(run(g, NULL, 10, 1024, &r, &err) == 0, "the same program in a directory of root's runs");
+	cps_proc_result_free(&r);
+	chmod(good, 0775);
+	CHECK(run(g, NULL, 10, 1024, &r, &err) == -1, "a program its group can write is refused");
+	CHECK_HAS(err.msg, "is writable by group or others (mode 0775)", "  naming its mode");
+	chmod(good, 0755);
+	if (chown(good, 65534, 65534) == 0) {
+		CHECK(run(g, NULL, 10, 1024, &r, &err) == -1, "a program another user owns is refused");
+		CHECK_HAS(err.msg, "is owned by uid 65534, not by root", "  naming the owner");
+	}
+}
+
 static void test_fds(void)
 {
 	char arg[64];
@@ -401,6 +445,7 @@ int main(void)
 	test_verbatim();
 	test_timeout();
 	test_missing();
+	test_untrusted();
 	test_fds();
 	test_split();
 	unit_rmtree(dir);

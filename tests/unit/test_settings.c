@@ -166,13 +166,19 @@ static void overrides(void)
 				 &s, &err) == -1,
 	      "a bad boolean is refused");
 	CHECK_HAS(err.msg, "expected true or false", "  saying what is expected");
-	CHECK(cps_settings_parse(cfg, 7, (cps_override[]){ { "dns.rfc2136_server", "a b" } }, 1, &s,
-				 &err) == -1,
-	      "a bad host:port is refused");
-	CHECK(cps_settings_parse(cfg, 7, (cps_override[]){ { "letsencrypt.deploy_hook", "relative/hook" } },
-				 1, &s, &err) == -1,
-	      "a relative hook path is refused");
-	CHECK_HAS(err.msg, "an absolute path", "  saying so");
+	warnings[0] = '\0';
+	CHECK(cps_settings_parse(cfg, 7, (cps_override[]){
+						 { "dns.rfc2136_server", "a b" },
+						 { "letsencrypt.deploy_hook", "relative/hook" },
+						 { "dns.rfc2136_key_secret", "c2VjcmV0" },
+					 }, 3, &s, &err) == 0,
+	      "a site's values for a DNS server, a hook or a secret are never taken, even broken ones");
+	CHECK_STR(s.dns.rfc2136_server, "", "  the server's (empty) rfc2136_server stays");
+	CHECK_STR(s.deploy_hook, "", "  the server's (empty) deploy hook stays");
+	CHECK_STR(s.dns.key_secret, "", "  and its (empty) TSIG secret");
+	CHECK_HAS(warnings, "[dns] rfc2136_server, which only the server's config.ini sets", "  each named");
+	CHECK_HAS(warnings, "[letsencrypt] deploy_hook, which only", "  the hook too");
+	cps_settings_free(&s);
 	cps_config_free(cfg);
 }
 
