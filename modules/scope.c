@@ -1,5 +1,7 @@
 /* scope: server-wide settings by name — cp.config (config.ini) and
  * net.hostname. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +9,7 @@
 #include <unistd.h>
 
 #include "cpssl/core/fs.h"
+#include "cpssl/core/log.h"
 #include "cpssl/names/hostname.h"
 #include "cpssl/store/server.h"
 #include "modules/dispatch.h"
@@ -86,11 +89,49 @@ static int config_get(cps_ctx *ctx, json_object **args, size_t nargs,
 	return 0;
 }
 
+#define SECRET_MAX 4096
+
+/* A secret's value: "-" reads it from standard input, "@FILE" from a file
+ * (one line; a trailing newline is dropped); given itself, it was on the
+ * command line, where every user can read it: a WARNING says so. */
+static int secret_value(const cps_config_key *k, json_object *arg, json_object **out,
+			cps_err *err)
+{
+	const char *v = json_object_get_string(arg);
+	char *text = NULL;
+	int fd = -1, rc;
+
+	*out = NULL;
+	if (!json_object_is_type(arg, json_type_string) || (strcmp(v, "-") != 0 && v[0] != '@')) {
+		if (json_object_is_type(arg, json_type_string) && *v)
+			cps_warn("the value of [%s] %s was given on the command line, which every user of "
+				 "this server can read while cpcmd runs: give '-' (standard input) or "
+				 "@FILE instead", k->section, k->key);
+		return 0;
+	}
+	if (strcmp(v, "-") == 0)
+		rc = cps_fs_read_fd(STDIN_FILENO, "standard input", SECRET_MAX, &text, NULL, err);
+	else if ((fd = open(v + 1, O_RDONLY | O_CLOEXEC)) < 0)
+		rc = cps_fail(err, CPS_E_IO, "cannot read %s: %s", v + 1, strerror(errno));
+	else
+		rc = cps_fs_read_fd(fd, v + 1, SECRET_MAX, &text, NULL, err);
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		return cps_err_prefix(err, "[%s] %s", k->section, k->key);
+	text[strcspn(text, "\r\n")] = '\0';
+	*out = json_object_new_string(text);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return 0;
+}
+
 static int config_set(cps_ctx *ctx, json_object **args, size_t nargs,
 		      json_object **result, cps_err *err)
 {
 	static const char usage[] = "scope:set cp.config SECTION KEY VALUE";
 	const cps_config_key *k;
+	json_object *secret = NULL;
 	char *canon = NULL, *etc;
 	int rc;
 
@@ -100,7 +141,11 @@ static int config_set(cps_ctx *ctx, json_object **args, size_t nargs,
 		return -1;
 	k = cps_config_key_find(json_object_get_string(args[0]),
 				json_object_get_string(args[1]), err);
-	if (k == NULL || cps_config_normalize(k, args[2], &canon, err) != 0)
+	if (k == NULL || (k->type == CPS_CT_SECRET && secret_value(k, args[2], &secret, err) != 0))
+		return -1;
+	rc = cps_config_normalize(k, secret ? secret : args[2], &canon, err);
+	json_object_put(secret);
+	if (rc != 0)
 		return -1;
 	etc = cps_path_join(ctx->paths.home, "etc");
 	rc = etc ? cps_fs_mkdir_p(etc, 0755, err)
@@ -108,6 +153,7 @@ static int config_set(cps_ctx *ctx, json_object **args, size_t nargs,
 	if (rc == 0)
 		rc = cps_config_edit(ctx->paths.config, k, canon, err);
 	free(etc);
+	explicit_bzero(canon, strlen(canon));
 	free(canon);
 	if (rc != 0)
 		return -1;

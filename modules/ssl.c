@@ -1,9 +1,12 @@
 /* ssl: certificates whatever their source — imports from another CA,
  * self-signed ones, CSRs, inspection, deletion and rollback. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cpssl/core/clock.h"
 #include "cpssl/core/fs.h"
@@ -77,19 +80,68 @@ static int cert_info(cps_ctx *ctx, json_object *arg, cps_cert_info *info,
 	return rc;
 }
 
+#define PEM_ARG_MAX (1024 * 1024)
+
+/* An argument of ssl:install: the PEM itself, an absolute file path, or
+ * "-" for standard input (one argument at most). A private key given
+ * itself is on the command line, which every user of the server can read
+ * while cpcmd runs: a WARNING says so. */
+static int pem_arg(json_object *arg, const char *what, bool secret, bool *stdin_taken,
+		   char **out, cps_err *err)
+{
+	const char *v = json_object_get_string(arg);
+	int fd, rc;
+
+	*out = NULL;
+	if (strcmp(v, "-") == 0) {
+		if (*stdin_taken)
+			return cps_fail(err, CPS_E_INVAL, "only one argument can be read from standard input ('-')");
+		*stdin_taken = true;
+		return cps_fs_read_fd(STDIN_FILENO, "standard input", PEM_ARG_MAX, out, NULL, err) != 0
+			       ? cps_err_prefix(err, "the %s", what) : 0;
+	}
+	if (v[0] == '/') {
+		if ((fd = open(v, O_RDONLY | O_CLOEXEC)) < 0)
+			return cps_fail(err, errno == ENOENT ? CPS_E_NOTFOUND : CPS_E_IO,
+					"cannot read the %s from %s: %s", what, v, strerror(errno));
+		rc = cps_fs_read_fd(fd, v, PEM_ARG_MAX, out, NULL, err);
+		close(fd);
+		return rc != 0 ? cps_err_prefix(err, "the %s", what) : 0;
+	}
+	/* anything else is PEM (the parser says what is wrong with it) */
+	if (secret && strstr(v, "PRIVATE KEY-----") != NULL)
+		cps_warn("the %s was given on the command line, which every user of this server can read "
+			 "while cpcmd runs (/proc/PID/cmdline): give a file path or '-' (standard input) "
+			 "instead", what);
+	*out = strdup(v);
+	return *out ? 0 : cps_fail(err, CPS_E_NOMEM, "out of memory");
+}
+
 static int cmd_install(cps_ctx *ctx, json_object **args, size_t nargs,
 		       json_object **result, cps_err *err)
 {
+	char *key = NULL, *cert = NULL, *chain = NULL;
+	bool stdin_taken = false;
 	cps_cert_info info;
+	int rc = -1;
 
 	(void)nargs;
-	if (cps_import(ctx->store, &ctx->set, &ctx->paths, cps_ctx_site(ctx), json_object_get_string(args[0]),
-		       json_object_get_string(args[1]), args[2] ? json_object_get_string(args[2]) : NULL,
-		       &info, err) != 0)
-		return cps_err_prefix(err, "%s", cps_ctx_subject(ctx));
-	*result = info_json(&info);
-	cps_cert_info_free(&info);
-	return 0;
+	if (pem_arg(args[0], "private key", true, &stdin_taken, &key, err) == 0 &&
+	    pem_arg(args[1], "certificate", false, &stdin_taken, &cert, err) == 0 &&
+	    (args[2] == NULL || pem_arg(args[2], "chain", false, &stdin_taken, &chain, err) == 0) &&
+	    cps_import(ctx->store, &ctx->set, &ctx->paths, cps_ctx_site(ctx), key, cert, chain, &info,
+		       err) == 0) {
+		*result = info_json(&info);
+		cps_cert_info_free(&info);
+		rc = 0;
+	}
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	free(cert);
+	free(chain);
+	return rc == 0 ? 0 : cps_err_prefix(err, "%s", cps_ctx_subject(ctx));
 }
 
 static int cmd_get_certificates(cps_ctx *ctx, json_object **args, size_t nargs,
@@ -299,9 +351,16 @@ static int cmd_generate_csr(cps_ctx *ctx, json_object **args, size_t nargs,
 	for (size_t i = 0; i < np; i++)
 		names[i] = plan[i].name;
 	if (args[1]) {
-		const char *k = json_object_get_string(args[1]);
+		char *k = NULL;
+		bool stdin_taken = false;
+		int krc = pem_arg(args[1], "private key", true, &stdin_taken, &k, err) != 0 ||
+			  cps_key_from_pem(k, strlen(k), &key, err) != 0 ? -1 : 0;
 
-		if (cps_key_from_pem(k, strlen(k), &key, err) != 0)
+		if (k) {
+			explicit_bzero(k, strlen(k));
+			free(k);
+		}
+		if (krc != 0)
 			goto out;
 	} else {
 		char file[64];
@@ -356,7 +415,8 @@ const cps_command cps_mod_ssl[] = {
 	  { { "key", CPS_T_STRING, NULL }, { "cert", CPS_T_STRING, NULL },
 	    { "chain", CPS_T_STRING | CPS_T_NULL, "null" } },
 	  "Install a certificate from another CA: the key must match, the certificate must be "
-	  "valid now and name only the site's hostnames; then deployed and reloaded." },
+	  "valid now and name only the site's hostnames; then deployed and reloaded. Each "
+	  "argument is PEM, an absolute file path, or '-' for standard input." },
 	{ "ssl", "get-certificates", cmd_get_certificates, CPS_SITE_OPTIONAL,
 	  CPS_CMD_STORE, { { 0 } },
 	  "Every certificate the site has had, newest first, the current one marked." },
@@ -381,8 +441,9 @@ const cps_command cps_mod_ssl[] = {
 	  CPS_CMD_SETTINGS | CPS_CMD_STORE,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL },
 	    { "key", CPS_T_STRING | CPS_T_NULL, "null" } },
-	  "A CSR for names of the site, signed with the given key or a new one (stored 0600; its "
-	  "path is returned, never the key itself)." },
+	  "A CSR for names of the site, signed with the given key (PEM, an absolute file path, or "
+	  "'-' for standard input) or a new one (stored 0600; its path is returned, never the key "
+	  "itself)." },
 	{ "ssl", "sign-certificate", cmd_sign, CPS_SITE_OPTIONAL,
 	  CPS_CMD_SETTINGS | CPS_CMD_STORE | CPS_CMD_LOCKS,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING | CPS_T_NULL, "null" } },

@@ -153,6 +153,11 @@ enum {
 	  0, 0, 0, dns.key_algorithm, "TSIG algorithm.")                       \
 	X(DNS_RFC2136_KEY_SECRET, "dns", "rfc2136_key_secret", CPS_CT_SECRET,  \
 	  "", NULL, 0, 0, 0, dns.key_secret, "TSIG secret (base64).")          \
+	X(DNS_RFC2136_KEY_FILE, "dns", "rfc2136_key_file", CPS_CT_PATH, "",    \
+	  NULL, 0, 0, 0, dns.key_file,                                         \
+	  "A BIND key file (as tsig-keygen writes it) to read the TSIG key "   \
+	  "name, algorithm and secret from, instead of the three keys above; " \
+	  "root's, mode 0600 or 0640.")                                        \
 	X(DNS_HOOK, "dns", "hook", CPS_CT_PATH, "", NULL, 0, 0, 0, dns.hook,   \
 	  "Executable run as HOOK setup|teardown NAME VALUE to publish and "   \
 	  "remove a dns-01 TXT record.")                                       \

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cpssl/core/fs.h"
+#include "cpssl/core/log.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -141,6 +142,11 @@ static int config_edit_locked(const char *path, const cps_config_key *k,
 			return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	} else if (stat(path, &st) == 0) {
 		mode = st.st_mode & 07777;
+	}
+	if (k->type == CPS_CT_SECRET && *canon && (mode & 077)) {
+		cps_warn("%s now holds a secret ([%s] %s): its mode is 0600 (it was %04o)", path,
+			 k->section, k->key, (unsigned)mode);
+		mode = 0600;
 	}
 	if (lines_split(text, &l) != 0) {
 		cps_fail(err, CPS_E_NOMEM, "out of memory");

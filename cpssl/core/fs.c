@@ -142,13 +142,53 @@ int cps_fs_mkdir_p(const char *path, mode_t mode, cps_err *err)
 	return 0;
 }
 
+int cps_fs_read_fd(int fd, const char *shown, size_t max, char **out, size_t *len,
+		   cps_err *err)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+
+	*out = NULL;
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode))
+		return cps_fail(err, CPS_E_INVAL, "%s is a directory", shown);
+	if (S_ISREG(st.st_mode) && (size_t)st.st_size > max)
+		return cps_fail(err, CPS_E_INVAL, "%s is too large (%lld bytes, limit %zu)", shown,
+				(long long)st.st_size, max);
+	buf = malloc(max + 1);
+	if (buf == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory reading %s", shown);
+	for (;;) {
+		ssize_t n = read(fd, buf + got, max + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			return cps_fail(err, CPS_E_IO, "cannot read %s: %s", shown, strerror(e));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {
+			free(buf);
+			return cps_fail(err, CPS_E_INVAL, "%s is too large (limit %zu bytes)", shown, max);
+		}
+	}
+	buf[got] = '\0';
+	*out = buf;
+	if (len)
+		*len = got;
+	return 0;
+}
+
 int cps_fs_read(const char *path, size_t max, char **out, size_t *len,
 		cps_err *err)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd;
+	int fd, rc;
 
 	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -163,47 +203,9 @@ int cps_fs_read(const char *path, size_t max, char **out, size_t *len,
 		close(fd);
 		return cps_fail(err, CPS_E_IO, "%s is not a regular file", path);
 	}
-	if ((size_t)st.st_size > max) {
-		close(fd);
-		return cps_fail(err, CPS_E_INVAL,
-				"%s is too large (%lld bytes, limit %zu)", path,
-				(long long)st.st_size, max);
-	}
-	buf = malloc(max + 1);
-	if (buf == NULL) {
-		close(fd);
-		return cps_fail(err, CPS_E_NOMEM, "out of memory reading %s", path);
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + got, max + 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-
-			close(fd);
-			free(buf);
-			return cps_fail(err, CPS_E_IO, "cannot read %s: %s", path,
-					strerror(e));
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > max) {
-			close(fd);
-			free(buf);
-			return cps_fail(err, CPS_E_INVAL,
-					"%s is too large (limit %zu bytes)", path,
-					max);
-		}
-	}
+	rc = cps_fs_read_fd(fd, path, max, out, len, err);
 	close(fd);
-	buf[got] = '\0';
-	*out = buf;
-	if (len)
-		*len = got;
-	return 0;
+	return rc;
 }
 
 int cps_fs_unlink(const char *path, cps_err *err)

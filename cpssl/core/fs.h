@@ -22,6 +22,10 @@ int cps_fs_mkdir_p(const char *path, mode_t mode, cps_err *err);
 /* Read a whole regular file of at most MAX bytes; *out is NUL-terminated. */
 int cps_fs_read(const char *path, size_t max, char **out, size_t *len,
 		cps_err *err);
+/* The same from an open descriptor (a file, or a pipe such as stdin), to
+ * its end; SHOWN names it in messages. */
+int cps_fs_read_fd(int fd, const char *shown, size_t max, char **out, size_t *len,
+		   cps_err *err);
 
 int cps_fs_fsync_dir(const char *dir, cps_err *err);
 

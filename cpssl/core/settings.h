@@ -72,6 +72,7 @@ typedef struct cps_dns_settings {
 	const char *provider;        /* "rfc2136", "hook" or "" (none) */
 	const char *rfc2136_server;  /* "host:port" */
 	const char *key_name, *key_algorithm, *key_secret; /* TSIG */
+	const char *key_file;        /* or a BIND key file holding them */
 	const char *hook;            /* absolute path of the hook */
 	const char *authoritative_ns; /* host:port, …; "" = the zone's NS */
 	const char *resolvers;       /* host:port, …; "" = resolv.conf */

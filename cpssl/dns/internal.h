@@ -82,4 +82,8 @@ int cps_dns_rfc2136_update(cps_dns_provider *p, const char *name,
 int cps_dns_hook_run(cps_dns_provider *p, const char *action,
 		     const char *name, const char *value, cps_err *err);
 
+/* Name, algorithm and secret of the first key in the BIND key file PATH
+ * (tsigkey.c). */
+int cps_tsig_key_file(const char *path, char **name, char **alg, char **secret, cps_err *err);
+
 #endif

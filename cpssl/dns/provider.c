@@ -54,32 +54,31 @@ static bool base64_ok(const char *s)
 	return pad <= 2;
 }
 
-static int check_rfc2136(const cps_dns_settings *s, cps_dns_provider *p,
-			 cps_err *err)
+/* The TSIG key: NAME, ALG (NULL: hmac-sha256) and SECRET, from config.ini
+ * or a key file. */
+static int check_key(const char *name, const char *alg, const char *secret,
+		     cps_dns_provider *p, cps_err *err)
 {
-	const char *alg = empty(s->key_algorithm) ? "hmac-sha256" : s->key_algorithm;
 	ldns_rdf *kn;
 
-	if (empty(s->rfc2136_server))
+	if (empty(name))
 		return cps_fail(err, CPS_E_CONFIG,
-				"[dns] rfc2136_server is not set: give the host:port of the primary server that accepts dynamic updates");
-	if (cps_dns_server_parse(s->rfc2136_server, &p->update, err) < 0)
-		return cps_err_prefix(err, "[dns] rfc2136_server");
-	if (empty(s->key_name))
-		return cps_fail(err, CPS_E_CONFIG,
-				"[dns] rfc2136_key_name is not set: give the name of the TSIG key the server accepts updates with");
-	kn = ldns_dname_new_frm_str(s->key_name);
+				"[dns] rfc2136_key_name is not set: give the name of the TSIG key the server "
+				"accepts updates with (or rfc2136_key_file, the server's key file)");
+	kn = ldns_dname_new_frm_str(name);
 	if (kn == NULL)
 		return cps_fail(err, CPS_E_CONFIG,
-				"[dns] rfc2136_key_name '%.64s' is not a valid key name",
-				s->key_name);
+				"[dns] rfc2136_key_name '%.64s' is not a valid key name", name);
 	ldns_rdf_deep_free(kn);
-	if (empty(s->key_secret))
+	if (empty(secret))
 		return cps_fail(err, CPS_E_CONFIG,
-				"[dns] rfc2136_key_secret is not set: give the TSIG secret (base64, as in the server's key file)");
-	if (!base64_ok(s->key_secret))
+				"[dns] rfc2136_key_secret is not set: give the TSIG secret (base64, as in the "
+				"server's key file), or rfc2136_key_file");
+	if (!base64_ok(secret))
 		return cps_fail(err, CPS_E_CONFIG,
 				"[dns] rfc2136_key_secret is not valid base64 (copy the secret from the server's key file)");
+	if (empty(alg))
+		alg = "hmac-sha256";
 	for (size_t i = 0; i < sizeof(algorithms) / sizeof(algorithms[0]); i++)
 		if (strcasecmp(alg, algorithms[i].config) == 0)
 			p->key_algorithm = algorithms[i].ldns;
@@ -87,11 +86,38 @@ static int check_rfc2136(const cps_dns_settings *s, cps_dns_provider *p,
 		return cps_fail(err, CPS_E_CONFIG,
 				"[dns] rfc2136_key_algorithm '%.32s' is not supported: use hmac-sha256 (or hmac-sha512, hmac-sha1, hmac-md5)",
 				alg);
-	p->key_name = strdup(s->key_name);
-	p->key_secret = strdup(s->key_secret);
+	p->key_name = strdup(name);
+	p->key_secret = strdup(secret);
 	if (!p->key_name || !p->key_secret)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	return 0;
+}
+
+static int check_rfc2136(const cps_dns_settings *s, cps_dns_provider *p,
+			 cps_err *err)
+{
+	char *name = NULL, *alg = NULL, *secret = NULL;
+	int rc;
+
+	if (empty(s->rfc2136_server))
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] rfc2136_server is not set: give the host:port of the primary server that accepts dynamic updates");
+	if (cps_dns_server_parse(s->rfc2136_server, &p->update, err) < 0)
+		return cps_err_prefix(err, "[dns] rfc2136_server");
+	if (empty(s->key_file))
+		return check_key(s->key_name, s->key_algorithm, s->key_secret, p, err);
+	if (!empty(s->key_name) || !empty(s->key_secret))
+		return cps_fail(err, CPS_E_CONFIG,
+				"[dns] rfc2136_key_file and rfc2136_key_name or rfc2136_key_secret are all set: "
+				"keep either the key file or the name and secret");
+	if (cps_tsig_key_file(s->key_file, &name, &alg, &secret, err) != 0)
+		return -1;
+	rc = check_key(name, alg, secret, p, err);
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+	free(name);
+	free(alg);
+	return rc;
 }
 
 static int check_hook(const cps_dns_settings *s, cps_dns_provider *p,

@@ -60,7 +60,7 @@ c_configure() {
 	"$CPCMD" "${set[@]}" dns rfc2136_server "127.0.0.1:$H_DNS_PORT" >/dev/null &&
 	"$CPCMD" "${set[@]}" dns rfc2136_key_name "$H_TSIG_NAME" >/dev/null &&
 	"$CPCMD" "${set[@]}" dns rfc2136_key_algorithm "$H_TSIG_ALG" >/dev/null &&
-	"$CPCMD" "${set[@]}" dns rfc2136_key_secret "$H_TSIG_SECRET" >/dev/null &&
+	"$CPCMD" "${set[@]}" dns rfc2136_key_secret - <<<"$H_TSIG_SECRET" >/dev/null &&
 	"$CPCMD" "${set[@]}" dns authoritative_ns "127.0.0.1:$H_DNS_PORT" >/dev/null &&
 	"$CPCMD" "${set[@]}" dns resolvers "127.0.0.1:$H_DNS_PORT" >/dev/null &&
 	"$CPCMD" "${set[@]}" httpd reload_delay now >/dev/null &&

@@ -153,6 +153,41 @@ for cmd in letsencrypt:status ssl:get-certificates site:info letsencrypt:storage
 	t_is "$(grep -c 'PRIVATE KEY' <<<"$OUT$ERR")" 0 "$cmd prints no private key"
 done
 
+# --- secrets never on the command line ------------------------------------------------------------------
+chmod 644 "$CPSSL_HOME/etc/config.ini"
+c_run scope:set cp.config dns rfc2136_key_secret - <<<"$H_TSIG_SECRET"
+t_is "$RC" 0 "the TSIG secret is set from standard input"
+t_unlike "$ERR" "command line" "  with no warning"
+t_like "$ERR" "config\.ini now holds a secret \(\[dns\] rfc2136_key_secret\): its mode is 0600 \(it was 0644\)" \
+	"  config.ini, which was 0644, is made 0600, saying so"
+t_is "$(stat -c %a "$CPSSL_HOME/etc/config.ini")" 600 "  and it is"
+printf '%s\n' "$H_TSIG_SECRET" >"$H_DIR/tsig.secret"; chmod 600 "$H_DIR/tsig.secret"
+c_run scope:set cp.config dns rfc2136_key_secret "@$H_DIR/tsig.secret"
+t_is "$RC" 0 "  or from a file (@FILE)"
+c_run scope:get cp.config dns rfc2136_key_secret
+t_is "$OUT" "$H_TSIG_SECRET" "  the value read, without its newline"
+c_run scope:set cp.config dns rfc2136_key_secret "$H_TSIG_SECRET"
+t_like "$ERR" "WARNING : the value of \[dns\] rfc2136_key_secret was given on the command line, which every user" \
+	"given on the command line, it is taken with a WARNING"
+# a BIND key file instead of name, algorithm and secret
+cp "$H_TSIG_FILE" "$H_DIR/tsig.key"; chmod 600 "$H_DIR/tsig.key"
+c_run scope:set cp.config dns rfc2136_key_name "''"
+c_run scope:set cp.config dns rfc2136_key_secret "''"
+c_run scope:set cp.config dns rfc2136_key_file "$H_DIR/tsig.key"
+c_run -d "$site" letsencrypt:request '[a.test,*.a.test]'
+t_is "$RC" 0 "dns-01 with the TSIG key read from the server's key file (tsig-keygen's format)"
+chmod 644 "$H_DIR/tsig.key"
+c_run -d "$site" letsencrypt:request '[a.test,*.a.test]'
+t_is "$RC" 1 "  a key file others can read is refused"
+t_like "$ERR" "rfc2136_key_file .*tsig\.key: its mode 0644 lets others read the secret" "  saying why"
+chmod 600 "$H_DIR/tsig.key"
+c_run scope:set cp.config dns rfc2136_key_name "$H_TSIG_NAME"
+c_run -d "$site" letsencrypt:request '[a.test,*.a.test]'
+t_is "$RC" 1 "  a key file beside a key name is refused"
+t_like "$ERR" "rfc2136_key_file and rfc2136_key_name or rfc2136_key_secret are all set" "  asking to keep one"
+c_run scope:set cp.config dns rfc2136_key_file "''"
+c_run scope:set cp.config dns rfc2136_key_secret - <<<"$H_TSIG_SECRET"
+
 # --- no shell: hook and reload command arguments arrive verbatim -----------------------------------
 dir="$H_DIR/hooks/with space;\$(touch pwned)'q\""
 mkdir -p "$dir"
