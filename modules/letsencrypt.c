@@ -415,6 +415,13 @@ static int cmd_revoke(cps_ctx *ctx, json_object **args, size_t nargs,
 	if (cps_revoke_current(ctx->session, site ? site->id : 0, site ? site->name : "the server",
 			       reason, &serial, err) != 0)
 		return -1;
+	/* a compromised key must not stay in service */
+	if (reason == CPS_REVOKE_KEY_COMPROMISE &&
+	    cps_replace_current(ctx->session, site, "its key was compromised and it is revoked",
+				err) != 0) {
+		free(serial);
+		return -1;
+	}
 	*result = json_object_new_object();
 	json_object_object_add(*result, "revoked", json_object_new_string(serial));
 	free(serial);

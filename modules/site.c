@@ -4,7 +4,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpssl/core/log.h"
 #include "cpssl/core/output.h"
+#include "cpssl/deploy/deploy.h"
+#include "cpssl/deploy/storage.h"
+#include "cpssl/issue/request.h"
 #include "cpssl/store/settings.h"
 #include "modules/dispatch.h"
 
@@ -92,12 +96,15 @@ static int cmd_add_domain(cps_ctx *ctx, json_object **args, size_t nargs,
 	return 0;
 }
 
+/* A certificate naming the domain stops being served from the site: it is
+ * reissued without it, replaced by a self-signed one, or taken down. */
 static int cmd_remove_domain(cps_ctx *ctx, json_object **args, size_t nargs,
 			     json_object **result, cps_err *err)
 {
 	(void)nargs;
 	if (cps_site_remove_domain(ctx->store, ctx->site.id,
-				   json_object_get_string(args[0]), err) != 0)
+				   json_object_get_string(args[0]), err) != 0 ||
+	    cps_serve_owned_only(ctx->session, &ctx->site, err) != 0)
 		return -1;
 	*result = json_object_new_boolean(1);
 	return 0;
@@ -145,13 +152,21 @@ static int cmd_info(cps_ctx *ctx, json_object **args, size_t nargs,
 	return site_json(ctx->store, &ctx->site, result, err);
 }
 
+/* Nothing of the site stays served: its files leave every target before it
+ * goes; its stored certificates stay unless PURGE. */
 static int cmd_delete(cps_ctx *ctx, json_object **args, size_t nargs,
 		      json_object **result, cps_err *err)
 {
-	(void)args;
+	bool purge = json_object_get_boolean(args[0]);
+
 	(void)nargs;
-	if (cps_site_delete(ctx->store, ctx->site.id, err) != 0)
-		return -1;
+	if (cps_undeploy(ctx->store, &ctx->set, &ctx->paths, ctx->site.id, ctx->site.name, err) != 0 ||
+	    (purge && cps_storage_purge(&ctx->paths, ctx->site.name, err) != 0) ||
+	    cps_site_delete(ctx->store, ctx->site.id, err) != 0)
+		return cps_err_prefix(err, "%s", ctx->site.name);
+	cps_info("%s is deleted; %s", ctx->site.name,
+		 purge ? "its stored certificates and keys are removed"
+		       : "its stored certificates stay (site:delete true removes them)");
 	*result = json_object_new_boolean(1);
 	return 0;
 }
@@ -227,15 +242,19 @@ const cps_command cps_mod_site[] = {
 	{ "site", "add-domain", cmd_add_domain, CPS_SITE_REQUIRED, 0,
 	  { { "domain", CPS_T_STRING, NULL } },
 	  "Add a domain to the site; refused when another site hosts it, a parent of it, or a name below it." },
-	{ "site", "remove-domain", cmd_remove_domain, CPS_SITE_REQUIRED, 0,
+	{ "site", "remove-domain", cmd_remove_domain, CPS_SITE_REQUIRED,
+	  CPS_CMD_SESSION | CPS_CMD_LOCKS,
 	  { { "domain", CPS_T_STRING, NULL } },
-	  "Remove a domain (not the primary one) from the site." },
+	  "Remove a domain (not the primary one) from the site; a certificate naming it is "
+	  "reissued without it, replaced by a self-signed one, or taken down." },
 	{ "site", "list", cmd_list, CPS_SITE_NONE, CPS_CMD_STORE, { { 0 } },
 	  "List every site with its domains and addresses." },
 	{ "site", "info", cmd_info, CPS_SITE_REQUIRED, 0, { { 0 } },
 	  "Show the site's domains, addresses and contact." },
-	{ "site", "delete", cmd_delete, CPS_SITE_REQUIRED, CPS_CMD_LOCKS, { { 0 } },
-	  "Delete the site, its domains and its settings." },
+	{ "site", "delete", cmd_delete, CPS_SITE_REQUIRED, CPS_CMD_SETTINGS | CPS_CMD_LOCKS,
+	  { { "purge", CPS_T_BOOL, "false" } },
+	  "Delete the site, its domains and its settings; its certificate leaves every place it was "
+	  "served from. purge: its stored certificates and keys are removed too." },
 	{ "site", "owns", cmd_owns, CPS_SITE_REQUIRED, 0,
 	  { { "hostname", CPS_T_STRING, NULL } },
 	  "Whether the site owns HOSTNAME (one of its domains or a name below one; *.D when it owns D)." },

@@ -321,7 +321,80 @@ int cps_fs_list_at(int dir, char ***names)
 		cps_fs_names_free(v, n);
 		return -1;
 	}
-	qsort(v, (size_t)n, sizeof(*v), by_name);
+	if (n > 0)
+		qsort(v, (size_t)n, sizeof(*v), by_name);
 	*names = v;
 	return n;
+}
+
+/* Every name in DIR but "." and "..". */
+static int list_all(int dir, char ***names)
+{
+	int fd = dup(dir), n = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char **v = NULL;
+	struct dirent *e;
+
+	*names = NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		char **nv;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((nv = realloc(v, (size_t)(n + 1) * sizeof(*v))) == NULL ||
+		    (nv[n] = strdup(e->d_name)) == NULL) {
+			v = nv ? nv : v;
+			break;
+		}
+		v = nv;
+		n++;
+	}
+	closedir(d);
+	if (e != NULL) {
+		cps_fs_names_free(v, n);
+		return -1;
+	}
+	*names = v;
+	return n;
+}
+
+/* NAME below DIR and everything in it, depth first, no link followed (a
+ * link is removed itself), at most DEPTH levels down. */
+static int rmtree_at(int dir, const char *name, int depth)
+{
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0, n;
+	char **names = NULL;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != ELOOP && errno != ENOTDIR)
+			return -1;
+		return unlinkat(dir, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+	}
+	if (depth <= 0 || (n = list_all(fd, &names)) < 0) {
+		close(fd);
+		errno = depth <= 0 ? ELOOP : ENOMEM;
+		return -1;
+	}
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = rmtree_at(fd, names[i], depth - 1);
+	cps_fs_names_free(names, n);
+	close(fd);
+	if (rc == 0 && unlinkat(dir, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+int cps_fs_rmtree_at(int dir, const char *shown, const char *name, cps_err *err)
+{
+	if (rmtree_at(dir, name, COMPONENTS_MAX) != 0)
+		return io_fail(err, "remove", shown, name);
+	return 0;
 }

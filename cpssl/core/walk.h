@@ -53,6 +53,9 @@ int cps_fs_unlink_at(int dir, const char *shown, const char *name, cps_err *err)
  * or a file in its place is removed itself. */
 int cps_fs_rmdir_at(int dir, const char *shown, const char *name, const char *const *files,
 		    cps_err *err);
+/* Remove NAME of DIR with everything below it; no link is followed (a link
+ * is removed itself). A missing NAME is not an error. */
+int cps_fs_rmtree_at(int dir, const char *shown, const char *name, cps_err *err);
 /* The names in DIR not starting with '.', sorted by strcmp; -1 when DIR
  * cannot be read. Free with cps_fs_names_free. */
 int cps_fs_list_at(int dir, char ***names);

@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -204,6 +205,21 @@ static int name_cn(const X509_NAME *name, char *buf, size_t size)
 	return 0;
 }
 
+/* An iPAddress subjectAltName (4 or 16 bytes) as text. */
+static int add_ip_san(const ASN1_OCTET_STRING *ip, cps_cert_info *info, cps_err *err)
+{
+	char text[INET6_ADDRSTRLEN];
+	int len = ASN1_STRING_length(ip);
+
+	if ((len != 4 && len != 16) ||
+	    inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), text, sizeof(text)) == NULL)
+		return cps_fail(err, CPS_E_INVAL, "the certificate has a malformed IP address in its subjectAltName");
+	if ((info->ip_sans[info->nip_sans] = strdup(text)) == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory reading the names");
+	info->nip_sans++;
+	return 0;
+}
+
 static int get_sans(X509 *cert, cps_cert_info *info, cps_err *err)
 {
 	GENERAL_NAMES *gens;
@@ -223,12 +239,22 @@ static int get_sans(X509 *cert, cps_cert_info *info, cps_err *err)
 		cps_fail(err, CPS_E_NOMEM, "out of memory reading the names");
 		goto out;
 	}
+	info->ip_sans = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
+	if (info->ip_sans == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory reading the names");
+		goto out;
+	}
 	for (int i = 0; i < n; i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 		const unsigned char *d;
 		char *s;
 		int len;
 
+		if (g->type == GEN_IPADD) {
+			if (add_ip_san(g->d.iPAddress, info, err) != 0)
+				goto out;
+			continue;
+		}
 		if (g->type != GEN_DNS)
 			continue;
 		d = ASN1_STRING_get0_data(g->d.dNSName);
@@ -388,8 +414,11 @@ void cps_cert_info_free(cps_cert_info *info)
 	for (size_t i = 0; i < info->nsans; i++)
 		free(info->sans[i]);
 	free(info->sans);
-	info->sans = NULL;
-	info->nsans = 0;
+	for (size_t i = 0; i < info->nip_sans; i++)
+		free(info->ip_sans[i]);
+	free(info->ip_sans);
+	info->sans = info->ip_sans = NULL;
+	info->nsans = info->nip_sans = 0;
 }
 
 /* ---- key match and chain verification ----------------------------------- */

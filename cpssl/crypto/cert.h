@@ -16,6 +16,8 @@
 typedef struct cps_cert_info {
 	char **sans;            /* dNSName SANs, lower case, in certificate order */
 	size_t nsans;
+	char **ip_sans;         /* iPAddress SANs, as text */
+	size_t nip_sans;
 	char subject_cn[256];   /* "" when none */
 	char issuer[512];       /* one line, RFC 2253 */
 	char issuer_cn[256];    /* "" when none */

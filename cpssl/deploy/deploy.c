@@ -156,6 +156,7 @@ static int deploy_locked(cps_store *st, const cps_settings *set, const cps_paths
 	if (out_dir)
 		*out_dir = NULL;
 	if (check_pair(req, err) != 0 || cps_cert_info_get(req->leaf, &info, err) != 0 ||
+	    cps_deploy_check_names(st, set, req->site_id, &info, err) != 0 ||
 	    cps_cert_to_pem(req->leaf, &p.cert, &len, err) != 0 ||
 	    cps_cert_chain_to_pem(req->chain, &p.chain, &len, err) != 0 ||
 	    cps_key_to_pem(req->key, &p.key, &p.key_len, err) != 0)
@@ -298,8 +299,16 @@ static int resume_locked(cps_store *st, const cps_settings *set, const cps_paths
 	}
 	version++;
 	if (load_version(row.path, &leaf, &chain, &key, err) != 0 ||
-	    cps_cert_info_get(leaf, &info, err) != 0 ||
-	    cps_cert_to_pem(leaf, &p.cert, &len, err) != 0 ||
+	    cps_cert_info_get(leaf, &info, err) != 0)
+		goto fail;
+	if (cps_deploy_check_names(st, set, site_id, &info, err) != 0) {
+		/* a name moved to another site since: it never goes live */
+		cps_warn("%s: the interrupted deployment of certificate %s is dropped: %s", site_name,
+			 row.serial, err->msg);
+		rc = cps_cert_clear_current(st, site_id, err) == 0 ? 0 : -1;
+		goto out;
+	}
+	if (cps_cert_to_pem(leaf, &p.cert, &len, err) != 0 ||
 	    cps_cert_chain_to_pem(chain, &p.chain, &len, err) != 0 ||
 	    cps_key_to_pem(key, &p.key, &p.key_len, err) != 0)
 		goto fail;
@@ -348,6 +357,14 @@ int cps_deploy_rollback(cps_store *st, const cps_settings *set,
 		cps_cert_row_free(&prev);
 		return cps_fail(err, CPS_E_NOTFOUND,
 				"%s has no earlier certificate to roll back to", site_name);
+	}
+	/* what goes live again is checked as anything new is: its names (by
+	 * cps_deploy), and here that it is still valid and not revoked */
+	if (prev.revoked || prev.not_after <= (long long)cps_now() ||
+	    prev.not_before > (long long)cps_now()) {
+		cps_fail(err, CPS_E_PERM, "%s's previous certificate %s is %s; not rolling back to it",
+			 site_name, prev.serial, prev.revoked ? "revoked" : "not valid now");
+		goto out;
 	}
 	if (load_version(prev.path, &leaf, &chain, &key, err) != 0) {
 		cps_err_prefix(err, "the previous certificate (%s)", prev.serial);

@@ -29,7 +29,8 @@ typedef struct cps_deploy_req {
 } cps_deploy_req;
 
 /* Deploy; *info (optional) gets the certificate's facts and *dir (optional)
- * its storage directory. */
+ * its storage directory. Refused unless every name it carries is the
+ * site's now (cps_deploy_check_names). */
 int cps_deploy(cps_store *st, const cps_settings *set, const cps_paths *paths,
 	       const cps_deploy_req *req, cps_cert_info *info, char **dir,
 	       cps_err *err);
@@ -54,6 +55,12 @@ int cps_deploy_selfsigned(cps_store *st, const cps_settings *set,
 			  const cps_paths *paths, long site_id,
 			  const char *site_name, const char *const *names,
 			  size_t n, cps_cert_info *info, cps_err *err);
+
+/* Whether every name INFO carries — subject CN, DNS and IP subjectAltNames —
+ * belongs to SITE_ID now (0: is one of the server's names); -1 naming the
+ * first that does not. */
+int cps_deploy_check_names(cps_store *st, const cps_settings *set, long site_id,
+			   const cps_cert_info *info, cps_err *err);
 
 /* Stop serving the certificate of SITE_ID: its files are removed from every
  * target, it is no longer current (the stored copies stay), the site's SSL

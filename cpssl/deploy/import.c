@@ -9,7 +9,6 @@
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/key.h"
 #include "cpssl/deploy/deploy.h"
-#include "cpssl/store/server.h"
 
 static void date_of(time_t t, char *buf, size_t len)
 {
@@ -17,48 +16,6 @@ static void date_of(time_t t, char *buf, size_t len)
 
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
-/* Every name must be the site's (or the server's): a certificate naming
- * another site's hostname would let haproxy serve it for that site. */
-static int check_names(cps_store *st, const cps_settings *set, const cps_site *site,
-		       const cps_cert_info *info, cps_err *err)
-{
-	char **server = NULL, canon[CPS_HOSTNAME_MAX + 1];
-	size_t nserver = 0;
-	const char *who = site ? site->name : "the server";
-	int rc = 0;
-
-	if (site == NULL &&
-	    cps_server_names(st, &set->names.additional_certs, &server, &nserver, err) != 0)
-		return -1;
-	if (info->nsans == 0)
-		rc = cps_fail(err, CPS_E_PERM,
-			      "the certificate names no hostname (no subjectAltName); refusing to install it");
-	for (size_t i = 0; rc == 0 && i < info->nsans; i++) {
-		cps_err e;
-		bool ok = false;
-
-		if (cps_hostname_normalize(info->sans[i], CPS_NAME_ALLOW_WILDCARD, canon, &e) != 0) {
-			rc = cps_fail(err, CPS_E_PERM, "the certificate names %.253s: %s; refusing to install it",
-				      info->sans[i], e.msg);
-			break;
-		}
-		if (site) {
-			ok = cps_site_check_owns(st, site, canon, &e) == 0;
-		} else {
-			snprintf(e.msg, sizeof(e.msg), "%s is not one of the server's names", canon);
-			for (size_t j = 0; j < nserver && !ok; j++)
-				ok = strcmp(server[j], canon) == 0;
-		}
-		if (!ok)
-			rc = cps_fail(err, CPS_E_PERM,
-				      "the certificate names %s, which is not %s's: %s; refusing to install it "
-				      "(a certificate may name only the hostnames of the site it is installed for)",
-				      canon, who, e.msg);
-	}
-	cps_strv_free(server, nserver);
-	return rc;
 }
 
 int cps_import(cps_store *st, const cps_settings *set, const cps_paths *paths,
@@ -106,8 +63,6 @@ int cps_import(cps_store *st, const cps_settings *set, const cps_paths *paths,
 			 when);
 		goto out;
 	}
-	if (check_names(st, set, site, &ci, err) != 0)
-		goto out;
 	rc = cps_deploy(st, set, paths,
 			&(cps_deploy_req){ site ? site->id : 0, site ? site->name : "server", "import",
 					   leaf, chain, key },

@@ -1,7 +1,7 @@
 /* Importing a certificate from another CA (ssl:install): the key must be
- * the certificate's, the certificate valid now and naming at least one of
- * the site's hostnames, every PEM well formed; then the same fan-out and
- * reload as an issued one. Imported certificates are never renewed by ACME
+ * the certificate's, the certificate valid now, every PEM well formed; then
+ * the same checks (every name the site's), fan-out and reload as an issued
+ * one. Imported certificates are never renewed by ACME
  * unless asked. */
 #ifndef CPSSL_DEPLOY_IMPORT_H
 #define CPSSL_DEPLOY_IMPORT_H

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
+#include "cpssl/core/walk.h"
 
 char *cps_storage_ca_dir(const cps_paths *paths, const char *server_dir)
 {
@@ -127,5 +129,59 @@ out:
 	free(archive);
 	free(dir);
 	free(full);
+	return rc;
+}
+
+/* Remove SITE from every directory below REL (one per CA) in the storage. */
+static int purge_below(const cps_paths *paths, const char *rel, const char *site, cps_err *err)
+{
+	char *dir = cps_path_join(paths->storage, rel), **cas = NULL;
+	int fd = -1, n, rc = 0;
+	cps_err e;
+
+	if (dir == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	if (cps_walk_open(dir, CPS_WALK_TRUSTED, 0, &fd, &e) != 0) {
+		free(dir);
+		if (e.code == CPS_E_NOTFOUND)
+			return 0;
+		*err = e;
+		return -1;
+	}
+	n = cps_fs_list_at(fd, &cas);
+	for (int i = 0; i < n && rc == 0; i++) {
+		char shown[PATH_MAX];
+		int ca;
+
+		snprintf(shown, sizeof(shown), "%s/%s", dir, cas[i]);
+		if (cps_walk_open_at(fd, dir, cas[i], 0, 0, &ca, NULL) != 0)
+			continue;
+		rc = cps_fs_rmtree_at(ca, shown, site, err);
+		close(ca);
+	}
+	cps_fs_names_free(cas, n);
+	close(fd);
+	free(dir);
+	return rc;
+}
+
+int cps_storage_purge(const cps_paths *paths, const char *site, cps_err *err)
+{
+	char *csr = cps_path_join(paths->storage, "csr");
+	int fd, rc;
+	cps_err e;
+
+	if (csr == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	rc = purge_below(paths, "certificates/data/certs", site, err) == 0 &&
+	     purge_below(paths, "certificates/data/pending", site, err) == 0 ? 0 : -1;
+	if (rc == 0 && cps_walk_open(csr, CPS_WALK_TRUSTED, 0, &fd, &e) == 0) {
+		rc = cps_fs_rmtree_at(fd, csr, site, err);
+		close(fd);
+	} else if (rc == 0 && e.code != CPS_E_NOTFOUND) {
+		*err = e;
+		rc = -1;
+	}
+	free(csr);
 	return rc;
 }

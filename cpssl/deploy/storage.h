@@ -34,4 +34,8 @@ char *cps_storage_site_dir(const cps_paths *paths, const char *server_dir,
 int cps_storage_save(const char *site_dir, const char *version,
 		     const cps_cert_files *files, char **current, cps_err *err);
 
+/* Remove everything stored for SITE: its certificates from every CA, keys
+ * kept for pending orders, keys made for CSRs. */
+int cps_storage_purge(const cps_paths *paths, const char *site, cps_err *err);
+
 #endif

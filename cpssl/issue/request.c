@@ -7,7 +7,9 @@
 #include "cpssl/core/log.h"
 #include "cpssl/core/sitelock.h"
 #include "cpssl/deploy/deploy.h"
+#include "cpssl/core/fs.h"
 #include "cpssl/store/certs.h"
+#include "cpssl/store/server.h"
 
 static const char *who(const cps_site *site)
 {
@@ -220,6 +222,136 @@ int cps_append(cps_session *s, const cps_site *site, const char *const *add,
 	rc = cps_request(s, site, all, n + nadd, &o, res, err);
 	free(all);
 	cps_strv_free(names, n);
+	cps_site_unlock(lock_name(site));
+	return rc;
+}
+
+/* Of NAMES (the current certificate's), those SITE (NULL: the server) owns
+ * now; the rest dropped with an INFO saying why. */
+static int owned_now(cps_session *s, const cps_site *site, char **names, size_t n,
+		     const char **out, size_t *nout, cps_err *err)
+{
+	char **server = NULL;
+	size_t nserver = 0;
+
+	*nout = 0;
+	if (site == NULL && cps_server_names(s->st, &s->set->names.additional_certs, &server,
+					     &nserver, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		bool ok = false;
+		cps_err e;
+
+		if (site)
+			ok = cps_site_check_owns(s->st, site, names[i], &e) == 0;
+		for (size_t j = 0; !site && j < nserver && !ok; j++)
+			ok = strcmp(server[j], names[i]) == 0;
+		if (ok)
+			out[(*nout)++] = names[i];
+		else
+			cps_info("%s: %s is no longer %s's; the new certificate leaves it out", who(site),
+				 names[i], who(site));
+	}
+	cps_strv_free(server, nserver);
+	return 0;
+}
+
+static int replace_locked(cps_session *s, const cps_site *site, const char *why, cps_err *err)
+{
+	const char *subject = lock_name(site), **keep = NULL;
+	cps_request_opts o = { .renewal = true };
+	cps_issue_result res;
+	cps_cert_row row;
+	char **names = NULL;
+	size_t n = 0, nkeep = 0;
+	cps_err e;
+	int rc = -1;
+
+	if (cps_cert_current(s->st, site ? site->id : 0, &row, err) != 0)
+		return -1;
+	if (row.id == 0 || current_names(s, site, &names, &n, err) != 0 ||
+	    (keep = calloc(n ? n : 1, sizeof(*keep))) == NULL ||
+	    owned_now(s, site, names, n, keep, &nkeep, err) != 0) {
+		rc = row.id == 0 ? 0 : -1;
+		goto out;
+	}
+	cps_warn("%s: certificate %s is taken out of service: %s", who(site), row.serial, why);
+	if (nkeep == 0) {
+		cps_info("%s: no name of it is left to serve; the site serves no certificate", who(site));
+		rc = cps_undeploy(s->st, s->set, s->paths, site ? site->id : 0, subject, err);
+		goto out;
+	}
+	/* from the CA it came from, a new one (with a new key) */
+	if (strcmp(row.server, s->dir_url) == 0) {
+		rc = cps_request(s, site, keep, nkeep, &o, &res, &e);
+		if (rc == 0) {
+			cps_info("%s: replaced by certificate %s", who(site), res.info.serial);
+			cps_issue_result_free(&res);
+			goto out;
+		}
+		cps_warn("%s: no new certificate could be ordered (%s)", who(site), e.msg);
+	}
+	rc = cps_deploy_selfsigned(s->st, s->set, s->paths, site ? site->id : 0, subject, keep,
+				   nkeep, NULL, err);
+	if (rc == 0)
+		cps_warn("%s: a self-signed certificate for %s serves in the interim; install or order "
+			 "a new one", who(site), keep[0]);
+out:
+	free(keep);
+	cps_strv_free(names, n);
+	cps_cert_row_free(&row);
+	return rc;
+}
+
+int cps_replace_current(cps_session *s, const cps_site *site, const char *why, cps_err *err)
+{
+	int rc;
+
+	if (cps_site_lock(s->paths, lock_name(site), err) != 0)
+		return cps_err_prefix(err, "%s", who(site));
+	rc = replace_locked(s, site, why, err);
+	cps_site_unlock(lock_name(site));
+	return rc;
+}
+
+/* The facts of the stored certificate ROW (its subject CN among them). */
+static int stored_info(const cps_cert_row *row, cps_cert_info *info, cps_err *err)
+{
+	char *path = cps_path_join(row->path, "cert.pem"), *pem = NULL;
+	STACK_OF(X509) *chain = NULL;
+	X509 *leaf = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (path && cps_fs_read(path, 1 << 20, &pem, &len, err) == 0 &&
+	    cps_cert_parse_pem(pem, len, &leaf, &chain, err) == 0 &&
+	    cps_cert_info_get(leaf, info, err) == 0)
+		rc = 0;
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	free(pem);
+	free(path);
+	return rc;
+}
+
+int cps_serve_owned_only(cps_session *s, const cps_site *site, cps_err *err)
+{
+	cps_cert_info info = { 0 };
+	cps_cert_row row;
+	cps_err why;
+	int rc = 0;
+
+	if (cps_site_lock(s->paths, lock_name(site), err) != 0)
+		return cps_err_prefix(err, "%s", who(site));
+	if (cps_cert_current(s->st, site ? site->id : 0, &row, err) != 0)
+		rc = -1;
+	else if (row.id && stored_info(&row, &info, err) != 0)
+		rc = -1;
+	else if (row.id && cps_deploy_check_names(s->st, s->set, site ? site->id : 0, &info, &why) != 0)
+		rc = why.code == CPS_E_PERM ? replace_locked(s, site, why.msg, err)
+					    : (*err = why, -1);
+	cps_cert_info_free(&info);
+	cps_cert_row_free(&row);
 	cps_site_unlock(lock_name(site));
 	return rc;
 }

@@ -31,4 +31,15 @@ int cps_renew(cps_session *s, const cps_site *site, bool verify_ip,
 int cps_append(cps_session *s, const cps_site *site, const char *const *names,
 	       size_t n, bool verify_ip, cps_issue_result *res, cps_err *err);
 
+/* Take the current certificate out of service (WHY says why, in a
+ * WARNING): a new one for the names the site still owns, from the CA the
+ * current one came from; a self-signed one when that fails or it came from
+ * elsewhere; none at all (undeployed) when no name is left. */
+int cps_replace_current(cps_session *s, const cps_site *site, const char *why, cps_err *err);
+
+/* After names left the site: when the current certificate names one (in
+ * its subject CN or a subjectAltName) the site no longer owns, replace it
+ * as cps_replace_current does. */
+int cps_serve_owned_only(cps_session *s, const cps_site *site, cps_err *err);
+
 #endif

@@ -4,6 +4,8 @@
 
 #include "cpssl/issue/session.h"
 
+#define CPS_REVOKE_KEY_COMPROMISE 1
+
 /* RFC 5280 reason codes by name ("unspecified", "keyCompromise",
  * "superseded", …) or number; -1 when unknown. */
 int cps_revoke_reason(const char *name);

@@ -107,7 +107,7 @@ t_is "$RC" 0 "site1 deletes its own certificate"
 c_run -d site1 ssl:rollback
 t_is "$RC" 1 "site1 has nothing to roll back to (never site2's)"
 c_run -d site1 site:delete
-t_is "$RC" 0 "site1 is deleted"
+t_is "$RC" 0 "site1 is deleted" || t_diag "$ERR"
 t_is "$(site2_state)" "$before2" "after all of it, site2's rows and files are byte for byte the same"
 c_verify "$(c_site_dir site2)"; t_ok $? "  site2's certificate still verifies"
 t_is "$(q "SELECT count(*) FROM certificates WHERE site_id = 2 AND revoked_at IS NOT NULL")" 0 "  and is not revoked"

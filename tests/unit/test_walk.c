@@ -127,6 +127,25 @@ static void links(void)
 		      "the listing is sorted and leaves out dot-names");
 		cps_fs_names_free(names, n);
 	}
+	mkdir(at("site/conf/b/c"), 0700);
+	cps_fs_write_atomic(at("site/conf/b/c/f"), "x", 1, 0600, NULL);
+	cps_fs_write_atomic(at("site/conf/b/.dot"), "x", 1, 0600, NULL);
+	symlink(at("elsewhere"), at("site/conf/b/c/out"));
+	CHECK(cps_fs_rmtree_at(fd, at("site/conf"), "b", &err) == 0 && lstat(at("site/conf/b"), &st) != 0,
+	      "a tree with dot-names and a link in it is removed");
+	CHECK(stat(at("elsewhere/victim"), &st) == 0, "  and what the link pointed to is not");
+	CHECK(cps_fs_rmtree_at(fd, at("site/conf"), "b", &err) == 0, "  removing it again is not an error");
+	{
+		char **names = NULL;
+		int empty = -1, n;
+
+		mkdir(at("site/conf/empty"), 0700);
+		cps_walk_open_at(fd, at("site/conf"), "empty", 0, 0, &empty, &err);
+		n = cps_fs_list_at(empty, &names);
+		CHECK(n == 0, "an empty directory lists nothing");
+		cps_fs_names_free(names, n);
+		close(empty);
+	}
 	close(fd);
 	close(base);
 }
