@@ -23,7 +23,7 @@ static struct held *find(const char *site)
 	return NULL;
 }
 
-int cps_site_lock(const cps_paths *paths, const char *site, cps_err *err)
+static int lock_site(const cps_paths *paths, const char *site, long wait_ms, cps_err *err)
 {
 	struct held *h = find(site), *slot = NULL;
 	char *dir, *path = NULL;
@@ -45,15 +45,29 @@ int cps_site_lock(const cps_paths *paths, const char *site, cps_err *err)
 		free(dir);
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	}
-	rc = cps_fs_mkdir_p(dir, 0700, err) == 0 ? cps_fs_lock(path, CPS_SITE_LOCK_WAIT_MS, &fd, err) : -1;
+	rc = cps_fs_mkdir_p(dir, 0700, err) == 0 ? cps_fs_lock(path, wait_ms, &fd, err) : -1;
 	free(dir);
 	free(path);
 	if (rc != 0)
-		return cps_err_prefix(err, "%s", site);
+		return wait_ms ? cps_err_prefix(err, "%s", site) : -1;
 	snprintf(slot->site, sizeof(slot->site), "%s", site);
 	slot->fd = fd;
 	slot->depth = 1;
 	return 0;
+}
+
+int cps_site_lock(const cps_paths *paths, const char *site, cps_err *err)
+{
+	return lock_site(paths, site, CPS_SITE_LOCK_WAIT_MS, err);
+}
+
+int cps_site_trylock(const cps_paths *paths, const char *site)
+{
+	cps_err e;
+
+	if (lock_site(paths, site, 0, &e) == 0)
+		return 1;
+	return e.code == CPS_E_TIMEOUT ? 0 : -1;
 }
 
 void cps_site_unlock(const char *site)

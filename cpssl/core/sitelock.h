@@ -19,6 +19,9 @@
 /* SITE: "siteN" or "server". CPS_E_TIMEOUT when another process keeps it
  * longer than CPS_SITE_LOCK_WAIT_MS. */
 int cps_site_lock(const cps_paths *paths, const char *site, cps_err *err);
+/* Without waiting: 1 when the lock is now held (unlock it), 0 when another
+ * process holds it, -1 on error. */
+int cps_site_trylock(const cps_paths *paths, const char *site);
 void cps_site_unlock(const char *site);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cpssl/core/proc.h"
 #include "cpssl/core/sitelock.h"
 #include "cpssl/crypto/key.h"
+#include "cpssl/deploy/apache.h"
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
 #include "cpssl/deploy/targets.h"
@@ -133,7 +134,7 @@ static int fan_out(cps_store *st, const cps_settings *set, const cps_paths *path
 	CPS_FAULT("deploy-before-reload");
 	for (int svc = 0; svc < CPS_SVC__COUNT; svc++)
 		if (reload[svc] &&
-		    cps_reload_schedule(st, &set->reload, paths, (cps_service)svc, err) != 0)
+		    cps_reload_schedule(st, set, paths, (cps_service)svc, err) != 0)
 			return cps_err_prefix(err, "the certificate %s is deployed, but the reload failed",
 					      info->serial);
 	return 0;
@@ -428,7 +429,7 @@ static int undeploy_locked(cps_store *st, const cps_settings *set, const cps_pat
 		return -1;
 	for (int svc = 0; svc < CPS_SVC__COUNT; svc++)
 		if (reload[svc] &&
-		    cps_reload_schedule(st, &set->reload, paths, (cps_service)svc, err) != 0)
+		    cps_reload_schedule(st, set, paths, (cps_service)svc, err) != 0)
 			return -1;
 	return 0;
 }
@@ -443,4 +444,103 @@ int cps_undeploy(cps_store *st, const cps_settings *set, const cps_paths *paths,
 	rc = undeploy_locked(st, set, paths, site_id, site_name, err);
 	cps_site_unlock(site_name);
 	return rc;
+}
+
+/* Sites with SSL on, collected before any is repaired. */
+typedef struct site_list {
+	cps_site *v;
+	size_t n;
+} site_list;
+
+static int collect_ssl_site(const cps_site *site, void *ud)
+{
+	site_list *l = ud;
+	cps_site *nv;
+
+	if (!site->ssl_enabled)
+		return 0;
+	if ((nv = realloc(l->v, (l->n + 1) * sizeof(*nv))) == NULL)
+		return -1;
+	l->v = nv;
+	l->v[l->n++] = *site;
+	return 0;
+}
+
+/* Whether SITE's Apache files lead, by cpssl's links alone, to VERSION. */
+static bool apache_whole(const cps_layout *l, const char *site, const char *version)
+{
+	static const cps_apache_file files[] = { CPS_APACHE_CERT, CPS_APACHE_CHAIN, CPS_APACHE_KEY };
+	char live[256];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (cps_apache_check(l, site, files[i], live, sizeof(live), NULL) != 0 ||
+		    strcmp(live, version) != 0)
+			return false;
+	return true;
+}
+
+/* SITE's current certificate written to Apache again from storage. */
+static int restore_apache(const cps_settings *set, const cps_site *site, const cps_cert_row *row,
+			  cps_err *err)
+{
+	const char *version = strrchr(row->path, '/') + 1;
+	X509 *leaf = NULL;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	pems p = { 0 };
+	size_t len;
+	int rc = -1;
+
+	if (load_version(row->path, &leaf, &chain, &key, err) == 0 &&
+	    cps_cert_to_pem(leaf, &p.cert, &len, err) == 0 &&
+	    cps_cert_chain_to_pem(chain, &p.chain, &len, err) == 0 &&
+	    cps_key_to_pem(key, &p.key, &p.key_len, err) == 0)
+		rc = cps_apache_write(&set->layout, site->name, version,
+				      &(cps_cert_files){ p.cert, p.chain, p.key, p.key_len }, err);
+	pems_free(&p);
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+int cps_deploy_repair_apache(cps_store *st, const cps_settings *set, const cps_paths *paths,
+			     char *sites, size_t len, cps_err *err)
+{
+	site_list l = { 0 };
+	int repaired = 0;
+
+	sites[0] = '\0';
+	if (cps_site_foreach(st, collect_ssl_site, &l, err) != 0) {
+		free(l.v);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const cps_site *site = &l.v[i];
+		cps_cert_row row;
+		cps_err e;
+
+		if (cps_cert_current(st, site->id, &row, &e) != 0 || row.id == 0 ||
+		    strrchr(row.path, '/') == NULL ||
+		    apache_whole(&set->layout, site->name, strrchr(row.path, '/') + 1)) {
+			cps_cert_row_free(&row);
+			continue;
+		}
+		/* a site that is being deployed right now is left to that */
+		if (cps_site_trylock(paths, site->name) == 1) {
+			if (restore_apache(set, site, &row, &e) == 0) {
+				size_t used = strlen(sites);
+
+				snprintf(sites + used, len - used, "%s%s", used ? ", " : "", site->name);
+				repaired++;
+			} else {
+				cps_error("%s's Apache files are broken and could not be restored: %s",
+					  site->name, e.msg);
+			}
+			cps_site_unlock(site->name);
+		}
+		cps_cert_row_free(&row);
+	}
+	free(l.v);
+	return repaired;
 }

@@ -68,4 +68,12 @@ int cps_deploy_check_names(cps_store *st, const cps_settings *set, long site_id,
 int cps_undeploy(cps_store *st, const cps_settings *set, const cps_paths *paths,
 		 long site_id, const char *site_name, cps_err *err);
 
+/* Each site with a certificate in service whose Apache files do not lead,
+ * by cpssl's own links, to that certificate gets them written again from
+ * storage (a site whose lock another process holds is being deployed, and
+ * is left to it). Returns how many sites were restored (named in SITES,
+ * comma-separated), -1 when the sites could not be listed. */
+int cps_deploy_repair_apache(cps_store *st, const cps_settings *set, const cps_paths *paths,
+			     char *sites, size_t len, cps_err *err);
+
 #endif

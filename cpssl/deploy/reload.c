@@ -17,6 +17,8 @@
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
 #include "cpssl/core/proc.h"
+#include "cpssl/deploy/deploy.h"
+#include "cpssl/deploy/notify.h"
 #include "cpssl/store/reloads.h"
 #include "cpssl/store/settings.h"
 
@@ -85,9 +87,42 @@ static int run_command(const char *what, char *const *argv, char *detail,
 	return rc;
 }
 
-int cps_reload_now(cps_store *st, const cps_reload_settings *rs, cps_service svc,
-		   cps_err *err)
+/* Apache's configuration test failed: restore the sites whose files are
+ * broken and test again. true when it passes now. */
+static bool repaired(cps_store *st, const cps_settings *set, const cps_paths *paths,
+		     char *const *test, char *detail, size_t len, cps_err *err)
 {
+	char sites[512] = "";
+	cps_err e;
+	int n = cps_deploy_repair_apache(st, set, paths, sites, sizeof(sites), &e);
+
+	if (n < 0) {
+		cps_warn("checking the sites' Apache files: %s", e.msg);
+		return false;
+	}
+	if (n == 0) {
+		snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+			 " (no site's certificate files were found broken)");
+		return false;
+	}
+	if (run_command("the configuration test", test, detail, len, err) != 0) {
+		snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+			 " (even after %s's certificate files were restored from storage)", sites);
+		return false;
+	}
+	cps_warn("the Apache configuration test failed because of %s's certificate files, which are "
+		 "restored from storage; reloading", sites);
+	cps_notify_admin(st, &set->notify, sites, "certificate files restored",
+			 "The Apache configuration test failed because the certificate files of %s were "
+			 "broken (changed by someone other than cpssl). They are restored from cpssl's "
+			 "storage and the web server reloaded.", sites);
+	return true;
+}
+
+int cps_reload_now(cps_store *st, const cps_settings *set, const cps_paths *paths,
+		   cps_service svc, cps_err *err)
+{
+	const cps_reload_settings *rs = &set->reload;
 	const char *service = cps_service_name(svc);
 	char *const *test = rs->configtest[svc], *const *reload = rs->reload[svc];
 	char detail[2048] = "", msg[sizeof(err->msg) + 64];
@@ -99,11 +134,15 @@ int cps_reload_now(cps_store *st, const cps_reload_settings *rs, cps_service svc
 		cps_info("no reload command is configured for %s; reload it yourself", service);
 		return cps_reload_log(st, service, now, 1, "no reload command configured", err);
 	}
-	if (test && run_command("the configuration test", test, detail, sizeof(detail), err) != 0) {
+	if (test && run_command("the configuration test", test, detail, sizeof(detail), err) != 0 &&
+	    !(svc == CPS_SVC_APACHE && repaired(st, set, paths, test, detail, sizeof(detail), err))) {
 		cps_error("%s: %s; not reloading, the previous certificates stay in service",
 			  service, err->msg);
 		snprintf(msg, sizeof(msg), "%s", err->msg);
 		cps_reload_log(st, service, now, 0, msg, &e);
+		cps_notify_admin(st, &set->notify, service, "the web server was not reloaded",
+				 "The configuration test failed, so %s was not reloaded and the "
+				 "certificates deployed since are not served yet:\n\n%s", service, msg);
 		return -1;
 	}
 	CPS_FAULT("reload-before-command");
@@ -164,8 +203,9 @@ static void lock_note_pid(int fd)
 }
 
 /* Fire what is due; returns seconds until the next one (-1: none left). */
-static long fire_due(cps_store *st, const cps_reload_settings *rs)
+static long fire_due(cps_store *st, const cps_settings *set, const cps_paths *paths)
 {
+	const cps_reload_settings *rs = &set->reload;
 	cps_reload_row *rows = NULL;
 	size_t n = 0;
 	long next = -1;
@@ -182,7 +222,7 @@ static long fire_due(cps_store *st, const cps_reload_settings *rs)
 		if (rows[i].due <= now) {
 			cps_debug("%s reload due (%ld deployments)", rows[i].service, rows[i].deployments);
 			if (cps_service_parse(rows[i].service, &svc) == 0)
-				cps_reload_now(st, rs, svc, &err);
+				cps_reload_now(st, set, paths, svc, &err);
 			else
 				cps_error("a reload of an unknown service '%s' is pending; dropping it",
 					  rows[i].service);
@@ -242,12 +282,12 @@ int cps_reload_waiter(const cps_paths *paths)
 			cps_warn("%s is gone; the reload waiter stops", paths->storage);
 			break;
 		}
-		next = fire_due(st, &set.reload);
+		next = fire_due(st, &set, paths);
 		if (next < 0) {
 			/* nothing left: let go, then look once more, so a request that
 			 * arrived while we held the lock is not stranded */
 			flock(lock, LOCK_UN);
-			if (fire_due(st, &set.reload) < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0)
+			if (fire_due(st, &set, paths) < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0)
 				break;
 			lock_note_pid(lock);
 			continue;
@@ -320,9 +360,10 @@ static bool deferred(void)
 	return d && *d && strcmp(d, "0") != 0;
 }
 
-int cps_reload_schedule(cps_store *st, const cps_reload_settings *rs,
+int cps_reload_schedule(cps_store *st, const cps_settings *set,
 			const cps_paths *paths, cps_service svc, cps_err *err)
 {
+	const cps_reload_settings *rs = &set->reload;
 	const char *service = cps_service_name(svc);
 	long long now = (long long)cps_now(), due;
 
@@ -332,7 +373,7 @@ int cps_reload_schedule(cps_store *st, const cps_reload_settings *rs,
 		return cps_reload_request(st, service, now, rs->delay, &due, err);
 	}
 	if (rs->delay == 0)
-		return cps_reload_now(st, rs, svc, err);
+		return cps_reload_now(st, set, paths, svc, err);
 	if (cps_reload_request(st, service, now, rs->delay, &due, err) != 0)
 		return -1;
 	if (svc == CPS_SVC_APACHE) {
@@ -356,8 +397,10 @@ int cps_reload_overdue(cps_store *st, const cps_paths *paths, cps_err *err)
 	return due ? ensure_waiter(paths, err) : 0;
 }
 
-int cps_reload_flush(cps_store *st, const cps_reload_settings *rs, cps_err *err)
+int cps_reload_flush(cps_store *st, const cps_settings *set, const cps_paths *paths,
+		     cps_err *err)
 {
+	const cps_reload_settings *rs = &set->reload;
 	cps_reload_row *rows = NULL;
 	size_t n = 0;
 	int rc = 0;
@@ -371,7 +414,7 @@ int cps_reload_flush(cps_store *st, const cps_reload_settings *rs, cps_err *err)
 		/* done either way: a failed configtest is reported, not retried
 		 * until the next deployment asks again */
 		if (cps_service_parse(rows[i].service, &svc) == 0 &&
-		    cps_reload_now(st, rs, svc, &e) != 0) {
+		    cps_reload_now(st, set, paths, svc, &e) != 0) {
 			*err = e;
 			rc = -1;
 		}

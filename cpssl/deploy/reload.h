@@ -21,12 +21,18 @@ const char *cps_service_name(cps_service svc);
 /* -1 when NAME is none of them. */
 int cps_service_parse(const char *name, cps_service *out);
 
-/* Ask for a reload of SVC. */
-int cps_reload_schedule(cps_store *st, const cps_reload_settings *rs,
+/* Ask for a reload of SVC (SET: the server's settings, or a site's; the
+ * reload part is the server's either way). */
+int cps_reload_schedule(cps_store *st, const cps_settings *set,
 			const cps_paths *paths, cps_service svc, cps_err *err);
 
-/* Configtest and reload SVC now, logging the result. */
-int cps_reload_now(cps_store *st, const cps_reload_settings *rs,
+/* Configtest and reload SVC now, logging the result. When Apache's
+ * configuration test fails, every site's Apache files are checked and the
+ * broken ones (a key a customer made dangling, say) restored from storage,
+ * which cpssl alone writes; the test runs again, so one site's sabotage does
+ * not hold back every other site's certificate. What could not be repaired
+ * is reported and sent to the administrator. */
+int cps_reload_now(cps_store *st, const cps_settings *set, const cps_paths *paths,
 		   cps_service svc, cps_err *err);
 
 /* The hidden argument that makes cpcmd the waiter. */
@@ -42,7 +48,8 @@ int cps_reload_waiter(const cps_paths *paths);
 /* At the end of a pass: reload every service that is owed one, now — the
  * pass was the window that gathered its deployments, and nothing is left
  * running after it (a systemd oneshot service would kill a waiter). */
-int cps_reload_flush(cps_store *st, const cps_reload_settings *rs, cps_err *err);
+int cps_reload_flush(cps_store *st, const cps_settings *set, const cps_paths *paths,
+		     cps_err *err);
 
 /* Start a waiter if a pending reload is overdue. */
 int cps_reload_overdue(cps_store *st, const cps_paths *paths, cps_err *err);

@@ -18,6 +18,7 @@
 #include "cpssl/core/proc.h"
 #include "cpssl/core/window.h"
 #include "cpssl/deploy/deploy.h"
+#include "cpssl/deploy/notify.h"
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
 #include "cpssl/issue/session.h"
@@ -293,39 +294,14 @@ static char *first_error(int fd)
 
 static void notify(cps_store *st, const cps_settings *set, const job *j)
 {
-	char *email = NULL, *msg = NULL, **argv = set->notify.command;
-	cps_proc_result r;
-	cps_err e;
-	int n;
+	char subject[96];
 
-	if (!set->notify.on_failure)
-		return;
-	if (cps_server_get(st, CPS_SERVER_EMAIL, &email, &e) != 0 || email == NULL) {
-		cps_warn("cannot send the failure notice for %s: no administrator e-mail is set", j->site);
-		goto out;
-	}
-	n = asprintf(&msg, "To: %s\nSubject: cpssl: certificate renewal failed for %s\n\n"
-			   "The certificate of %s (%s) could not be renewed:\n\n%s\n\n"
-			   "It will be tried again later; see cpcmd%s%s letsencrypt:status.\n",
-		     email, j->site, j->site, j->names, j->detail ? j->detail : "no detail",
-		     j->site_id ? " -d " : "", j->site_id ? j->site : "");
-	if (n < 0) {
-		msg = NULL;
-		goto out;
-	}
-	if (argv == NULL || argv[0] == NULL ||
-	    cps_proc_run_input(argv, NULL, msg, strlen(msg), 60, 4096, &r, &e) != 0) {
-		cps_warn("cannot send the failure notice for %s: %s", j->site,
-			 argv && argv[0] ? e.msg : "no notify_command is set");
-		goto out;
-	}
-	if (r.exit_status != 0)
-		cps_warn("the failure notice for %s was not sent: %s exited with %d: %.200s",
-			 j->site, argv[0], r.exit_status, r.output ? r.output : "");
-	cps_proc_result_free(&r);
-out:
-	free(msg);
-	free(email);
+	snprintf(subject, sizeof(subject), "certificate renewal failed for %s", j->site);
+	cps_notify_admin(st, &set->notify, j->site, subject,
+			 "The certificate of %s (%s) could not be renewed:\n\n%s\n\n"
+			 "It will be tried again later; see cpcmd%s%s letsencrypt:status.",
+			 j->site, j->names, j->detail ? j->detail : "no detail",
+			 j->site_id ? " -d " : "", j->site_id ? j->site : "");
 }
 
 static void finish(cps_store *st, const cps_settings *set, job *j, int status)
@@ -568,7 +544,7 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 	    run_jobs(st, set, opts, &js, err) != 0)
 		goto out;
 	/* one reload per service for everything the pass deployed */
-	if (cps_reload_flush(st, &set->reload, &e) != 0)
+	if (cps_reload_flush(st, set, paths, &e) != 0)
 		cps_error("%s", e.msg);
 	rc = result_of(&js, out, err);
 out:
