@@ -7,7 +7,7 @@
 #   make install  install cpcmd, config and scripts under PREFIX / CPSSL_HOME
 #   make clean    remove the builds but keep build/deps; distclean removes all
 
-PKGS     := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns
+PKGS     := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns libpsl
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

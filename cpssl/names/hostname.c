@@ -1,5 +1,7 @@
 #include "cpssl/names/hostname.h"
 
+#include <libpsl.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -220,4 +222,14 @@ invalid:
 	return cps_fail(err, CPS_E_INVAL,
 			"'%s' is not a valid server address (expected host:port, e.g. 127.0.0.1:53)",
 			shown(in, s, sizeof(s)));
+}
+
+bool cps_hostname_is_public_suffix(const char *name)
+{
+	static const psl_ctx_t *psl;
+
+	if (psl == NULL)
+		psl = psl_latest(NULL); /* Debian's publicsuffix list, or the built-in one */
+	/* no "*" rule: an unlisted TLD (.test, say) is not a suffix */
+	return psl && psl_is_public_suffix2(psl, name, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
 }

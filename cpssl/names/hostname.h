@@ -29,6 +29,11 @@ bool cps_hostname_is_wildcard(const char *name);
  * "*.D" is within DOMAIN when D is. */
 bool cps_hostname_within(const char *name, const char *domain);
 
+/* Whether NAME (canonical) is a public suffix — "com", "co.uk", "github.io"
+ * — under which unrelated owners register their domains (the Public Suffix
+ * List as Debian ships it, through libpsl). */
+bool cps_hostname_is_public_suffix(const char *name);
+
 /* A deliberately plain check: one '@', a non-empty local part of printable
  * ASCII without spaces, quotes or angle brackets, and a valid domain. */
 int cps_email_normalize(const char *in, char out[CPS_EMAIL_MAX + 1],

@@ -196,6 +196,11 @@ static int check_domain_free(cps_store *st, long id, const char *domain,
 	long owner;
 	int rc;
 
+	/* hosting a public suffix would claim every domain under it */
+	if (cps_hostname_is_public_suffix(domain))
+		return cps_fail(err, CPS_E_PERM,
+				"%s is a public suffix, under which unrelated owners register their domains: "
+				"a site can host a domain under it, never the suffix itself", domain);
 	if (cps_site_owner(st, domain, &owner, err) != 0)
 		return -1;
 	if (owner == id && id != 0) {

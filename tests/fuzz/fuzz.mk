@@ -2,7 +2,7 @@
 # from the library sources. Included by the top-level Makefile (fuzz-bins).
 FUZZ_CC   ?= clang
 FUZZ_OUT  := build/fuzz
-FUZZ_PKGS := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns
+FUZZ_PKGS := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns libpsl
 FUZZ_FLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -O1 -I. -MMD -MP $(shell pkg-config --cflags $(FUZZ_PKGS)) \
               -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIBS := $(shell pkg-config --libs $(FUZZ_PKGS)) -lpthread

@@ -110,6 +110,14 @@ int main(void)
 	CHECK(cps_site_remove_domain(st, s1.id, "other.test", &err) == -1 && err.code == CPS_E_NOTFOUND,
 	      "removing it again says not found");
 
+	/* public suffixes are nobody's to host */
+	CHECK(cps_site_add_domain(st, s1.id, "co.uk", &err) == -1 && err.code == CPS_E_PERM,
+	      "a public suffix (co.uk) cannot be a site's domain");
+	CHECK_HAS(err.msg, "co.uk is a public suffix", "  saying so");
+	CHECK(cps_site_add_domain(st, s1.id, "github.io", &err) == -1, "  nor a private one (github.io)");
+	CHECK(cps_site_add_domain(st, s1.id, "example.co.uk", &err) == 0, "a domain under one can");
+	cps_site_remove_domain(st, s1.id, "example.co.uk", &err);
+
 	/* resolution of -d */
 	CHECK(cps_site_resolve(st, "site2", &got, &err) == 0 && got.id == s2.id, "resolve site2");
 	CHECK(cps_site_resolve(st, "WWW.A.TEST", &got, &err) == 0 && got.id == s1.id,
