@@ -32,13 +32,13 @@ static int check_trusted(int fd, const char *shown, bool last, cps_err *err)
 		return cps_fail(err, CPS_E_IO, "cannot look at %s: %s", shown, strerror(errno));
 	if (st.st_uid != 0 && st.st_uid != geteuid())
 		return cps_fail(err, CPS_E_PERM,
-				"%s is owned by uid %lu, not by root: cpssl writes only where no one "
-				"else can change the path (chown root %s)",
+				"%s is owned by uid %lu, not by root: cpssl uses a path only when no "
+				"one else can change it (chown root %s)",
 				shown, (unsigned long)st.st_uid, shown);
 	if ((st.st_mode & 022) && !(!last && (st.st_mode & S_ISVTX) && st.st_uid == 0))
 		return cps_fail(err, CPS_E_PERM,
-				"%s is writable by %s (mode %04o): cpssl writes only where no one "
-				"else can change the path (chmod go-w %s)",
+				"%s is writable by %s (mode %04o): cpssl uses a path only when no one "
+				"else can change it (chmod go-w %s)",
 				shown, (st.st_mode & 022) == 022 ? "group and others"
 				       : (st.st_mode & 002) ? "others" : "its group",
 				(unsigned)(st.st_mode & 07777), shown);

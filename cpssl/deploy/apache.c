@@ -31,7 +31,8 @@ static void tree_close(tree *t)
 }
 
 /* The site's conf/: fs_root/home/virtual walked as root's directories, the
- * site's own part without following a link. */
+ * site's own part without following a link. Only CREATE changes anything
+ * (a link or file in place of ssl.versions is removed then). */
 static int tree_open(const cps_layout *l, const char *site, bool create, tree *t, cps_err *err)
 {
 	char *virt = cps_layout_path(l, "/home/virtual"), rel[128];
@@ -46,8 +47,8 @@ static int tree_open(const cps_layout *l, const char *site, bool create, tree *t
 	snprintf(rel, sizeof(rel), "%s/fst/etc/httpd/conf", site);
 	if (cps_walk_open(virt, CPS_WALK_TRUSTED | mk, 0755, &vfd, err) == 0 &&
 	    cps_walk_open_at(vfd, virt, rel, mk, 0755, &t->cfd, err) == 0 &&
-	    cps_walk_open_at(t->cfd, t->conf, "ssl.versions", mk | CPS_WALK_REPLACE, 0700, &t->vers,
-			     err) == 0)
+	    cps_walk_open_at(t->cfd, t->conf, "ssl.versions", create ? mk | CPS_WALK_REPLACE : 0, 0700,
+			     &t->vers, err) == 0)
 		rc = 0;
 	if (vfd >= 0)
 		close(vfd);
