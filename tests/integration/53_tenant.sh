@@ -303,6 +303,11 @@ sleep 0.5
 seen=$(as_tenant sh -c 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " "')
 t_unlike "$seen" "$secret" "the TSIG secret set through standard input is in no command line"
 wait "$holder" "$waiting"
+c_run -d site1 -o json site:get-settings
+t_is "$RC" 0 "site:get-settings for site1"
+t_unlike "$OUT$ERR" "${secret:0:12}" "  shows no part of the TSIG secret"
+t_is "$(jq -r 'keys[] | select(startswith("dns.rfc2136") or endswith("hook"))' <<<"$OUT")" "" \
+	"  and none of the server-only keys"
 
 # --- a site cannot name programs, servers or secrets root uses ------------------------------
 for key in letsencrypt.deploy_hook dns.hook dns.rfc2136_server dns.authoritative_ns dns.rfc2136_key_secret \
