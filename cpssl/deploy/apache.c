@@ -32,7 +32,8 @@ static void tree_close(tree *t)
 
 /* The site's conf/: fs_root/home/virtual walked as root's directories, the
  * site's own part without following a link. Only CREATE changes anything
- * (a link or file in place of ssl.versions is removed then). */
+ * (a link or file in place of ssl.versions is removed then); without it a
+ * missing ssl.versions leaves t->vers -1. */
 static int tree_open(const cps_layout *l, const char *site, bool create, tree *t, cps_err *err)
 {
 	char *virt = cps_layout_path(l, "/home/virtual"), rel[128];
@@ -46,10 +47,16 @@ static int tree_open(const cps_layout *l, const char *site, bool create, tree *t
 	snprintf(t->versions, sizeof(t->versions), "%s/ssl.versions", t->conf);
 	snprintf(rel, sizeof(rel), "%s/fst/etc/httpd/conf", site);
 	if (cps_walk_open(virt, CPS_WALK_TRUSTED | mk, 0755, &vfd, err) == 0 &&
-	    cps_walk_open_at(vfd, virt, rel, mk, 0755, &t->cfd, err) == 0 &&
-	    cps_walk_open_at(t->cfd, t->conf, "ssl.versions", create ? mk | CPS_WALK_REPLACE : 0, 0700,
-			     &t->vers, err) == 0)
-		rc = 0;
+	    cps_walk_open_at(vfd, virt, rel, mk, 0755, &t->cfd, err) == 0) {
+		cps_err e;
+
+		rc = cps_walk_open_at(t->cfd, t->conf, "ssl.versions",
+				      create ? mk | CPS_WALK_REPLACE : 0, 0700, &t->vers, &e);
+		if (rc != 0 && !create && e.code == CPS_E_NOTFOUND)
+			rc = 0;
+		else if (rc != 0 && err)
+			*err = e;
+	}
 	if (vfd >= 0)
 		close(vfd);
 	free(virt);
@@ -185,7 +192,7 @@ int cps_apache_remove(const cps_layout *l, const char *site, cps_err *err)
 		}
 	}
 	cps_fs_unlink_at(t.cfd, t.conf, "ssl.live", NULL);
-	n = cps_fs_list_at(t.vers, &names);
+	n = t.vers >= 0 ? cps_fs_list_at(t.vers, &names) : 0;
 	for (int i = 0; i < n; i++)
 		if (cps_fs_rmdir_at(t.vers, t.versions, names[i], version_files, &e) != 0)
 			cps_warn("could not remove the version: %s", e.msg);
@@ -220,6 +227,8 @@ int cps_apache_check(const cps_layout *l, const char *site, cps_apache_file file
 		 live[13] == '.')
 		cps_fail(err, CPS_E_NOTFOUND, "%s/ssl.live does not lead to one of cpssl's versions",
 			 t.conf);
+	else if (t.vers < 0)
+		cps_fail(err, CPS_E_NOTFOUND, "%s does not exist", t.versions);
 	else if (cps_walk_open_at(t.vers, t.versions, live + 13, 0, 0, &vfd, err) != 0)
 		;
 	else if (fstatat(vfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||

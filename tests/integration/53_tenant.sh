@@ -357,5 +357,15 @@ t_isnt "$new2" "$before2" "  with a new certificate"
 served_becomes b.test "$new2"; t_ok $? "  served over TLS after the pass's one reload"
 t_is "$(jq -r '.[] | select(.site == "site1") | .result' <<<"$OUT")" renewed "  and site1's tree is repaired as it renews"
 
+# --- site:delete with ssl.versions moved away: the links still go ------------------------------
+cases=$((cases + 1))
+as_tenant sh -c "mv '$conf1/ssl.versions' '$conf1/hidden'"
+rm -f "$H_DIR/apache/sites/a.test.conf" # the panel removes the site's vhost
+c_run -d site1 site:delete
+t_is "$RC" 0 "site1 deleted after its user moved ssl.versions away" || t_diag "$ERR"
+t_ok "$([ ! -e "$conf1/ssl.live" ] && [ ! -L "$conf1/ssl.live" ] && [ ! -L "$conf1/ssl.key/server.key" ] &&
+	[ ! -L "$conf1/ssl.crt/server.crt" ] && [ ! -e "$ssld/site1" ] && echo 0 || echo 1)" \
+	"  ssl.live, the fixed links and haproxy's PEM are gone, so moving it back serves nothing"
+
 t_diag "hostile-tenant cases: $cases"
 t_done
