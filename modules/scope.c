@@ -1,7 +1,5 @@
 /* scope: server-wide settings by name — cp.config (config.ini) and
  * net.hostname. */
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +97,7 @@ static int secret_value(const cps_config_key *k, json_object *arg, json_object *
 {
 	const char *v = json_object_get_string(arg);
 	char *text = NULL;
-	int fd = -1, rc;
+	int rc;
 
 	*out = NULL;
 	if (!json_object_is_type(arg, json_type_string) || (strcmp(v, "-") != 0 && v[0] != '@')) {
@@ -111,12 +109,8 @@ static int secret_value(const cps_config_key *k, json_object *arg, json_object *
 	}
 	if (strcmp(v, "-") == 0)
 		rc = cps_fs_read_fd(STDIN_FILENO, "standard input", SECRET_MAX, &text, NULL, err);
-	else if ((fd = open(v + 1, O_RDONLY | O_CLOEXEC)) < 0)
-		rc = cps_fail(err, CPS_E_IO, "cannot read %s: %s", v + 1, strerror(errno));
 	else
-		rc = cps_fs_read_fd(fd, v + 1, SECRET_MAX, &text, NULL, err);
-	if (fd >= 0)
-		close(fd);
+		rc = cps_fs_read_named(v + 1, SECRET_MAX, &text, NULL, err);
 	if (rc != 0)
 		return cps_err_prefix(err, "[%s] %s", k->section, k->key);
 	text[strcspn(text, "\r\n")] = '\0';

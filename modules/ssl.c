@@ -1,7 +1,5 @@
 /* ssl: certificates whatever their source — imports from another CA,
  * self-signed ones, CSRs, inspection, deletion and rollback. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +88,6 @@ static int pem_arg(json_object *arg, const char *what, bool secret, bool *stdin_
 		   char **out, cps_err *err)
 {
 	const char *v = json_object_get_string(arg);
-	int fd, rc;
 
 	*out = NULL;
 	if (strcmp(v, "-") == 0) {
@@ -100,14 +97,9 @@ static int pem_arg(json_object *arg, const char *what, bool secret, bool *stdin_
 		return cps_fs_read_fd(STDIN_FILENO, "standard input", PEM_ARG_MAX, out, NULL, err) != 0
 			       ? cps_err_prefix(err, "the %s", what) : 0;
 	}
-	if (v[0] == '/') {
-		if ((fd = open(v, O_RDONLY | O_CLOEXEC)) < 0)
-			return cps_fail(err, errno == ENOENT ? CPS_E_NOTFOUND : CPS_E_IO,
-					"cannot read the %s from %s: %s", what, v, strerror(errno));
-		rc = cps_fs_read_fd(fd, v, PEM_ARG_MAX, out, NULL, err);
-		close(fd);
-		return rc != 0 ? cps_err_prefix(err, "the %s", what) : 0;
-	}
+	if (v[0] == '/')
+		return cps_fs_read_named(v, PEM_ARG_MAX, out, NULL, err) != 0
+			       ? cps_err_prefix(err, "cannot read the %s", what) : 0;
 	/* anything else is PEM (the parser says what is wrong with it) */
 	if (secret && strstr(v, "PRIVATE KEY-----") != NULL)
 		cps_warn("the %s was given on the command line, which every user of this server can read "

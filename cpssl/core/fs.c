@@ -184,14 +184,15 @@ int cps_fs_read_fd(int fd, const char *shown, size_t max, char **out, size_t *le
 	return 0;
 }
 
-int cps_fs_read(const char *path, size_t max, char **out, size_t *len,
-		cps_err *err)
+static int read_regular(const char *path, int flags, size_t max, char **out, size_t *len,
+			cps_err *err)
 {
 	struct stat st;
 	int fd, rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | flags);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return cps_fail(err, CPS_E_NOTFOUND, "%s does not exist",
@@ -206,6 +207,16 @@ int cps_fs_read(const char *path, size_t max, char **out, size_t *len,
 	rc = cps_fs_read_fd(fd, path, max, out, len, err);
 	close(fd);
 	return rc;
+}
+
+int cps_fs_read(const char *path, size_t max, char **out, size_t *len, cps_err *err)
+{
+	return read_regular(path, O_NOFOLLOW, max, out, len, err);
+}
+
+int cps_fs_read_named(const char *path, size_t max, char **out, size_t *len, cps_err *err)
+{
+	return read_regular(path, 0, max, out, len, err);
 }
 
 int cps_fs_unlink(const char *path, cps_err *err)

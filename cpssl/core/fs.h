@@ -19,9 +19,16 @@ int cps_fs_write_atomic(const char *path, const void *data, size_t len,
  * directories are left as they are. */
 int cps_fs_mkdir_p(const char *path, mode_t mode, cps_err *err);
 
-/* Read a whole regular file of at most MAX bytes; *out is NUL-terminated. */
+/* Read a whole regular file of at most MAX bytes; *out is NUL-terminated.
+ * A link at PATH is not followed; a FIFO or device is refused without
+ * blocking. */
 int cps_fs_read(const char *path, size_t max, char **out, size_t *len,
 		cps_err *err);
+/* The same for a file the administrator named on the command line: links
+ * are followed (certbot's live/ directory is links), but only a regular
+ * file is read. */
+int cps_fs_read_named(const char *path, size_t max, char **out, size_t *len,
+		      cps_err *err);
 /* The same from an open descriptor (a file, or a pipe such as stdin), to
  * its end; SHOWN names it in messages. */
 int cps_fs_read_fd(int fd, const char *shown, size_t max, char **out, size_t *len,
