@@ -1,6 +1,9 @@
 /* common: the administrator's e-mail address (the ACME account contact). */
 #include <stdlib.h>
+#include <string.h>
 
+#include "cpssl/core/log.h"
+#include "cpssl/dns/resolve.h"
 #include "cpssl/names/hostname.h"
 #include "cpssl/store/server.h"
 #include "modules/dispatch.h"
@@ -19,6 +22,29 @@ static int cmd_get_email(cps_ctx *ctx, json_object **args, size_t nargs,
 	return 0;
 }
 
+/* The checklist's "admin email domain has resolvable MX record": a WARNING
+ * when it has none, since the CA's notices and cpssl's own would not
+ * arrive. Never fatal: the address is set all the same. */
+static void check_mx(const cps_ctx *ctx, const char *email)
+{
+	const char *domain = strrchr(email, '@') + 1;
+	char **mx = NULL;
+	size_t n = 0;
+	cps_err e;
+
+	if (cps_dns_mx(ctx->set.names.resolvers, domain, &mx, &n, &e) != 0)
+		cps_warn("cannot check the MX record of %s: %s", domain, e.msg);
+	else if (n == 0)
+		cps_warn("%s has no MX record, so mail to %s (the CA's and cpssl's notices) may not "
+			 "arrive; check with: dig +short MX %s", domain, email, domain);
+	else if (n == 1 && strcmp(mx[0], ".") == 0)
+		cps_warn("%s accepts no mail (a null MX record), so mail to %s will not arrive",
+			 domain, email);
+	else
+		cps_debug("%s: MX %s", domain, mx[0]);
+	cps_dns_strv_free(mx, n);
+}
+
 static int cmd_set_email(cps_ctx *ctx, json_object **args, size_t nargs,
 			 json_object **result, cps_err *err)
 {
@@ -28,6 +54,7 @@ static int cmd_set_email(cps_ctx *ctx, json_object **args, size_t nargs,
 	if (cps_email_normalize(json_object_get_string(args[0]), email, err) != 0 ||
 	    cps_server_set(ctx->store, CPS_SERVER_EMAIL, email, err) != 0)
 		return -1;
+	check_mx(ctx, email);
 	*result = json_object_new_boolean(1);
 	return 0;
 }
@@ -35,8 +62,9 @@ static int cmd_set_email(cps_ctx *ctx, json_object **args, size_t nargs,
 const cps_command cps_mod_common[] = {
 	{ "common", "get-email", cmd_get_email, CPS_SITE_NONE, CPS_CMD_STORE, { { 0 } },
 	  "The administrator's e-mail address, used as the ACME account contact (null when unset)." },
-	{ "common", "set-email", cmd_set_email, CPS_SITE_NONE, CPS_CMD_STORE,
+	{ "common", "set-email", cmd_set_email, CPS_SITE_NONE, CPS_CMD_SETTINGS | CPS_CMD_STORE,
 	  { { "email", CPS_T_STRING, NULL } },
-	  "Set the administrator's e-mail address (validated)." },
+	  "Set the administrator's e-mail address (validated; a WARNING when its domain has no "
+	  "MX record)." },
 	{ 0 },
 };

@@ -1,9 +1,11 @@
 #include "modules/context.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpssl/core/log.h"
 #include "cpssl/deploy/reload.h"
+#include "cpssl/store/server.h"
 #include "cpssl/store/settings.h"
 
 int cps_ctx_init(cps_ctx *ctx, cps_err *err)
@@ -30,6 +32,21 @@ int cps_ctx_config(cps_ctx *ctx, cps_config **out, cps_err *err)
 	return 0;
 }
 
+/* scope:set cp.debug true: DEBUG lines for every later command, unless the
+ * environment says otherwise (DEBUG=0 turns them off for one command). */
+static void debug_from_store(cps_store *st)
+{
+	const char *env = getenv("DEBUG");
+	char *v = NULL;
+	cps_err e;
+
+	if (env && *env)
+		return;
+	if (cps_server_get(st, CPS_SERVER_DEBUG, &v, &e) == 0 && v && strcmp(v, "true") == 0)
+		cps_log_set_debug(true);
+	free(v);
+}
+
 int cps_ctx_store(cps_ctx *ctx, cps_store **out, cps_err *err)
 {
 	cps_err e;
@@ -37,6 +54,7 @@ int cps_ctx_store(cps_ctx *ctx, cps_store **out, cps_err *err)
 	if (ctx->store == NULL) {
 		if (cps_store_open(ctx->paths.db, &ctx->store, err) != 0)
 			return -1;
+		debug_from_store(ctx->store);
 		/* a reload that a crash or reboot left owed is started now */
 		if (cps_reload_overdue(ctx->store, &ctx->paths, &e) != 0)
 			cps_warn("%s", e.msg);

@@ -9,7 +9,6 @@
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
 #include "cpssl/core/output.h"
-#include "cpssl/core/window.h"
 #include "cpssl/deploy/storage.h"
 #include "cpssl/issue/housekeeping.h"
 #include "cpssl/issue/request.h"
@@ -19,6 +18,7 @@
 #include "cpssl/store/reloads.h"
 #include "cpssl/store/ssl_state.h"
 #include "modules/dispatch.h"
+#include "modules/status.h"
 
 #define RATE_LIMIT_REMINDER \
 	"reminder: only 5 duplicate certificates and 50 unique certificates may be issued per week per account"
@@ -273,12 +273,8 @@ static int cmd_use_mechanism(cps_ctx *ctx, json_object **args, size_t nargs,
 	const cps_site *site = cps_ctx_site(ctx);
 	char name[CPS_HOSTNAME_MAX + 1];
 	const char *mech = args[1] ? json_object_get_string(args[1]) : NULL;
-	cps_name_plan *plan = NULL;
-	cps_plan_opts po = { .strict = true };
-	const char *in[1] = { name };
 	cps_store *st = ctx->store;
 	cps_mech m;
-	size_t np = 0;
 
 	(void)nargs;
 	if (cps_hostname_normalize(json_object_get_string(args[0]), CPS_NAME_ALLOW_WILDCARD,
@@ -287,86 +283,14 @@ static int cmd_use_mechanism(cps_ctx *ctx, json_object **args, size_t nargs,
 	if (mech && cps_mech_parse(mech, &m) != 0)
 		return cps_fail(err, CPS_E_INVAL, "'%.40s' is not a mechanism: use http, dns, or null", mech);
 	/* the same ownership rules as a request */
-	if (cps_names_plan(st, &ctx->set.names, site, in, 1, &po, &plan, &np, err) != 0)
+	if (cps_names_may_name(st, &ctx->set.names, site, name, err) != 0)
 		return -1;
-	cps_name_plans_free(plan, np);
 	if (mech && m == CPS_MECH_HTTP && cps_hostname_is_wildcard(name))
 		cps_warn("forcing http for %s will never succeed: a wildcard can only be validated by dns",
 			 name);
 	if (cps_mech_force(st, site ? site->id : 0, name, mech ? cps_mech_name(m) : NULL, err) != 0)
 		return -1;
 	*result = json_object_new_boolean(1);
-	return 0;
-}
-
-static int cmd_status(cps_ctx *ctx, json_object **args, size_t nargs,
-		      json_object **result, cps_err *err)
-{
-	const cps_site *site = cps_ctx_site(ctx);
-	long site_id = site ? site->id : 0;
-	json_object *o, *forced;
-	cps_ssl_status ss;
-	cps_cert_row row;
-	cps_store *st = ctx->store;
-	char **fn = NULL, **fm = NULL;
-	size_t nf = 0;
-	time_t now = cps_now();
-
-	(void)args;
-	(void)nargs;
-	if (cps_cert_current(st, site_id, &row, err) != 0)
-		return -1;
-	if (cps_ssl_status_get(st, site_id, &ss, err) != 0 ||
-	    cps_mech_forced_all(st, site_id, &fn, &fm, &nf, err) != 0) {
-		cps_cert_row_free(&row);
-		cps_ssl_status_free(&ss);
-		return -1;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "site", json_object_new_string(site ? site->name : "server"));
-	json_object_object_add(o, "certificate", json_object_new_boolean(row.id != 0));
-	if (row.id) {
-		const cps_window *w = &ctx->set.window;
-		time_t from = cps_window_start(w, (time_t)row.not_before, (time_t)row.not_after);
-		time_t until = cps_window_end(w, (time_t)row.not_after);
-		json_object *win = json_object_new_object();
-
-		json_object_object_add(o, "names", cps_json_names(row.names));
-		json_object_object_add(o, "expires", cps_json_time((time_t)row.not_after));
-		json_object_object_add(o, "days_left",
-				       json_object_new_int64(((long long)row.not_after - now) / 86400));
-		json_object_object_add(o, "issuer", json_object_new_string(row.issuer));
-		json_object_object_add(o, "serial", json_object_new_string(row.serial));
-		json_object_object_add(o, "server", json_object_new_string(row.server));
-		json_object_object_add(win, "from", cps_json_time(from));
-		json_object_object_add(win, "until", cps_json_time(until));
-		json_object_object_add(o, "renewal_window", win);
-		json_object_object_add(o, "due", json_object_new_boolean(now >= from && now <= until));
-		json_object_object_add(o, "revoked", json_object_new_boolean(row.revoked != 0));
-	}
-	forced = json_object_new_object();
-	for (size_t i = 0; i < nf; i++)
-		json_object_object_add(forced, fn[i], json_object_new_string(fm[i]));
-	json_object_object_add(o, "forced_mechanisms", forced);
-	json_object_object_add(o, "failures", json_object_new_int64(ss.failures));
-	if (ss.last_detail && ss.failures > 0) {
-		json_object *le = json_object_new_object();
-
-		json_object_object_add(le, "problem", json_object_new_string(ss.last_problem ? ss.last_problem : ""));
-		json_object_object_add(le, "detail", json_object_new_string(ss.last_detail));
-		json_object_object_add(le, "at", cps_json_time((time_t)ss.last_failure));
-		json_object_object_add(o, "last_error", le);
-	} else {
-		json_object_object_add(o, "last_error", NULL);
-	}
-	/* until then the housekeeping pass leaves the site alone */
-	json_object_object_add(o, "next_attempt", ss.next_attempt > (long long)now
-				? cps_json_time((time_t)ss.next_attempt) : NULL);
-	*result = o;
-	cps_strv_free(fn, nf);
-	cps_strv_free(fm, nf);
-	cps_ssl_status_free(&ss);
-	cps_cert_row_free(&row);
 	return 0;
 }
 
@@ -579,9 +503,16 @@ const cps_command cps_mod_letsencrypt[] = {
 	  CPS_CMD_SETTINGS | CPS_CMD_STORE,
 	  { { "name", CPS_T_STRING, NULL }, { "mechanism", CPS_T_STRING | CPS_T_NULL, NULL } },
 	  "Force http or dns for a name; null reverts to automatic." },
-	{ "letsencrypt", "status", cmd_status, CPS_SITE_OPTIONAL,
+	{ "letsencrypt", "status", cps_cmd_le_status, CPS_SITE_OPTIONAL,
 	  CPS_CMD_SETTINGS | CPS_CMD_STORE, { { 0 } },
-	  "Names, expiry, issuer, days left, renewal window, forced mechanisms, failures, last error and next attempt." },
+	  "Names, expiry, issuer, days left, the CA it came from, renewal window, whether it is an "
+	  "interim self-signed one (and the attempts this boot), forced mechanisms, failures, last "
+	  "error, next attempt and next renewal." },
+	{ "letsencrypt", "list", cps_cmd_le_list, CPS_SITE_NONE,
+	  CPS_CMD_SETTINGS | CPS_CMD_STORE, { { "sort", CPS_T_STRING, "site" } },
+	  "Every certificate: the server and each site with names, issuer, CA, expiry, days left, "
+	  "next renewal, failures and the last error; sorted by site (default), expires, "
+	  "next_renewal or failures." },
 	{ "letsencrypt", "exists", cmd_exists, CPS_SITE_OPTIONAL, CPS_CMD_STORE, { { 0 } },
 	  "Whether there is a current certificate." },
 	{ "letsencrypt", "storage-path", cmd_storage_path, CPS_SITE_OPTIONAL,
@@ -589,7 +520,7 @@ const cps_command cps_mod_letsencrypt[] = {
 	  "Where the certificates of the configured CA are stored." },
 	{ "letsencrypt", "housekeeping", cmd_housekeeping, CPS_SITE_NONE,
 	  CPS_CMD_SETTINGS | CPS_CMD_STORE, { { 0 } },
-	  "The daily pass: account, owed reloads, the server's certificate, and every certificate "
+	  "The hourly pass: account, owed reloads, the server's certificate, interim ones, and every certificate "
 	  "inside its renewal window, [letsencrypt] concurrency at a time; one reload at the end." },
 	{ "letsencrypt", "reissue-all", cmd_reissue_all, CPS_SITE_NONE,
 	  CPS_CMD_SETTINGS | CPS_CMD_STORE,

@@ -199,6 +199,41 @@ static int hostname_set(cps_ctx *ctx, json_object **args, size_t nargs,
 	return 0;
 }
 
+static int debug_get(cps_ctx *ctx, json_object **args, size_t nargs,
+		     json_object **result, cps_err *err)
+{
+	cps_store *st;
+	char *value = NULL;
+
+	(void)args;
+	if (nargs != 0)
+		return cps_fail(err, CPS_E_INVAL, "usage: scope:get cp.debug");
+	if (cps_ctx_store(ctx, &st, err) != 0 ||
+	    cps_server_get(st, CPS_SERVER_DEBUG, &value, err) != 0)
+		return -1;
+	*result = json_object_new_boolean(value && strcmp(value, "true") == 0);
+	free(value);
+	return 0;
+}
+
+static int debug_set(cps_ctx *ctx, json_object **args, size_t nargs,
+		     json_object **result, cps_err *err)
+{
+	cps_store *st;
+	bool on;
+
+	if (nargs != 1 || !json_object_is_type(args[0], json_type_boolean))
+		return cps_fail(err, CPS_E_INVAL, "usage: scope:set cp.debug true|false");
+	on = json_object_get_boolean(args[0]);
+	if (cps_ctx_store(ctx, &st, err) != 0 ||
+	    cps_server_set(st, CPS_SERVER_DEBUG, on ? "true" : "false", err) != 0)
+		return -1;
+	cps_info("DEBUG lines are %s for later commands%s", on ? "on" : "off",
+		 on ? " (env DEBUG=0 turns them off for one)" : "");
+	*result = json_object_new_boolean(1);
+	return 0;
+}
+
 static const scope scopes[] = {
 	{ "cp.config", config_get, config_set,
 	  "scope:get cp.config [SECTION [KEY]]",
@@ -208,6 +243,9 @@ static const scope scopes[] = {
 	{ "net.hostname", hostname_get, hostname_set,
 	  "scope:get net.hostname", "scope:set net.hostname NAME",
 	  "The server hostname, the first name of the server's own certificate." },
+	{ "cp.debug", debug_get, debug_set,
+	  "scope:get cp.debug", "scope:set cp.debug true|false",
+	  "Verbose operation: DEBUG lines for every later command, as env DEBUG=1 gives one." },
 };
 
 static const scope *find_scope(json_object *name, cps_err *err)
@@ -263,10 +301,10 @@ static int cmd_list(cps_ctx *ctx, json_object **args, size_t nargs,
 const cps_command cps_mod_scope[] = {
 	{ "scope", "get", cmd_get, CPS_SITE_NONE, CPS_CMD_VARIADIC,
 	  { { "name", CPS_T_STRING, NULL }, { "args", CPS_T_MIXED, NULL } },
-	  "Read a server-wide setting: cp.config [SECTION [KEY]], net.hostname." },
+	  "Read a server-wide setting: cp.config [SECTION [KEY]], net.hostname, cp.debug." },
 	{ "scope", "set", cmd_set, CPS_SITE_NONE, CPS_CMD_VARIADIC,
 	  { { "name", CPS_T_STRING, NULL }, { "args", CPS_T_MIXED, NULL } },
-	  "Change a server-wide setting: cp.config SECTION KEY VALUE, net.hostname NAME." },
+	  "Change a server-wide setting: cp.config SECTION KEY VALUE, net.hostname NAME, cp.debug true|false." },
 	{ "scope", "list", cmd_list, CPS_SITE_NONE, 0, { { 0 } },
 	  "List the scopes and how to read and change them." },
 	{ 0 },

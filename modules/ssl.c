@@ -312,7 +312,7 @@ static int cmd_sign(cps_ctx *ctx, json_object **args, size_t nargs,
 	for (size_t i = 0; names && i < np; i++)
 		names[i] = plan[i].name;
 	if (names && cps_deploy_selfsigned(ctx->store, &ctx->set, &ctx->paths, ctx->has_site ? ctx->site.id : 0,
-					   cps_ctx_subject(ctx), names, np, &info, err) == 0) {
+					   cps_ctx_subject(ctx), names, np, false, &info, err) == 0) {
 		*result = info_json(&info);
 		cps_cert_info_free(&info);
 		rc = 0;

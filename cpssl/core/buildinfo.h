@@ -6,7 +6,7 @@
  * updates of those apply at once, but one of curl reaches cpcmd only through
  * a rebuild. The build records the Debian version of the curl source it
  * used; cps_build_stale() compares it with the libcurl4 dpkg has installed
- * now, so that the daily housekeeping pass can say when a rebuild is due. */
+ * now, so that the housekeeping pass can say when a rebuild is due. */
 #ifndef CPSSL_CORE_BUILDINFO_H
 #define CPSSL_CORE_BUILDINFO_H
 

@@ -1,7 +1,11 @@
 #include "cpssl/core/clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 time_t cps_now(void)
 {
@@ -33,4 +37,27 @@ void cps_sleep_ms(long ms)
 		return;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+void cps_boot_id(char *buf, size_t len)
+{
+	const char *fake = getenv("CPSSL_BOOT_ID");
+	int fd;
+	ssize_t n = -1;
+
+	if (fake && *fake) {
+		snprintf(buf, len, "%s", fake);
+		return;
+	}
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, len - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		snprintf(buf, len, "unknown");
+		return;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 }

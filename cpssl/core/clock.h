@@ -3,6 +3,7 @@
 #ifndef CPSSL_CORE_CLOCK_H
 #define CPSSL_CORE_CLOCK_H
 
+#include <stddef.h>
 #include <time.h>
 
 /* Seconds since the epoch; CPSSL_NOW=<epoch seconds> overrides it so that
@@ -13,5 +14,9 @@ time_t cps_now(void);
 long long cps_monotonic_ms(void);
 
 void cps_sleep_ms(long ms);
+
+/* The kernel's id of this boot (/proc/sys/kernel/random/boot_id; CPSSL_BOOT_ID
+ * in tests), "unknown" when it cannot be read. */
+void cps_boot_id(char *buf, size_t len);
 
 #endif

@@ -41,11 +41,16 @@ enum {
 	  "ssl.d, the challenge directory). \"/\" on a real server; a temp "   \
 	  "directory for tests and the demo.")                                 \
 	X(LE_DEBUG, "letsencrypt", "debug", CPS_CT_BOOL, "false", NULL, 0, 0, 0, ca.staging, \
-	  "Use Let's Encrypt's staging server (untrusted \"Fake LE\" "         \
-	  "certificates, higher rate limits) instead of production.")          \
+	  "Use the staging server (staging_server: Let's Encrypt's, with "     \
+	  "untrusted \"Fake LE\" certificates and higher rate limits) "        \
+	  "instead of server. After turning it off, request again.")           \
 	X(LE_SERVER, "letsencrypt", "server", CPS_CT_URL, "", NULL, 0, 0, 0, ca.server, \
-	  "ACME directory URL of another CA; empty selects Let's Encrypt "     \
-	  "(production, or staging when debug is true).")                      \
+	  "ACME directory URL of the CA; empty selects Let's Encrypt's "       \
+	  "production.")                                                       \
+	X(LE_STAGING_SERVER, "letsencrypt", "staging_server", CPS_CT_URL, "",  \
+	  NULL, 0, 0, 0, ca.staging_server,                                    \
+	  "ACME directory URL used while debug is true; empty selects Let's "  \
+	  "Encrypt's staging.")                                                \
 	X(LE_CA_BUNDLE, "letsencrypt", "ca_bundle", CPS_CT_PATH, "", NULL, 0, 0, \
 	  0, ca.ca_bundle, "PEM file of extra CA certificates trusted for the ACME server's " \
 	  "HTTPS endpoint (a private CA such as Pebble). Added to the system " \
@@ -68,7 +73,8 @@ enum {
 	  "hostname (comma-separated).")                                       \
 	X(LE_LOOKAHEAD_DAYS, "letsencrypt", "lookahead_days", CPS_CT_INT, "10", \
 	  NULL, -999, 999, 0, window.lookahead_days,                           \
-	  "Start renewing a certificate this many days before it expires.")    \
+	  "Start renewing a certificate this many days before it expires, or "  \
+	  "earlier by renew_fraction for a short-lived one.")                  \
 	X(LE_LOOKBEHIND_DAYS, "letsencrypt", "lookbehind_days", CPS_CT_INT, "0", \
 	  NULL, -999, 999, 0, window.lookbehind_days,                          \
 	  "Stop renewing this many days before expiry; negative values keep "  \
@@ -78,10 +84,15 @@ enum {
 	  "Key type of new certificate keys.")                                 \
 	X(LE_RENEW_FRACTION, "letsencrypt", "renew_fraction", CPS_CT_FRACTION, \
 	  "1/3", NULL, 0, 0, 0, window.fraction,                               \
-	  "Also renew once less than this part of a certificate's lifetime "   \
-	  "remains (for short-lived certificates, where lookahead_days is too " \
-	  "late); whichever comes first. 0 turns it off. Applies to "          \
-	  "certificates issued after a change.")                               \
+	  "Renewal starts at not_after - min(lookahead_days, renew_fraction x " \
+	  "lifetime): a 90-day certificate 10 days before expiry, a 6-day one " \
+	  "2 days before, a 5-year one 10 days before (with 10 and 1/3). 0 "    \
+	  "leaves lookahead_days alone. A change applies to every certificate.") \
+	X(LE_BOOTSTRAP_ATTEMPTS, "letsencrypt", "bootstrap_attempts", CPS_CT_INT, \
+	  "3", NULL, 0, 100, 0, bootstrap_attempts,                            \
+	  "Attempts per boot to replace an interim self-signed certificate "   \
+	  "(the server's or a site's) with one from the CA, spaced by the "    \
+	  "backoff; then the next boot, or letsencrypt:renew by hand.")         \
 	X(LE_NOTIFY_FAILURE, "letsencrypt", "notify_failure", CPS_CT_BOOL,     \
 	  "true", NULL, 0, 0, 0, notify.on_failure,                            \
 	  "Notify the administrator when a renewal fails.")                    \
@@ -89,6 +100,11 @@ enum {
 	  "/usr/sbin/sendmail -t", NULL, 0, 0, 0, notify.command,              \
 	  "Command that sends the failure notice (a mail with To:, Subject: "  \
 	  "and body on its standard input); run without a shell.")             \
+	X(LE_WARN_DAYS, "letsencrypt", "warn_days", CPS_CT_INT, "7", NULL, 0, \
+	  365, 0, notify.warn_days,                                            \
+	  "A certificate expiring within this many days whose renewals are "   \
+	  "failing gets one notice a day (notify_command, to the "             \
+	  "administrator's e-mail) until fixed; 0 turns it off.")              \
 	X(LE_CONCURRENCY, "letsencrypt", "concurrency", CPS_CT_INT, "4", NULL, \
 	  1, 64, 0, concurrency,                                               \
 	  "How many certificates housekeeping and reissue-all order at once.") \

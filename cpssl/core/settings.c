@@ -177,7 +177,10 @@ char *cps_layout_path(const cps_layout *l, const char *abs)
 /* The values that follow from several keys. */
 static int derive(cps_settings *s, cps_err *err)
 {
-	s->ca.url = *s->ca.server ? s->ca.server : s->ca.staging ? CPS_LE_STAGING : CPS_LE_PRODUCTION;
+	if (s->ca.staging)
+		s->ca.url = *s->ca.staging_server ? s->ca.staging_server : CPS_LE_STAGING;
+	else
+		s->ca.url = *s->ca.server ? s->ca.server : CPS_LE_PRODUCTION;
 	if (cps_server_dirname(s->ca.url, s->ca.dir_name, sizeof(s->ca.dir_name), err) != 0)
 		return -1;
 	s->layout.http01_root = *s->layout.challenge_dir

@@ -41,6 +41,7 @@ typedef struct cps_strlist {
 typedef struct cps_ca_settings {
 	bool staging;                /* [letsencrypt] debug */
 	const char *server;          /* [letsencrypt] server as configured */
+	const char *staging_server;  /* used while staging */
 	const char *ca_bundle;
 	const char *preferred_chain;
 	const char *url;             /* derived: the ACME directory in use */
@@ -96,6 +97,7 @@ typedef struct cps_reload_settings {
 typedef struct cps_notify_settings {
 	bool on_failure;
 	char **command;
+	long warn_days;         /* expiry warnings while renewals fail; 0: off */
 } cps_notify_settings;
 
 typedef struct cps_settings {
@@ -114,6 +116,7 @@ typedef struct cps_settings {
 	cps_key_type key_type;       /* derived */
 	const char *deploy_hook;
 	long concurrency;
+	long bootstrap_attempts;
 	const char *mail_proxy;
 	bool haproxy;                /* derived: mail_proxy is "haproxy" */
 } cps_settings;

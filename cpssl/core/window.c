@@ -2,22 +2,17 @@
 
 #define DAY 86400L
 
-time_t cps_window_renew_at(const cps_window *w, time_t not_before,
-			   time_t not_after)
-{
-	double life = (double)(not_after - not_before);
-
-	if (w->fraction <= 0 || life <= 0)
-		return not_after;
-	return not_after - (time_t)(life * w->fraction);
-}
-
 time_t cps_window_start(const cps_window *w, time_t not_before, time_t not_after)
 {
-	time_t ahead = not_after - w->lookahead_days * DAY;
-	time_t frac = cps_window_renew_at(w, not_before, not_after);
+	double lead = (double)w->lookahead_days * DAY;
+	double life = (double)(not_after - not_before);
 
-	return frac < ahead ? frac : ahead;
+	/* a short-lived certificate cannot wait for lookahead_days: the
+	 * fraction of its lifetime is the earlier of the two leads only when
+	 * it is the shorter one (90 days → 10, 6 days → 2, 5 years → 10) */
+	if (w->fraction > 0 && life > 0 && life * w->fraction < lead)
+		lead = life * w->fraction;
+	return not_after - (time_t)lead;
 }
 
 time_t cps_window_end(const cps_window *w, time_t not_after)

@@ -1,7 +1,10 @@
-/* The renewal window of a certificate. It is due from whichever comes first
- * of lookahead_days before expiry and the moment less than renew_fraction of
- * its lifetime remains, until lookbehind_days before expiry (a negative
- * lookbehind keeps it due after expiry; 999 / -999 make either end open). */
+/* The renewal window of a certificate: due from
+ *   not_after − min(lookahead_days, renew_fraction × lifetime)
+ * (a 90-day certificate 10 days before expiry with the defaults, a 6-day
+ * one 2 days before, a 5-year one 10 days before; a fraction of 0 leaves
+ * lookahead_days alone) until lookbehind_days before expiry (a negative
+ * lookbehind keeps it due after expiry). Computed from the settings of the
+ * moment, so a changed setting applies to every certificate. */
 #ifndef CPSSL_CORE_WINDOW_H
 #define CPSSL_CORE_WINDOW_H
 
@@ -13,10 +16,6 @@ typedef struct cps_window {
 	double fraction; /* 0: off */
 } cps_window;
 
-/* When less than the fraction of [NOT_BEFORE, NOT_AFTER] remains
- * (NOT_AFTER itself when the fraction is off). */
-time_t cps_window_renew_at(const cps_window *w, time_t not_before,
-			   time_t not_after);
 time_t cps_window_start(const cps_window *w, time_t not_before, time_t not_after);
 time_t cps_window_end(const cps_window *w, time_t not_after);
 bool cps_window_due(const cps_window *w, time_t not_before, time_t not_after,

@@ -189,7 +189,6 @@ static int deploy_locked(cps_store *st, const cps_settings *set, const cps_paths
 	row.not_before = info.not_before;
 	row.not_after = info.not_after;
 	row.path = archive;
-	row.renew_at = cps_window_renew_at(&set->window, info.not_before, info.not_after);
 	if (row.names == NULL || cps_cert_record(st, &row, &id, err) != 0)
 		goto out;
 	CPS_FAULT("deploy-after-storage");
@@ -387,7 +386,7 @@ out:
 int cps_deploy_selfsigned(cps_store *st, const cps_settings *set,
 			  const cps_paths *paths, long site_id,
 			  const char *site_name, const char *const *names,
-			  size_t n, cps_cert_info *info, cps_err *err)
+			  size_t n, bool interim, cps_cert_info *info, cps_err *err)
 {
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
@@ -399,7 +398,9 @@ int cps_deploy_selfsigned(cps_store *st, const cps_settings *set,
 	if (cps_key_generate(CPS_KEY_EC256, &key, err) == 0 &&
 	    cps_cert_selfsigned(key, names, n, 90, &cert, err) == 0)
 		rc = cps_deploy(st, set, paths,
-				&(cps_deploy_req){ site_id, site_name, "self-signed", cert, chain, key },
+				&(cps_deploy_req){ site_id, site_name,
+					interim ? CPS_ORIGIN_INTERIM : CPS_ORIGIN_SELFSIGNED,
+					cert, chain, key },
 				info, NULL, err);
 	X509_free(cert);
 	EVP_PKEY_free(key);

@@ -22,7 +22,7 @@
 typedef struct cps_deploy_req {
 	long site_id;            /* 0: the server */
 	const char *site_name;   /* "siteN" or "server" */
-	const char *origin;      /* the ACME directory URL, "import", "self-signed" */
+	const char *origin;      /* the ACME directory URL or a CPS_ORIGIN_* */
 	X509 *leaf;
 	STACK_OF(X509) *chain;
 	EVP_PKEY *key;
@@ -50,11 +50,13 @@ int cps_deploy_rollback(cps_store *st, const cps_settings *set,
 			const char *site_name, cps_cert_info *info,
 			cps_err *err);
 
-/* A self-signed certificate for NAMES, deployed so Apache can always start. */
+/* A self-signed certificate for NAMES, deployed so Apache can always start;
+ * INTERIM when it stands in for a CA certificate that could not be had
+ * (the housekeeping pass retries those), not when it was asked for. */
 int cps_deploy_selfsigned(cps_store *st, const cps_settings *set,
 			  const cps_paths *paths, long site_id,
 			  const char *site_name, const char *const *names,
-			  size_t n, cps_cert_info *info, cps_err *err);
+			  size_t n, bool interim, cps_cert_info *info, cps_err *err);
 
 /* Whether every name INFO carries — subject CN, DNS and IP subjectAltNames —
  * belongs to SITE_ID now (0: is one of the server's names); -1 naming the

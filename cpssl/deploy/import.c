@@ -9,6 +9,7 @@
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/key.h"
 #include "cpssl/deploy/deploy.h"
+#include "cpssl/store/certs.h"
 
 static void date_of(time_t t, char *buf, size_t len)
 {
@@ -64,7 +65,7 @@ int cps_import(cps_store *st, const cps_settings *set, const cps_paths *paths,
 		goto out;
 	}
 	rc = cps_deploy(st, set, paths,
-			&(cps_deploy_req){ site ? site->id : 0, site ? site->name : "server", "import",
+			&(cps_deploy_req){ site ? site->id : 0, site ? site->name : "server", CPS_ORIGIN_IMPORT,
 					   leaf, chain, key },
 			info, NULL, err);
 out:

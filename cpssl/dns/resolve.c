@@ -573,3 +573,39 @@ out:
 	free(sv);
 	return rc;
 }
+
+int cps_dns_mx(const char *servers, const char *name, char ***hosts, size_t *n,
+	       cps_err *err)
+{
+	cps_dns_server *sv = NULL;
+	size_t nsv = 0, first = 0, count = 0;
+	ldns_pkt *pkt = NULL;
+	ldns_rr_list *ans;
+	char **v = NULL;
+	int rc = -1;
+
+	*hosts = NULL;
+	*n = 0;
+	if (cps_dns_servers_parse(servers, &sv, &nsv, err) < 0)
+		return -1;
+	if (ask(sv, nsv, &first, name, LDNS_RR_TYPE_MX, &pkt, err) < 0)
+		goto out;
+	ans = ldns_pkt_answer(pkt);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ans, i);
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_MX || ldns_rr_rd_count(rr) < 2)
+			continue;
+		if (strv_push(&v, &count, ldns_rdf2str(ldns_rr_rdf(rr, 1)), err) < 0)
+			goto out;
+	}
+	*hosts = v;
+	*n = count;
+	v = NULL;
+	rc = 0;
+out:
+	ldns_pkt_free(pkt);
+	cps_dns_strv_free(v, count);
+	free(sv);
+	return rc;
+}

@@ -25,6 +25,12 @@ int cps_dns_zone_of(const char *servers, const char *name,
 int cps_dns_txt_lookup(const char *server, const char *name, char ***values,
 		       size_t *n, cps_err *err);
 
+/* The mail exchangers of NAME (MX targets in answer order), asking SERVERS
+ * like cps_dns_addresses. A null MX (RFC 7505, "0 .") is returned as ".";
+ * none is *n = 0, not an error. */
+int cps_dns_mx(const char *servers, const char *name, char ***hosts, size_t *n,
+	       cps_err *err);
+
 void cps_dns_strv_free(char **v, size_t n);
 
 #endif

@@ -26,6 +26,7 @@
 #include "cpssl/store/server.h"
 #include "cpssl/store/settings.h"
 #include "cpssl/store/sites.h"
+#include "cpssl/store/ssl_state.h"
 
 #define JOB_TIMEOUT_MS (15 * 60 * 1000LL)
 #define JOB_OUTPUT_MAX (64 * 1024)
@@ -108,9 +109,33 @@ static job *skip(jobs *js, long site_id, const char *site, const char *names,
 
 typedef struct collect {
 	cps_store *st;
+	const cps_settings *set;
 	jobs *js;
+	char boot[64];
+	long long now;
 	int rc;
 } collect;
+
+/* A job that orders NAMES from the configured CA (letsencrypt:request)
+ * rather than renewing: the current certificate is an interim self-signed
+ * one, or from another CA than the configured one (renew refuses that). */
+static job *request_job(jobs *js, long site_id, const char *site, const char *names,
+			long long expires)
+{
+	job *j = job_add(js, site_id, site, names, expires);
+
+	if (j)
+		j->request = true;
+	return j;
+}
+
+static job *job_for(jobs *js, const cps_settings *set, long site_id, const char *site,
+		    const char *server, const char *names, long long expires)
+{
+	if (strcmp(server, set->ca.url) != 0)
+		return request_job(js, site_id, site, names, expires);
+	return job_add(js, site_id, site, names, expires);
+}
 
 static int due_one(const cps_due_cert *c, void *ud)
 {
@@ -120,7 +145,7 @@ static int due_one(const cps_due_cert *c, void *ud)
 	cps_err e;
 
 	if (c->site_id == 0) {
-		if (job_add(col->js, 0, "server", c->names, c->not_after) == NULL)
+		if (job_for(col->js, col->set, 0, "server", c->server, c->names, c->not_after) == NULL)
 			return col->rc = -1;
 		return 0;
 	}
@@ -132,7 +157,57 @@ static int due_one(const cps_due_cert *c, void *ud)
 		skip(col->js, c->site_id, site, c->names, c->not_after, "the site no longer exists");
 		return 0;
 	}
-	if (job_add(col->js, c->site_id, site, c->names, c->not_after) == NULL)
+	if (job_for(col->js, col->set, c->site_id, site, c->server, c->names, c->not_after) == NULL)
+		return col->rc = -1;
+	return 0;
+}
+
+/* An interim self-signed certificate (or, for the server, none at all):
+ * ordered again at once on the first pass after a boot, then once the
+ * backoff is over, at most bootstrap_attempts times a boot. */
+static int fallback_one(const cps_due_cert *c, void *ud)
+{
+	collect *col = ud;
+	long max = col->set->bootstrap_attempts, attempts;
+	char site[32], why[256];
+	cps_site s;
+	cps_err e;
+	int go;
+
+	if (c->site_id == 0)
+		snprintf(site, sizeof(site), "server");
+	else
+		snprintf(site, sizeof(site), "site%ld", c->site_id);
+	if (c->site_id > 0 && cps_site_get(col->st, c->site_id, &s, &e) != 0) {
+		if (e.code != CPS_E_NOTFOUND)
+			return col->rc = -1;
+		skip(col->js, c->site_id, site, c->names, c->not_after, "the site no longer exists");
+		return 0;
+	}
+	go = cps_ssl_bootstrap_try(col->st, c->site_id, col->boot, max, col->now, &attempts, &e);
+	if (go < 0) {
+		cps_warn("%s: %s", site, e.msg);
+		return 0;
+	}
+	if (go == 0 && attempts >= max) {
+		/* the server without any certificate is asked for by name */
+		char next[160];
+
+		if (c->server == NULL)
+			snprintf(next, sizeof(next), "letsencrypt:request '[%.100s]'", c->names);
+		else if (c->site_id)
+			snprintf(next, sizeof(next), "-d %s letsencrypt:renew", site);
+		else
+			snprintf(next, sizeof(next), "letsencrypt:renew");
+		snprintf(why, sizeof(why),
+			 "%s in %ld attempt%s since boot (bootstrap_attempts); fix what "
+			 "letsencrypt:status names, then run cpcmd %s (or wait for the next boot)",
+			 c->server ? "its interim self-signed certificate was not replaced"
+				   : "no certificate was obtained",
+			 attempts, attempts == 1 ? "" : "s", next);
+		skip(col->js, c->site_id, site, c->names, c->not_after, why);
+	}
+	if (go == 1 && request_job(col->js, c->site_id, site, c->names, c->not_after) == NULL)
 		return col->rc = -1;
 	return 0;
 }
@@ -148,7 +223,8 @@ static int not_dot(const struct dirent *d)
 }
 
 /* reissue-all: the sites stored in DIR, whatever their window. */
-static int collect_dir(cps_store *st, const char *dir, jobs *js, cps_err *err)
+static int collect_dir(cps_store *st, const cps_settings *set, const char *dir, jobs *js,
+		       cps_err *err)
 {
 	struct dirent **list = NULL;
 	int n = scandir(dir, &list, not_dot, by_name), rc = 0;
@@ -177,10 +253,10 @@ static int collect_dir(cps_store *st, const char *dir, jobs *js, cps_err *err)
 		} else {
 			if (row.id == 0)
 				skip(js, id, name, "", 0, "no current certificate is recorded for it");
-			else if (strcmp(row.server, "import") == 0)
+			else if (strcmp(row.server, CPS_ORIGIN_IMPORT) == 0)
 				skip(js, id, name, row.names, row.not_after,
 				     "its certificate was imported; it is not reissued by ACME");
-			else if (job_add(js, id, name, row.names, row.not_after) == NULL)
+			else if (job_for(js, set, id, name, row.server, row.names, row.not_after) == NULL)
 				rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
 			cps_cert_row_free(&row);
 		}
@@ -190,22 +266,20 @@ static int collect_dir(cps_store *st, const char *dir, jobs *js, cps_err *err)
 	return rc;
 }
 
-/* The server's own certificate when it has none yet. */
-static int collect_server(cps_store *st, const cps_settings *set, jobs *js,
-			  cps_err *err)
+/* The server's own certificate when it has none yet, or an interim one:
+ * for the names it should have now (hostname and additional_certs). */
+static int collect_server(collect *col, cps_err *err)
 {
 	cps_cert_row row;
-	char **names = NULL;
-	size_t n = 0;
+	char **names = NULL, *joined = NULL;
+	size_t n = 0, len = 1;
 	int rc = 0;
 
-	if (cps_cert_current(st, 0, &row, err) != 0)
+	if (cps_cert_current(col->st, 0, &row, err) != 0)
 		return -1;
-	if (row.id == 0 && cps_server_names(st, &set->names.additional_certs, &names, &n, err) == 0 &&
+	if ((row.id == 0 || strcmp(row.server, CPS_ORIGIN_INTERIM) == 0) &&
+	    cps_server_names(col->st, &col->set->names.additional_certs, &names, &n, err) == 0 &&
 	    n > 0) {
-		size_t len = 1;
-		char *joined;
-
 		for (size_t i = 0; i < n; i++)
 			len += strlen(names[i]) + 1;
 		joined = calloc(1, len);
@@ -214,15 +288,23 @@ static int collect_server(cps_store *st, const cps_settings *set, jobs *js,
 				strcat(joined, ",");
 			strcat(joined, names[i]);
 		}
-		if (joined == NULL || job_add(js, 0, "server", joined, 0) == NULL)
+		if (joined == NULL)
 			rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
-		else
-			js->v[js->n - 1].request = true;
-		free(joined);
+		else if (fallback_one(&(cps_due_cert){ .site_id = 0, .names = joined,
+						       .server = row.id ? row.server : NULL,
+						       .not_after = row.not_after }, col) != 0)
+			rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
 	}
+	free(joined);
 	cps_strv_free(names, n);
 	cps_cert_row_free(&row);
 	return rc;
+}
+
+/* Sites' interim certificates (the server's is collect_server's). */
+static int site_fallback(const cps_due_cert *c, void *ud)
+{
+	return c->site_id == 0 ? 0 : fallback_one(c, ud);
 }
 
 /* ---- running the renewals ------------------------------------------------------ */
@@ -504,23 +586,23 @@ static int account_ready(cps_store *st, const cps_settings *set, const cps_paths
 static int collect_jobs(cps_store *st, const cps_settings *set, const cps_paths *paths,
 			const cps_hk_opts *opts, jobs *js, cps_err *err)
 {
-	collect col = { .st = st, .js = js };
-	const cps_window *w = &set->window;
+	collect col = { .st = st, .set = set, .js = js, .now = (long long)cps_now() };
 	char *dir;
 	int rc;
 
 	if (opts->everything && opts->dir)
-		return collect_dir(st, opts->dir, js, err);
+		return collect_dir(st, set, opts->dir, js, err);
 	if (opts->everything) {
 		if ((dir = cps_storage_ca_dir(paths, set->ca.dir_name)) == NULL)
 			return cps_fail(err, CPS_E_NOMEM, "out of memory");
-		rc = collect_dir(st, dir, js, err);
+		rc = collect_dir(st, set, dir, js, err);
 		free(dir);
 		return rc;
 	}
-	if (collect_server(st, set, js, err) != 0 ||
-	    cps_cert_due(st, (long long)cps_now(), w->lookahead_days * 86400LL,
-			 w->lookbehind_days * 86400LL, false, due_one, &col, err) != 0)
+	cps_boot_id(col.boot, sizeof(col.boot));
+	if (collect_server(&col, err) != 0 ||
+	    cps_cert_fallbacks(st, site_fallback, &col, err) != 0 ||
+	    cps_cert_due(st, col.now, &set->window, false, due_one, &col, err) != 0)
 		return -1;
 	return col.rc;
 }
@@ -530,6 +612,7 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 		     cps_hk_result *out, cps_err *err)
 {
 	jobs js = { 0 };
+	size_t warned;
 	char stale[512];
 	cps_err e;
 	int rc = -1;
@@ -545,6 +628,8 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 		goto out;
 	/* one reload per service for everything the pass deployed */
 	if (cps_reload_flush(st, set, paths, &e) != 0)
+		cps_error("%s", e.msg);
+	if (!opts->everything && cps_expiry_warnings(st, set, (long long)cps_now(), &warned, &e) != 0)
 		cps_error("%s", e.msg);
 	rc = result_of(&js, out, err);
 out:

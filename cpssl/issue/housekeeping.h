@@ -1,4 +1,4 @@
-/* The housekeeping pass (at boot and daily) and mass reissue.
+/* The housekeeping pass (at boot and hourly) and mass reissue.
  *
  * The pass makes sure the ACME account exists, starts reloads left owed,
  * obtains the server's own certificate when it has none, and renews every
@@ -8,8 +8,11 @@
  * at a time, so one site's failure — or crash — never stops the pass; the
  * failure is recorded with a backoff (see ssl_state.h) and, with
  * notify_failure, sent through notify_command. Certificates of deleted
- * sites are skipped with a WARNING. All deployments of a pass share one
- * reload per service, done at its end. */
+ * sites are skipped with a WARNING. An interim self-signed certificate
+ * (the server's or a site's, left when no CA certificate could be had) is
+ * ordered again at once on the first pass after a boot, then after its
+ * backoff, [letsencrypt] bootstrap_attempts times a boot. All deployments
+ * of a pass share one reload per service, done at its end. */
 #ifndef CPSSL_ISSUE_HOUSEKEEPING_H
 #define CPSSL_ISSUE_HOUSEKEEPING_H
 
@@ -56,5 +59,12 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 		     const cps_paths *paths, const cps_hk_opts *opts,
 		     cps_hk_result *out, cps_err *err);
 void cps_hk_result_free(cps_hk_result *r);
+
+/* Expiry warnings (expiry.c), sent by each pass after its renewals: a
+ * certificate expiring within [letsencrypt] warn_days whose renewals fail
+ * gets one notice a day through notify_command until fixed. *SENT counts
+ * them. */
+int cps_expiry_warnings(cps_store *st, const cps_settings *set, long long now,
+			size_t *sent, cps_err *err);
 
 #endif

@@ -299,3 +299,17 @@ out:
 	cps_strv_free(server, nserver);
 	return rc;
 }
+
+int cps_names_may_name(cps_store *st, const cps_name_settings *ns, const cps_site *site,
+		       const char *name, cps_err *err)
+{
+	char **server = NULL;
+	size_t nserver = 0;
+	int rc;
+
+	if (site == NULL && cps_server_names(st, &ns->additional_certs, &server, &nserver, err) != 0)
+		return -1;
+	rc = check_one(st, site, server, nserver, name, err);
+	cps_strv_free(server, nserver);
+	return rc;
+}

@@ -59,6 +59,12 @@ int cps_names_plan(cps_store *st, const cps_name_settings *ns, const cps_site *s
 		   cps_name_plan **out, size_t *nout, cps_err *err);
 void cps_name_plans_free(cps_name_plan *p, size_t n);
 
+/* 0 when SITE (NULL: the server) may name NAME (canonical) in a
+ * certificate — the ownership rule of a request, without resolving it;
+ * -1 saying why not. */
+int cps_names_may_name(cps_store *st, const cps_name_settings *ns, const cps_site *site,
+		       const char *name, cps_err *err);
+
 /* 0 when NAME resolves (through SERVERS) to the site's IP or IPv6 address;
  * -1 with the resolved addresses in the message otherwise. */
 int cps_names_verify_ip(const char *servers, const cps_site *site,

@@ -33,7 +33,7 @@ static void selfsigned_fallback(cps_session *s, const cps_site *site,
 		for (size_t i = 0; i < np; i++)
 			names[i] = plan[i].name;
 		if (cps_deploy_selfsigned(s->st, s->set, s->paths, site ? site->id : 0,
-					  site ? site->name : "server", names, np, NULL, &e) == 0)
+					  site ? site->name : "server", names, np, true, NULL, &e) == 0)
 			cps_warn("%s has no certificate yet: installed a self-signed one for %s in the "
 				 "interim; the next successful request replaces it", who(site), names[0]);
 		else
@@ -133,8 +133,10 @@ int cps_request(cps_session *s, const cps_site *site, const char *const *names,
 	return rc;
 }
 
-/* The current certificate's names; none is an error saying what to do. */
-static int current_names(cps_session *s, const cps_site *site, char ***names,
+/* The current certificate's names; none is an error saying what to do, and
+ * so is RENEWING one from another CA than the configured one (staging and
+ * production: the documented way back is a new request). */
+static int current_names(cps_session *s, const cps_site *site, bool renewing, char ***names,
 			 size_t *n, cps_err *err)
 {
 	cps_cert_row row;
@@ -150,6 +152,16 @@ static int current_names(cps_session *s, const cps_site *site, char ***names,
 		return cps_fail(err, CPS_E_NOTFOUND,
 				"%s has no certificate yet: order one with letsencrypt:request",
 				who(site));
+	}
+	if (renewing && cps_origin_is_ca(row.server) && strcmp(row.server, s->dir_url) != 0) {
+		rc = cps_fail(err, CPS_E_INVAL,
+			      "%s's current certificate came from %s, not from the configured CA %s "
+			      "(was [letsencrypt] debug or server changed?); renew keeps the CA: order "
+			      "it from the configured one with cpcmd%s%s letsencrypt:request '[%s]'",
+			      who(site), row.server, s->dir_url, site ? " -d " : "",
+			      site ? site->name : "", row.names);
+		cps_cert_row_free(&row);
+		return rc;
 	}
 	if (strcmp(row.server, s->dir_url) != 0)
 		cps_warn("%s's current certificate is not from the configured CA %s (it came from %s)",
@@ -182,7 +194,7 @@ int cps_renew(cps_session *s, const cps_site *site, bool verify_ip,
 	 * that waited for another command renews what that command left */
 	if (cps_site_lock(s->paths, lock_name(site), err) != 0)
 		return cps_err_prefix(err, "%s", who(site));
-	if (current_names(s, site, &names, &n, err) != 0) {
+	if (current_names(s, site, true, &names, &n, err) != 0) {
 		cps_site_unlock(lock_name(site));
 		return -1;
 	}
@@ -204,7 +216,7 @@ int cps_append(cps_session *s, const cps_site *site, const char *const *add,
 	memset(res, 0, sizeof(*res));
 	if (cps_site_lock(s->paths, lock_name(site), err) != 0)
 		return cps_err_prefix(err, "%s", who(site));
-	if (current_names(s, site, &names, &n, err) != 0) {
+	if (current_names(s, site, false, &names, &n, err) != 0) {
 		cps_site_unlock(lock_name(site));
 		return -1;
 	}
@@ -269,7 +281,7 @@ static int replace_locked(cps_session *s, const cps_site *site, const char *why,
 
 	if (cps_cert_current(s->st, site ? site->id : 0, &row, err) != 0)
 		return -1;
-	if (row.id == 0 || current_names(s, site, &names, &n, err) != 0 ||
+	if (row.id == 0 || current_names(s, site, false, &names, &n, err) != 0 ||
 	    (keep = calloc(n ? n : 1, sizeof(*keep))) == NULL ||
 	    owned_now(s, site, names, n, keep, &nkeep, err) != 0) {
 		rc = row.id == 0 ? 0 : -1;
@@ -292,7 +304,7 @@ static int replace_locked(cps_session *s, const cps_site *site, const char *why,
 		cps_warn("%s: no new certificate could be ordered (%s)", who(site), e.msg);
 	}
 	rc = cps_deploy_selfsigned(s->st, s->set, s->paths, site ? site->id : 0, subject, keep,
-				   nkeep, NULL, err);
+				   nkeep, true, NULL, err);
 	if (rc == 0)
 		cps_warn("%s: a self-signed certificate for %s serves in the interim; install or order "
 			 "a new one", who(site), keep[0]);

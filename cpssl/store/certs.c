@@ -43,7 +43,7 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 	s = cps_store_prepare(st,
 		"INSERT INTO certificates (site_id, server, names, serial, fingerprint, issuer, "
 		"key_type, not_before, not_after, path, is_current, created_at, renew_at, deployed) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0)", err);
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?9, 0)", err);
 	if (s == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, in->site_id);
@@ -57,7 +57,6 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 	sqlite3_bind_int64(s, 9, in->not_after);
 	sqlite3_bind_text(s, 10, in->path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 11, (sqlite3_int64)time(NULL));
-	sqlite3_bind_int64(s, 12, in->renew_at ? in->renew_at : in->not_after);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		cps_store_fail(st, err, "recording the certificate");
 		goto fail;
@@ -76,8 +75,10 @@ fail:
 	"SELECT id, site_id, server, names, serial, fingerprint, issuer, key_type, " \
 	"not_before, not_after, path, created_at, revoked_at, is_current FROM certificates "
 
-/* When a certificate becomes due by its remaining lifetime, indexed like
- * expiry so that finding what is due costs what is due, not every site. */
+/* renew_at: when a certificate became due by its remaining lifetime, as
+ * computed at issuance. No longer read (the window is computed from the
+ * settings of the moment, so a changed renew_fraction applies to every
+ * certificate); written as not_after for databases that still have it. */
 const char cps_schema_certs_v2[] =
 	"ALTER TABLE certificates ADD COLUMN renew_at INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE certificates SET renew_at = not_after;"
@@ -295,28 +296,11 @@ int cps_cert_clear_current(cps_store *st, long site_id, cps_err *err)
 	return cps_store_exec(st, s, "clearing the current certificate", err);
 }
 
-int cps_cert_due(cps_store *st, long long now, long long ahead, long long behind,
-		 bool everything, cps_due_cb cb, void *ud, cps_err *err)
+static int each_due(cps_store *st, sqlite3_stmt *s, cps_due_cb cb, void *ud,
+		    const char *what, cps_err *err)
 {
-	/* two indexed ranges (expiry, remaining lifetime), minus sites that are
-	 * waiting out a backoff */
-	sqlite3_stmt *s = cps_store_prepare(st, everything
-		? "SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
-		  "WHERE c.is_current = 1 AND c.server != 'import' ORDER BY c.site_id"
-		: "SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
-		  "WHERE c.is_current = 1 AND c.server != 'import' "
-		  "AND (c.not_after <= ?1 + ?2 OR c.renew_at <= ?1) AND c.not_after >= ?1 + ?3 "
-		  "AND NOT EXISTS (SELECT 1 FROM ssl_status t WHERE t.site_id = c.site_id "
-		  "AND t.next_attempt > ?1) ORDER BY c.site_id", err);
 	int rc;
 
-	if (s == NULL)
-		return -1;
-	if (!everything) {
-		sqlite3_bind_int64(s, 1, now);
-		sqlite3_bind_int64(s, 2, ahead);
-		sqlite3_bind_int64(s, 3, behind);
-	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		cps_due_cert d = {
 			.site_id = (long)sqlite3_column_int64(s, 0),
@@ -331,6 +315,71 @@ int cps_cert_due(cps_store *st, long long now, long long ahead, long long behind
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return cps_store_fail(st, err, "finding due certificates");
+		return cps_store_fail(st, err, what);
 	return 0;
+}
+
+/* The lead before expiry (core/window.h) in SQL: min(lookahead, fraction ×
+ * lifetime), lookahead alone with the fraction off. */
+#define WINDOW_LEAD "(CASE WHEN ?4 > 0 THEN min(?2, CAST(?4 * (c.not_after - c.not_before) AS INTEGER)) ELSE ?2 END)"
+
+int cps_cert_due(cps_store *st, long long now, const cps_window *w,
+		 bool everything, cps_due_cb cb, void *ud, cps_err *err)
+{
+	/* the lead is never longer than lookahead: the indexed expiry range
+	 * first, then the lead, minus sites that are waiting out a backoff */
+	sqlite3_stmt *s = cps_store_prepare(st, everything
+		? "SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
+		  "WHERE c.is_current = 1 AND c.server != '" CPS_ORIGIN_IMPORT "' ORDER BY c.site_id"
+		: "SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
+		  "WHERE c.is_current = 1 AND c.server NOT IN ('" CPS_ORIGIN_IMPORT "', '" CPS_ORIGIN_INTERIM "') "
+		  "AND c.not_after <= ?1 + ?2 AND c.not_after - " WINDOW_LEAD " <= ?1 "
+		  "AND c.not_after >= ?1 + ?3 "
+		  "AND NOT EXISTS (SELECT 1 FROM ssl_status t WHERE t.site_id = c.site_id "
+		  "AND t.next_attempt > ?1) ORDER BY c.site_id", err);
+
+	if (s == NULL)
+		return -1;
+	if (!everything) {
+		sqlite3_bind_int64(s, 1, now);
+		sqlite3_bind_int64(s, 2, w->lookahead_days * 86400LL);
+		sqlite3_bind_int64(s, 3, w->lookbehind_days * 86400LL);
+		sqlite3_bind_double(s, 4, w->fraction);
+	}
+	return each_due(st, s, cb, ud, "finding due certificates", err);
+}
+
+int cps_cert_fallbacks(cps_store *st, cps_due_cb cb, void *ud, cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st,
+		"SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
+		"WHERE c.is_current = 1 AND c.server = '" CPS_ORIGIN_INTERIM "' ORDER BY c.site_id", err);
+
+	if (s == NULL)
+		return -1;
+	return each_due(st, s, cb, ud, "finding self-signed certificates", err);
+}
+
+int cps_cert_expiring_failing(cps_store *st, long long now, long long within,
+			      long long quiet, cps_due_cb cb, void *ud, cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st,
+		"SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
+		"JOIN ssl_status t ON t.site_id = c.site_id "
+		"WHERE c.is_current = 1 AND c.server != '" CPS_ORIGIN_IMPORT "' "
+		"AND c.not_after <= ?1 + ?2 AND t.failures > 0 AND t.warned_at <= ?1 - ?3 "
+		"ORDER BY c.not_after, c.site_id", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, within);
+	sqlite3_bind_int64(s, 3, quiet);
+	return each_due(st, s, cb, ud, "finding expiring certificates", err);
+}
+
+bool cps_origin_is_ca(const char *server)
+{
+	return strcmp(server, CPS_ORIGIN_IMPORT) != 0 && strcmp(server, CPS_ORIGIN_SELFSIGNED) != 0 &&
+	       strcmp(server, CPS_ORIGIN_INTERIM) != 0;
 }

@@ -8,19 +8,30 @@
 #include <stddef.h>
 
 #include "cpssl/core/err.h"
+#include "cpssl/core/window.h"
 #include "cpssl/store/db.h"
+
+/* Where a certificate came from when not from an ACME CA (the server
+ * column): imported, self-signed on request (ssl:sign-certificate), or
+ * self-signed in the interim because no CA certificate could be had — the
+ * housekeeping pass retries those until one replaces them. */
+#define CPS_ORIGIN_IMPORT "import"
+#define CPS_ORIGIN_SELFSIGNED "self-signed"
+#define CPS_ORIGIN_INTERIM "self-signed (interim)"
+
+/* Whether SERVER (a certificate's origin) is an ACME directory URL. */
+bool cps_origin_is_ca(const char *server);
 
 typedef struct cps_cert_row {
 	long long id;
 	long site_id;       /* 0: the server's own certificate */
-	char *server;       /* ACME directory URL, or "import" */
+	char *server;       /* ACME directory URL, or one of the origins below */
 	char *names;        /* comma-joined SANs in certificate order */
 	char *serial, *fingerprint, *issuer, *key_type;
 	long long not_before, not_after;
 	char *path;         /* the directory holding the PEM files */
 	long long created;
 	long long revoked;  /* when it was revoked, 0 if not */
-	long long renew_at; /* due by remaining lifetime (0: not_after) */
 } cps_cert_row;
 
 /* Record IN as SITE_ID's current certificate (the previous one stays in the
@@ -62,12 +73,18 @@ typedef struct cps_due_cert {
 
 typedef int (*cps_due_cb)(const cps_due_cert *c, void *ud);
 
-/* Current, non-imported certificates due at NOW: expiring within AHEAD
- * seconds or past their renew_at, and not expired more than -BEHIND seconds
- * (BEHIND = lookbehind, may be negative), skipping sites in a backoff;
- * EVERYTHING lists every current certificate instead. CB returns non-zero
- * to stop. */
-int cps_cert_due(cps_store *st, long long now, long long ahead, long long behind,
+/* Current certificates not imported and not interim
+ * due at NOW by window W (core/window.h, with its settings of the moment),
+ * skipping sites in a backoff; EVERYTHING lists every current certificate
+ * instead. CB returns non-zero to stop. */
+int cps_cert_due(cps_store *st, long long now, const cps_window *w,
 		 bool everything, cps_due_cb cb, void *ud, cps_err *err);
+/* Current certificates (not imported) expiring before NOW + WITHIN whose
+ * site has failed renewals and got no warning since NOW - QUIET. */
+int cps_cert_expiring_failing(cps_store *st, long long now, long long within,
+			      long long quiet, cps_due_cb cb, void *ud, cps_err *err);
+/* Every current interim self-signed certificate. CB returns non-zero to
+ * stop. */
+int cps_cert_fallbacks(cps_store *st, cps_due_cb cb, void *ud, cps_err *err);
 
 #endif

@@ -9,6 +9,8 @@
 
 #define CPS_SERVER_HOSTNAME "net.hostname"
 #define CPS_SERVER_EMAIL    "admin.email"
+/* "true": every later command logs DEBUG lines, as env DEBUG=1 does */
+#define CPS_SERVER_DEBUG    "cp.debug"
 
 /* *value is NULL when unset. */
 int cps_server_get(cps_store *st, const char *key, char **value, cps_err *err);

@@ -30,6 +30,13 @@ const char cps_schema_ssl_state_v1[] =
 const char cps_schema_ssl_state_v2[] =
 	"ALTER TABLE ssl_status ADD COLUMN next_attempt INTEGER NOT NULL DEFAULT 0;";
 
+/* attempts to replace an interim certificate since the boot named, and
+ * when the last expiry warning went out */
+const char cps_schema_ssl_state_v3[] =
+	"ALTER TABLE ssl_status ADD COLUMN boot_id TEXT;"
+	"ALTER TABLE ssl_status ADD COLUMN boot_attempts INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE ssl_status ADD COLUMN warned_at INTEGER NOT NULL DEFAULT 0;";
+
 int cps_mech_force(cps_store *st, long site_id, const char *name,
 		   const char *mech, cps_err *err)
 {
@@ -111,8 +118,8 @@ int cps_ssl_status_get(cps_store *st, long site_id, cps_ssl_status *out,
 		       cps_err *err)
 {
 	sqlite3_stmt *s = cps_store_prepare(st,
-		"SELECT failures, last_problem, last_detail, last_failure, last_success, next_attempt "
-		"FROM ssl_status WHERE site_id = ?", err);
+		"SELECT failures, last_problem, last_detail, last_failure, last_success, next_attempt, "
+		"boot_id, boot_attempts, warned_at FROM ssl_status WHERE site_id = ?", err);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -127,6 +134,9 @@ int cps_ssl_status_get(cps_store *st, long site_id, cps_ssl_status *out,
 		out->last_failure = sqlite3_column_int64(s, 3);
 		out->last_success = sqlite3_column_int64(s, 4);
 		out->next_attempt = sqlite3_column_int64(s, 5);
+		out->boot_id = cps_store_text(s, 6);
+		out->boot_attempts = (long)sqlite3_column_int64(s, 7);
+		out->warned_at = sqlite3_column_int64(s, 8);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -138,7 +148,50 @@ void cps_ssl_status_free(cps_ssl_status *s)
 {
 	free(s->last_problem);
 	free(s->last_detail);
+	free(s->boot_id);
 	memset(s, 0, sizeof(*s));
+}
+
+int cps_ssl_bootstrap_try(cps_store *st, long site_id, const char *boot_id,
+			  long max, long long now, long *attempts, cps_err *err)
+{
+	cps_ssl_status ss;
+	bool fresh;
+	sqlite3_stmt *s;
+
+	if (cps_ssl_status_get(st, site_id, &ss, err) != 0)
+		return -1;
+	fresh = ss.boot_id == NULL || strcmp(ss.boot_id, boot_id) != 0;
+	*attempts = fresh ? 0 : ss.boot_attempts;
+	/* the first pass after a boot tries at once; later ones wait out the
+	 * backoff, up to MAX attempts a boot */
+	if (*attempts >= max || (!fresh && ss.next_attempt > now)) {
+		cps_ssl_status_free(&ss);
+		return 0;
+	}
+	cps_ssl_status_free(&ss);
+	s = cps_store_prepare(st,
+		"INSERT INTO ssl_status (site_id, boot_id, boot_attempts) VALUES (?1, ?2, ?3) "
+		"ON CONFLICT (site_id) DO UPDATE SET boot_id = ?2, boot_attempts = ?3", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, site_id);
+	sqlite3_bind_text(s, 2, boot_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, ++*attempts);
+	return cps_store_exec(st, s, "counting an attempt", err) == 0 ? 1 : -1;
+}
+
+int cps_ssl_warned(cps_store *st, long site_id, long long now, cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st,
+		"INSERT INTO ssl_status (site_id, warned_at) VALUES (?1, ?2) "
+		"ON CONFLICT (site_id) DO UPDATE SET warned_at = ?2", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, site_id);
+	sqlite3_bind_int64(s, 2, now);
+	return cps_store_exec(st, s, "recording a warning", err);
 }
 
 int cps_ssl_status_failed(cps_store *st, long site_id, const char *problem,

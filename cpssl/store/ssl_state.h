@@ -26,6 +26,9 @@ typedef struct cps_ssl_status {
 	char *last_problem, *last_detail;
 	long long last_failure, last_success;
 	long long next_attempt; /* housekeeping waits until then (backoff) */
+	char *boot_id;          /* the boot boot_attempts were counted in */
+	long boot_attempts;     /* to replace an interim certificate */
+	long long warned_at;    /* the last expiry warning */
 } cps_ssl_status;
 
 int cps_ssl_status_get(cps_store *st, long site_id, cps_ssl_status *out,
@@ -37,6 +40,14 @@ void cps_ssl_status_free(cps_ssl_status *s);
 int cps_ssl_status_failed(cps_store *st, long site_id, const char *problem,
 			  const char *detail, long long now, bool input,
 			  double jitter, long long retry_at, cps_err *err);
+/* Whether to try replacing SITE_ID's interim certificate now: at once on
+ * the first pass since BOOT_ID, later once the backoff is over, and at most
+ * MAX times a boot. 1 (and the attempt counted), 0 (not now), -1;
+ * *ATTEMPTS gets the count this boot. */
+int cps_ssl_bootstrap_try(cps_store *st, long site_id, const char *boot_id,
+			  long max, long long now, long *attempts, cps_err *err);
+/* An expiry warning went out at NOW. */
+int cps_ssl_warned(cps_store *st, long site_id, long long now, cps_err *err);
 int cps_ssl_status_succeeded(cps_store *st, long site_id, long long now,
 			     cps_err *err);
 

@@ -56,11 +56,17 @@ t_is "$RC:$OUT" "3:[]" "  the pass itself is unchanged"
 
 # --- make some due ------------------------------------------------------------------------
 now=$(date +%s)
-q "UPDATE certificates SET not_after = $now + 5 * 86400 WHERE is_current = 1 AND site_id BETWEEN 1 AND 8"
-q "UPDATE certificates SET renew_at = $now - 60 WHERE is_current = 1 AND site_id IN (9, 10)"
-q "UPDATE certificates SET not_after = $now + 30 * 86400 WHERE is_current = 1 AND site_id = 13"
+# (lifetimes as the CA would issue them: the window is
+# not_after - min(lookahead_days 10, 1/3 of the lifetime))
+q "UPDATE certificates SET not_before = $now - 85 * 86400, not_after = $now + 5 * 86400 WHERE is_current = 1 AND site_id BETWEEN 1 AND 8"
+# six-day certificates: due with a day left (a third of 6 days is 2) ...
+q "UPDATE certificates SET not_before = $now - 5 * 86400, not_after = $now + 86400 WHERE is_current = 1 AND site_id IN (9, 10)"
+# ... not a 6.5-day one with 3.5 days left (nor a day later), though
+# lookahead_days is 10
+q "UPDATE certificates SET not_before = $now - 3 * 86400, not_after = $now + 302400 WHERE is_current = 1 AND site_id = 14"
+q "UPDATE certificates SET not_before = $now - 60 * 86400, not_after = $now + 30 * 86400 WHERE is_current = 1 AND site_id = 13"
 # site11 is due but its validation breaks; site12 is due but the site is gone
-q "UPDATE certificates SET not_after = $now + 3 * 86400 WHERE is_current = 1 AND site_id IN (11, 12)"
+q "UPDATE certificates SET not_before = $now - 87 * 86400, not_after = $now + 3 * 86400 WHERE is_current = 1 AND site_id IN (11, 12)"
 h_dns_del s11.test A
 h_dns_add s11.test A 127.0.0.2
 c_run -d site11 site:set-setting verify_ip false
@@ -80,7 +86,7 @@ c_run -o json letsencrypt:housekeeping
 t_is "$RC" 1 "the pass reports that a renewal failed"
 renewed=$(jq -r '[.[] | select(.result == "renewed") | .site] | sort | join(" ")' <<<"$OUT")
 t_is "$renewed" "site1 site10 site2 site3 site4 site5 site6 site7 site8 site9" \
-	"exactly the due certificates were renewed (8 by expiry, 2 by remaining lifetime)"
+	"exactly the due certificates were renewed (8 90-day ones with 5 days left, 2 6-day ones with 1 left)"
 t_is "$(jq -r '.[] | select(.site == "site11") | .result' <<<"$OUT")" "failed" "site11 failed"
 t_like "$(jq -r '.[] | select(.site == "site11") | .detail' <<<"$OUT")" "s11\.test: the http-01 challenge failed" "  with the CA's detail"
 t_is "$(jq -r '.[] | select(.site == "site12") | .detail' <<<"$OUT")" "the site no longer exists" "site12's orphaned certificate is skipped"
@@ -90,7 +96,7 @@ changed="" unchanged_ok=1
 for i in $(seq 1 30); do
 	[ "$(serial "$i")" != "${before[$i]}" ] && changed+="site$i "
 done
-t_is "$changed" "site1 site2 site3 site4 site5 site6 site7 site8 site9 site10 " "  and only their serials changed (site13, 30 days out, was not due)"
+t_is "$changed" "site1 site2 site3 site4 site5 site6 site7 site8 site9 site10 " "  and only their serials changed (site13, 30 days out, and site14, a 6.5-day one 3.5 days out, were not due)"
 t_is "$(( $(reloads) - r0 ))" 1 "one Apache reload for the whole pass"
 t_like "$(cat "$notices" 2>/dev/null)" "To: admin@test\.test" "a failure notice went to the administrator"
 t_like "$(cat "$notices" 2>/dev/null)" "Subject: cpssl: certificate renewal failed for site11" "  naming the site"

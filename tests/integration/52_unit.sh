@@ -59,8 +59,8 @@ out=$(unshare --mount --propagation private -- sh -c \
 	cd "$1" && exec systemd-analyze verify ./cpssl-housekeeping.service ./cpssl-housekeeping.timer' \
 	sh "$v" 2>&1)
 t_is "$?:$out" "0:" "systemd-analyze verify passes on the service and the timer, without a warning"
-t_like "$(cat "$timer")" $'\nOnBootSec=[^\n]+\nOnCalendar=daily\nRandomizedDelaySec=[^\n]+\nPersistent=true\n' \
-	"the timer: at boot, daily with a randomized delay, persistent"
+t_like "$(cat "$timer")" $'\nOnBootSec=[^\n]+\n(#[^\n]*\n)*OnCalendar=hourly\nRandomizedDelaySec=[^\n]+\nPersistent=true\n' \
+	"the timer: at boot, hourly with a randomized delay, persistent"
 
 # --- the emulation refuses what it cannot apply ----------------------------------------
 bad=$H_DIR/bad.service
@@ -101,7 +101,7 @@ h_apache_graceful || t_bail "Apache did not take a.test's vhost"
 old=$(fp "$conf/ssl.crt/server.crt")
 served_becomes a.test "$old" || t_bail "Apache does not serve a.test's first certificate"
 old_serial=$(q "SELECT serial FROM certificates WHERE site_id = 1 AND is_current = 1")
-q "UPDATE certificates SET not_after = $(date +%s) + 5 * 86400 WHERE site_id = 1 AND is_current = 1"
+q "UPDATE certificates SET not_before = $(date +%s) - 85 * 86400, not_after = $(date +%s) + 5 * 86400 WHERE site_id = 1 AND is_current = 1"
 
 # --- the machine as the unit sees it ---------------------------------------------------------
 # config.ini as on a server: fs_root /, the default reload and notice

@@ -346,7 +346,7 @@ cases=$((cases + 1))
 c_run -d site1 letsencrypt:request '[a.test]'
 c_run -d site2 letsencrypt:request '[b.test]'
 now=$(date +%s)
-q "UPDATE certificates SET not_after = $now + 3 * 86400 WHERE is_current = 1 AND site_id IN (1, 2)"
+q "UPDATE certificates SET not_before = $now - 87 * 86400, not_after = $now + 3 * 86400 WHERE is_current = 1 AND site_id IN (1, 2)"
 before2=$(fp "$conf2/ssl.crt/server.crt")
 as_tenant sh -c "mv '$conf1/ssl.versions' '$conf1/gone2' && ln -s '$conf2/ssl.versions' '$conf1/ssl.versions'"
 c_run -o json letsencrypt:housekeeping

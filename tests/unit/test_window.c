@@ -1,5 +1,5 @@
 /* Renewal window arithmetic with fixed clocks: lookahead, lookbehind
- * (negative and the 999 / -999 ends), and the remaining-lifetime fraction. */
+ * (negative and the 999 / -999 ends), and min(lookahead, fraction x lifetime). */
 #include "cpssl/core/config.h"
 #include "cpssl/core/window.h"
 #include "unit.h"
@@ -26,24 +26,36 @@ int main(void)
 
 	w.lookahead_days = 999;
 	w.lookbehind_days = -999;
-	CHECK(cps_window_due(&w, nb, na, nb), "999 / -999: due from the start");
+	CHECK(cps_window_due(&w, nb, na, nb), "999 / -999 with the fraction off: due from the start");
 	CHECK(cps_window_due(&w, nb, na, na + 900 * DAY), "  and long after expiry");
 
-	/* a third of the lifetime: 30 days of 90 remain at day 60 */
+	/* the documented rule: not_after - min(lookahead, fraction x lifetime) */
 	w = (cps_window){ .lookahead_days = 10, .lookbehind_days = 0, .fraction = 1.0 / 3 };
-	CHECK_INT(cps_window_renew_at(&w, nb, na), na - 30 * DAY, "renew_at of a 90-day certificate with 1/3");
-	CHECK(cps_window_due(&w, nb, na, na - 30 * DAY), "1/3: due when 30 days remain, before lookahead");
-	CHECK(!cps_window_due(&w, nb, na, na - 31 * DAY), "  not a day earlier");
-	/* a 6-day certificate: lookahead 10 would make it due at once; the
-	 * fraction matters when lookahead is short */
+	CHECK_INT(cps_window_start(&w, nb, na), na - 10 * DAY,
+		  "90-day certificate, 10 and 1/3: due 10 days before expiry (not 30)");
+	CHECK(!cps_window_due(&w, nb, na, na - 30 * DAY), "  not with 30 days left");
+	CHECK(!cps_window_due(&w, nb, na, na - 10 * DAY - 1), "  not a second before 10 days");
+	CHECK(cps_window_due(&w, nb, na, na - 10 * DAY), "  due at 10 days");
+	CHECK_INT(cps_window_start(&w, nb, nb + 6 * DAY), nb + 4 * DAY,
+		  "6-day certificate: due 2 days before expiry");
+	CHECK_INT(cps_window_start(&w, nb, nb + 5 * 365 * DAY), nb + 5 * 365 * DAY - 10 * DAY,
+		  "5-year certificate: due 10 days before expiry");
+	w.lookahead_days = 20;
+	CHECK_INT(cps_window_start(&w, nb, na), na - 20 * DAY,
+		  "lookahead 20 (the documentation's example): 20 days before a 90-day expiry");
+	w.lookahead_days = 999;
+	CHECK_INT(cps_window_start(&w, nb, na), na - 30 * DAY,
+		  "lookahead 999 with 1/3: the fraction is the shorter lead (30 days)");
+	w.lookahead_days = 10;
+	w.fraction = 0;
+	CHECK_INT(cps_window_start(&w, nb, nb + 6 * DAY), nb + 6 * DAY - 10 * DAY,
+		  "fraction 0: lookahead alone (a 6-day certificate is due at once)");
 	{
-		time_t s_nb = nb, s_na = nb + 6 * DAY;
 		cps_window sw = { .lookahead_days = 1, .lookbehind_days = 0, .fraction = 1.0 / 3 };
+		time_t s_na = nb + 6 * DAY;
 
-		CHECK(cps_window_due(&sw, s_nb, s_na, s_na - 2 * DAY), "6-day certificate: due with 2 days left (1/3)");
-		CHECK(!cps_window_due(&sw, s_nb, s_na, s_na - 3 * DAY), "  not with 3 days left");
-		sw.fraction = 0;
-		CHECK(!cps_window_due(&sw, s_nb, s_na, s_na - 2 * DAY), "  with the fraction off, only lookahead (1 day)");
+		CHECK(cps_window_due(&sw, nb, s_na, s_na - DAY), "lookahead 1, 6-day certificate: due with a day left");
+		CHECK(!cps_window_due(&sw, nb, s_na, s_na - 2 * DAY), "  not with 2 days left (1 < 2)");
 	}
 	CHECK_INT(cps_fraction_value("1/3") * 3 + 0.5, 1, "fraction 1/3");
 	CHECK(cps_fraction_value("0.25") == 0.25, "fraction 0.25");
