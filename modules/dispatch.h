@@ -70,6 +70,7 @@ enum {
 
 /* Each module's table, terminated by an entry with name == NULL. */
 extern const cps_command cps_mod_common[];
+extern const cps_command cps_mod_dns[];
 extern const cps_command cps_mod_letsencrypt[];
 extern const cps_command cps_mod_misc[];
 extern const cps_command cps_mod_scope[];

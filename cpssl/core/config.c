@@ -104,6 +104,7 @@ const char *cps_ctype_name(cps_ctype type)
 	case CPS_CT_ENUM: return "enum";
 	case CPS_CT_DURATION: return "duration";
 	case CPS_CT_URL: return "url";
+	case CPS_CT_WEB_URL: return "web url";
 	case CPS_CT_PATH: return "path";
 	case CPS_CT_COMMAND: return "command";
 	case CPS_CT_HOSTNAMES: return "hostname list";

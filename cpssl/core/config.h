@@ -16,6 +16,7 @@ typedef enum cps_ctype {
 	CPS_CT_ENUM,      /* one of choices ("a|b|c"; "" allowed when listed) */
 	CPS_CT_DURATION,  /* "now", "N", "N seconds|minutes|hours|days" */
 	CPS_CT_URL,       /* https:// URL, or empty */
+	CPS_CT_WEB_URL,   /* http:// or https:// URL, or empty */
 	CPS_CT_PATH,      /* absolute path, or empty */
 	CPS_CT_COMMAND,   /* argv split on spaces; absolute program path or name */
 	CPS_CT_HOSTNAMES, /* comma-separated hostnames */
@@ -156,8 +157,9 @@ enum {
 	  "comma-separated); empty uses /etc/resolv.conf.")                    \
 	X(DNS_PROVIDER, "dns", "provider", CPS_CT_ENUM, "", "|rfc2136|hook", 0, \
 	  0, CPS_CK_SITE, dns.provider,                                        \
-	  "How dns-01 TXT records are published: rfc2136 (TSIG-signed "        \
-	  "dynamic update), hook (an executable), or empty (none).")           \
+	  "How dns-01 TXT records, and the records of the dns commands, are "  \
+	  "published: rfc2136 (TSIG-signed dynamic update), hook (an "         \
+	  "executable), or empty (none).")                                     \
 	X(DNS_RFC2136_SERVER, "dns", "rfc2136_server", CPS_CT_HOSTPORT, "",    \
 	  NULL, 0, 0, 0, dns.rfc2136_server,                                   \
 	  "Primary server accepting dynamic updates (host:port).")             \
@@ -176,11 +178,19 @@ enum {
 	  "root's, mode 0600 or 0640.")                                        \
 	X(DNS_HOOK, "dns", "hook", CPS_CT_PATH, "", NULL, 0, 0, 0, dns.hook,   \
 	  "Executable run as HOOK setup|teardown NAME VALUE to publish and "   \
-	  "remove a dns-01 TXT record.")                                       \
+	  "remove a dns-01 TXT record, and as HOOK add NAME TYPE VALUE TTL "   \
+	  "and HOOK delete NAME TYPE [VALUE] for dns:add-record and "          \
+	  "dns:remove-record.")                                                \
 	X(DNS_AUTHORITATIVE_NS, "dns", "authoritative_ns", CPS_CT_HOSTPORTS,   \
 	  "", NULL, 0, 0, 0, dns.authoritative_ns,                             \
-	  "Authoritative servers asked whether a TXT record has propagated "   \
-	  "(host:port, comma-separated); empty asks the zone's NS records.")
+	  "Authoritative servers asked whether a TXT record has propagated, "  \
+	  "and by dns:get-records and dns:record-exists (host:port, "           \
+	  "comma-separated); empty asks the zone's NS records.")                \
+	X(DNS_PUBLIC_IP_URL, "dns", "public_ip_url", CPS_CT_WEB_URL, "", NULL, \
+	  0, 0, 0, dns.public_ip_url,                                          \
+	  "URL (http or https) that answers with the caller's public address " \
+	  "as plain text, asked by dns:get-public-ip for the server's "        \
+	  "address (a site's is its configured ip). Empty asks nothing.")
 
 typedef enum cps_cfg_id {
 #define CPS_CFG_ENUM(id, ...) CPS_CFG_##id,

@@ -304,6 +304,16 @@ static int canon_url(const cps_config_key *k, char *v, char **out, cps_err *err)
 	return 0;
 }
 
+static int canon_web_url(const cps_config_key *k, char *v, char **out, cps_err *err)
+{
+	size_t scheme = strncmp(v, "https://", 8) == 0 ? 8 : strncmp(v, "http://", 7) == 0 ? 7 : 0;
+
+	if (*v && (scheme == 0 || strlen(v) == scheme || strpbrk(v, " \t\"'<>\\")))
+		return bad_value(k, v, "an http:// or https:// URL", err);
+	*out = strdup(v);
+	return 0;
+}
+
 static int canon_path(const cps_config_key *k, char *v, char **out, cps_err *err)
 {
 	if (*v && v[0] != '/')
@@ -352,6 +362,7 @@ static const canon_fn canon_of[] = {
 	[CPS_CT_ENUM] = canon_enum,
 	[CPS_CT_DURATION] = canon_duration,
 	[CPS_CT_URL] = canon_url,
+	[CPS_CT_WEB_URL] = canon_web_url,
 	[CPS_CT_PATH] = canon_path,
 	[CPS_CT_COMMAND] = canon_command,
 	[CPS_CT_HOSTNAMES] = canon_list,

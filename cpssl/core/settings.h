@@ -78,6 +78,7 @@ typedef struct cps_dns_settings {
 	const char *authoritative_ns; /* host:port, …; "" = the zone's NS */
 	const char *resolvers;       /* host:port, …; "" = resolv.conf */
 	long validation_wait;        /* seconds for a TXT record to propagate */
+	const char *public_ip_url;   /* "" = no discovery of the public address */
 } cps_dns_settings;
 
 /* The services a deployment reloads. */

@@ -9,6 +9,7 @@
 
 #include "cpssl/core/err.h"
 #include "cpssl/dns/provider.h"
+#include "cpssl/dns/record.h"
 #include "cpssl/names/hostname.h"
 
 /* One DNS server: as configured (for messages) and as an address. */
@@ -53,6 +54,35 @@ int cps_dns_txt_lookup_at(const cps_dns_server *s, const char *name,
 int cps_dns_ns_servers(const char *resolvers, const char *zone,
 		       cps_dns_server **out, size_t *n, cps_err *err);
 
+/* [dns] authoritative_ns (AUTH_NS), or the addresses of the NS records of
+ * NAME's zone found through RESOLVERS. Free *sv with free(). */
+int cps_dns_auth_servers(const char *auth_ns, const char *resolvers,
+			 const char *name, cps_dns_server **sv, size_t *n,
+			 cps_err *err);
+
+/* The records of type T at NAME that server S answers (FLAGS as for
+ * cps_dns_query; an answer must be authoritative), appended to *V / *N. */
+int cps_dns_values_at(const cps_dns_server *s, const char *name, cps_rrtype t,
+		      unsigned flags, cps_dns_record **v, size_t *n, cps_err *err);
+
+/* Wire form (record.c). The ldns type of T. */
+ldns_rr_type cps_rrtype_ldns(cps_rrtype t);
+/* NAME T VALUE (canonical, see record.h) with class CLS and TTL; VALUE
+ * NULL gives a record without data (removing a whole RRset, RFC 2136
+ * 2.5.2). */
+ldns_rr *cps_dns_rr_new(const char *name, cps_rrtype t, const char *value,
+			ldns_rr_class cls, uint32_t ttl, cps_err *err);
+/* A TXT record holding VALUE's bytes as they are (up to CPS_DNS_TXT_MAX,
+ * in strings of 255). */
+ldns_rr *cps_dns_txt_rr(const char *name, const char *value, ldns_rr_class cls,
+			uint32_t ttl, cps_err *err);
+/* The canonical value of an answered record of type T; NULL when out of
+ * memory or malformed. One TXT record's strings joined. */
+char *cps_dns_rr_value(const ldns_rr *rr, cps_rrtype t);
+char *cps_dns_txt_joined(const ldns_rr *rr);
+/* Whether RR's owner is NAME (canonical). */
+bool cps_dns_owner_is(const ldns_rr *rr, const char *name);
+
 /* Name of an rcode ("SERVFAIL"), or "RCODE n". BUF holds the latter. */
 const char *cps_dns_rcode_name(int rcode, char *buf, size_t len);
 
@@ -79,8 +109,16 @@ typedef enum cps_dns_op {
 
 int cps_dns_rfc2136_update(cps_dns_provider *p, const char *name,
 			   const char *value, cps_dns_op op, cps_err *err);
+/* Add NAME T VALUE with TTL, or (ADD false) remove it — every T record at
+ * NAME when VALUE is NULL — in one signed update. */
+int cps_dns_rfc2136_record(cps_dns_provider *p, const char *name, cps_rrtype t,
+			   const char *value, long ttl, bool add, cps_err *err);
+/* HOOK setup|teardown NAME VALUE (dns-01). */
 int cps_dns_hook_run(cps_dns_provider *p, const char *action,
 		     const char *name, const char *value, cps_err *err);
+/* HOOK add NAME TYPE VALUE TTL, or HOOK delete NAME TYPE [VALUE]. */
+int cps_dns_hook_record(cps_dns_provider *p, bool add, const char *name,
+			cps_rrtype t, const char *value, long ttl, cps_err *err);
 
 /* Name, algorithm and secret of the first key in the BIND key file PATH
  * (tsigkey.c). */

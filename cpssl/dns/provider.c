@@ -233,26 +233,82 @@ int cps_dns_txt_del(cps_dns_provider *p, const char *name, const char *value,
 	return cps_dns_hook_run(p, "teardown", name, value, err);
 }
 
+/* How many of the T records at NAME the update server holds match VALUE
+ * (every one when VALUE is NULL); *OTHER gets the first that does not. */
+static int held(cps_dns_provider *p, const char *name, cps_rrtype t, const char *value,
+		size_t *match, char **other, cps_err *err)
+{
+	cps_dns_record *v = NULL;
+	size_t n = 0;
+
+	*match = 0;
+	if (other)
+		*other = NULL;
+	if (cps_dns_values_at(&p->update, name, t, CPS_DNS_Q_TCP, &v, &n, err) < 0)
+		return cps_err_prefix(err, "rfc2136: asking [dns] rfc2136_server for %s %.253s",
+				      cps_rrtype_name(t), name);
+	for (size_t i = 0; i < n; i++) {
+		if (value == NULL || strcmp(v[i].value, value) == 0)
+			(*match)++;
+		else if (other && *other == NULL)
+			*other = strdup(v[i].value);
+	}
+	cps_dns_records_free(v, n);
+	return 0;
+}
+
+int cps_dns_record_add(cps_dns_provider *p, const cps_dns_record *r, cps_err *err)
+{
+	const char *type = cps_rrtype_name(r->type);
+	char *other = NULL;
+	size_t match = 0;
+
+	if (p->kind == CPS_DNS_HOOK)
+		return cps_dns_hook_record(p, true, r->name, r->type, r->value, r->ttl, err);
+	/* a second CNAME would replace the first (RFC 2136 3.4.2.2) */
+	if (r->type == CPS_RR_CNAME &&
+	    held(p, r->name, r->type, r->value, &match, &other, err) < 0)
+		return -1;
+	if (other) {
+		cps_fail(err, CPS_E_EXISTS,
+			 "%.253s already has a CNAME to %s, and a name holds one CNAME at most: "
+			 "remove it first (dns:remove-record … CNAME)", r->name, other);
+		free(other);
+		return -1;
+	}
+	if (cps_dns_rfc2136_record(p, r->name, r->type, r->value, r->ttl, true, err) < 0 ||
+	    held(p, r->name, r->type, r->value, &match, NULL, err) < 0)
+		return -1;
+	if (match == 0)
+		return cps_fail(err, CPS_E_DNS,
+				"%s accepted the update but does not serve %s %s %s: a CNAME cannot share "
+				"its name with other records, so a server ignores one added beside the "
+				"other; remove the conflicting record first",
+				p->update.label, r->name, type, r->value);
+	return 0;
+}
+
+int cps_dns_record_del(cps_dns_provider *p, const char *name, cps_rrtype t,
+		       const char *value, size_t *removed, cps_err *err)
+{
+	*removed = 0;
+	if (p->kind == CPS_DNS_HOOK) {
+		if (cps_dns_hook_record(p, false, name, t, value, 0, err) < 0)
+			return -1;
+		*removed = 1;
+		return 0;
+	}
+	if (held(p, name, t, value, removed, NULL, err) < 0)
+		return -1;
+	if (*removed == 0)
+		return 0;
+	return cps_dns_rfc2136_record(p, name, t, value, 0, false, err);
+}
+
 int cps_dns_probe(cps_dns_provider *p, const char *name, cps_err *err)
 {
 	if (p->kind == CPS_DNS_RFC2136)
 		return cps_dns_rfc2136_update(p, name, "cpssl-probe", CPS_DNS_PROBE, err);
-	return 0;
-}
-
-/* [dns] authoritative_ns, or the addresses of the zone's NS records. */
-static int servers_for(cps_dns_provider *p, const char *name,
-		       cps_dns_server **sv, size_t *n, cps_err *err)
-{
-	char zone[CPS_HOSTNAME_MAX + 1];
-
-	if (*p->authoritative_ns)
-		return cps_dns_servers_parse(p->authoritative_ns, sv, n, err);
-	if (cps_dns_zone_of(p->resolvers, name, zone, err) < 0 ||
-	    cps_dns_ns_servers(p->resolvers, zone, sv, n, err) < 0)
-		return cps_err_prefix(err,
-				      "cannot find the authoritative servers for %.253s (list them in [dns] authoritative_ns)",
-				      name);
 	return 0;
 }
 
@@ -290,7 +346,7 @@ int cps_dns_wait_txt(cps_dns_provider *p, const char *name, const char *value,
 	size_t n = 0, left;
 	int pause = POLL_FIRST_MS, rc = -1;
 
-	if (servers_for(p, name, &sv, &n, err) < 0)
+	if (cps_dns_auth_servers(p->authoritative_ns, p->resolvers, name, &sv, &n, err) < 0)
 		return -1;
 	if (n == 0) {
 		free(sv);

@@ -423,37 +423,6 @@ int cps_dns_zone_at(const cps_dns_server *s, const char *name, unsigned flags,
 	return rc;
 }
 
-/* One TXT record's character-strings, joined (a long value is split into
- * 255-byte strings on the wire). */
-static char *txt_value(const ldns_rr *rr)
-{
-	size_t len = 0, off = 0;
-	char *s;
-
-	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-		const ldns_rdf *rd = ldns_rr_rdf(rr, i);
-
-		if (ldns_rdf_size(rd) > 0)
-			len += ldns_rdf_size(rd) - 1;
-	}
-	s = malloc(len + 1);
-	if (s == NULL)
-		return NULL;
-	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-		const ldns_rdf *rd = ldns_rr_rdf(rr, i);
-		const uint8_t *d = ldns_rdf_data(rd);
-		size_t n;
-
-		if (ldns_rdf_size(rd) == 0)
-			continue;
-		n = d[0] < ldns_rdf_size(rd) - 1 ? d[0] : ldns_rdf_size(rd) - 1;
-		memcpy(s + off, d + 1, n);
-		off += n;
-	}
-	s[off] = '\0';
-	return s;
-}
-
 int cps_dns_txt_lookup_at(const cps_dns_server *s, const char *name,
 			  int timeout_ms, int tries, char ***values, size_t *n,
 			  cps_err *err)
@@ -474,7 +443,7 @@ int cps_dns_txt_lookup_at(const cps_dns_server *s, const char *name,
 
 		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
 			continue;
-		if (strv_push(&v, &count, txt_value(rr), err) < 0) {
+		if (strv_push(&v, &count, cps_dns_txt_joined(rr), err) < 0) {
 			cps_dns_strv_free(v, count);
 			ldns_pkt_free(pkt);
 			return -1;

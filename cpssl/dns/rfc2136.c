@@ -1,4 +1,5 @@
-/* dns-01 through RFC 2136: one TSIG-signed UPDATE per record, over TCP
+/* RFC 2136: one TSIG-signed UPDATE per record (dns-01 TXT records and the
+ * dns module's records), over TCP
  * (no truncation, no retransmitted update, and a stopped server is seen at
  * once as a refused connection rather than after a UDP time-out). */
 #include <stdio.h>
@@ -12,70 +13,19 @@
 #define UPDATE_TIMEOUT_S 5
 #define TXT_TTL          60
 #define TSIG_FUDGE       300
-#define TXT_VALUE_MAX    2048
 
 enum { TSIG_BADSIG = 16, TSIG_BADKEY = 17, TSIG_BADTIME = 18 };
 
-/* NAME TXT VALUE, class IN with TTL 60 to add, class NONE (delete this
- * exact record, RFC 2136 2.5.4) to remove. */
-static ldns_rr *txt_rr(const char *name, const char *value, bool add,
-		       cps_err *err)
-{
-	size_t len = strlen(value), off = 0;
-	ldns_rdf *owner;
-	ldns_rr *rr;
-
-	if (len > TXT_VALUE_MAX) {
-		cps_fail(err, CPS_E_INVAL, "the TXT value for %.253s is too long (%zu bytes)",
-			 name, len);
-		return NULL;
-	}
-	owner = ldns_dname_new_frm_str(name);
-	if (owner == NULL) {
-		cps_fail(err, CPS_E_INVAL, "'%.253s' is not a valid DNS name", name);
-		return NULL;
-	}
-	rr = ldns_rr_new();
-	if (rr == NULL) {
-		ldns_rdf_deep_free(owner);
-		cps_fail(err, CPS_E_NOMEM, "out of memory");
-		return NULL;
-	}
-	ldns_rr_set_owner(rr, owner);
-	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
-	ldns_rr_set_class(rr, add ? LDNS_RR_CLASS_IN : LDNS_RR_CLASS_NONE);
-	ldns_rr_set_ttl(rr, add ? TXT_TTL : 0);
-	do {
-		uint8_t buf[256];
-		size_t n = len - off > 255 ? 255 : len - off;
-		ldns_rdf *rd;
-
-		buf[0] = (uint8_t)n;
-		memcpy(buf + 1, value + off, n);
-		rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, n + 1, buf);
-		if (rd == NULL || !ldns_rr_push_rdf(rr, rd)) {
-			ldns_rdf_deep_free(rd);
-			ldns_rr_free(rr);
-			cps_fail(err, CPS_E_NOMEM, "out of memory");
-			return NULL;
-		}
-		off += n;
-	} while (off < len);
-	return rr;
-}
-
-static ldns_pkt *build_update(cps_dns_provider *p, const char *zone,
-			      const char *name, const char *value, bool add,
+/* The update of ZONE carrying RR, signed; RR belongs to the packet (or is
+ * freed) from here on. */
+static ldns_pkt *build_update(cps_dns_provider *p, const char *zone, ldns_rr *rr,
 			      cps_err *err)
 {
 	ldns_rr_list *up = ldns_rr_list_new();
-	ldns_rr *rr = txt_rr(name, value, add, err);
 	ldns_rdf *zrdf = ldns_dname_new_frm_str(zone);
 	ldns_pkt *pkt = NULL;
 	ldns_status st;
 
-	if (rr == NULL)
-		goto out;
 	if (up == NULL || zrdf == NULL || !ldns_rr_list_push_rr(up, rr)) {
 		ldns_rr_free(rr);
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
@@ -196,7 +146,8 @@ static int check_answer(cps_dns_provider *p, const ldns_pkt *q, uint8_t *wire,
 	}
 	if (rcode == LDNS_RCODE_REFUSED) {
 		cps_fail(err, CPS_E_DNS,
-			 "%s refused the update for zone %s (REFUSED): check its update-policy for key %s",
+			 "%s refused the update for zone %s (REFUSED): check its update-policy for key %s, "
+			 "and its log for the reason (BIND also refuses an MX record whose host has no address)",
 			 p->update.label, zone, p->key_name);
 		goto out;
 	}
@@ -235,6 +186,33 @@ out:
 	return rc;
 }
 
+/* One signed update carrying RR (freed here) to the zone of NAME as the
+ * update server itself sees it (asked over TCP, like the update). */
+static int send_update(cps_dns_provider *p, const char *name, ldns_rr *rr,
+		       char zone[CPS_HOSTNAME_MAX + 1], cps_err *err)
+{
+	ldns_pkt *q = NULL;
+	uint8_t *wire = NULL;
+	size_t wlen = 0;
+	int rc = -1;
+
+	if (rr == NULL)
+		return -1;
+	if (cps_dns_zone_at(&p->update, name, CPS_DNS_Q_TCP, zone, err) < 0) {
+		ldns_rr_free(rr);
+		return cps_err_prefix(err, "cannot find the zone of %.253s on [dns] rfc2136_server",
+				      name);
+	}
+	q = build_update(p, zone, rr, err);
+	if (q && send_tcp(p, q, &wire, &wlen, err) == 0 &&
+	    check_answer(p, q, wire, wlen, zone, name, err) == 0)
+		rc = 0;
+	free(wire);
+	if (q)
+		ldns_pkt_free(q);
+	return rc;
+}
+
 int cps_dns_rfc2136_update(cps_dns_provider *p, const char *name,
 			   const char *value, cps_dns_op op, cps_err *err)
 {
@@ -245,31 +223,34 @@ int cps_dns_rfc2136_update(cps_dns_provider *p, const char *name,
 		[CPS_DNS_PROBE] = "checking that it accepts updates for",
 	};
 	char zone[CPS_HOSTNAME_MAX + 1];
-	ldns_pkt *q = NULL;
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
-	int rc = -1;
+	ldns_rr *rr;
 
-	/* the zone as the update server itself sees it, over TCP like the
-	 * update */
-	if (cps_dns_zone_at(&p->update, name, CPS_DNS_Q_TCP, zone, err) < 0)
-		return cps_err_prefix(err, "rfc2136: cannot find the zone of %.253s on [dns] rfc2136_server",
-				      name);
-	q = build_update(p, zone, name, value, add, err);
-	if (q == NULL)
-		goto out;
-	if (send_tcp(p, q, &wire, &wlen, err) < 0 ||
-	    check_answer(p, q, wire, wlen, zone, name, err) < 0)
-		goto out;
+	/* class NONE removes this exact record (RFC 2136 2.5.4) */
+	rr = cps_dns_txt_rr(name, value, add ? LDNS_RR_CLASS_IN : LDNS_RR_CLASS_NONE,
+			    add ? TXT_TTL : 0, err);
+	if (send_update(p, name, rr, zone, err) < 0)
+		return cps_err_prefix(err, "rfc2136: %s %.253s", doing[op], name);
 	cps_debug("rfc2136: %s TXT at %s in zone %s on %s",
 		  op == CPS_DNS_ADD ? "added" : op == CPS_DNS_DEL ? "deleted" : "may update",
 		  name, zone, p->update.label);
-	rc = 0;
-out:
-	if (rc < 0)
-		cps_err_prefix(err, "rfc2136: %s %.253s", doing[op], name);
-	free(wire);
-	if (q)
-		ldns_pkt_free(q);
-	return rc;
+	return 0;
+}
+
+int cps_dns_rfc2136_record(cps_dns_provider *p, const char *name, cps_rrtype t,
+			   const char *value, long ttl, bool add, cps_err *err)
+{
+	char zone[CPS_HOSTNAME_MAX + 1];
+	ldns_rr *rr;
+
+	/* IN adds; NONE removes that record, ANY every record of the type
+	 * (RFC 2136 2.5.4, 2.5.2) */
+	rr = cps_dns_rr_new(name, t, value,
+			    add ? LDNS_RR_CLASS_IN : value ? LDNS_RR_CLASS_NONE : LDNS_RR_CLASS_ANY,
+			    add ? (uint32_t)ttl : 0, err);
+	if (send_update(p, name, rr, zone, err) < 0)
+		return cps_err_prefix(err, "rfc2136"); /* the caller names the record */
+	cps_debug("rfc2136: %s %s%s%s at %s in zone %s on %s", add ? "added" : "deleted",
+		  cps_rrtype_name(t), value ? " " : " records", value ? value : "", name, zone,
+		  p->update.label);
+	return 0;
 }

@@ -135,6 +135,12 @@ int main(void)
 	refuses("httpd", "reload_delay", "3 days", "at most one day");
 	normalizes("letsencrypt", "server", "https://127.0.0.1:14000/dir", "https://127.0.0.1:14000/dir");
 	refuses("letsencrypt", "server", "http://acme.example/dir", "https:// URL");
+	normalizes("dns", "public_ip_url", "http://127.0.0.1:8080/ip", "http://127.0.0.1:8080/ip");
+	normalizes("dns", "public_ip_url", "https://ip.example/", "https://ip.example/");
+	normalizes("dns", "public_ip_url", "", "");
+	refuses("dns", "public_ip_url", "ftp://ip.example/", "an http:// or https:// URL");
+	refuses("dns", "public_ip_url", "http://", "an http:// or https:// URL");
+	refuses("dns", "public_ip_url", "http://a b/", "an http:// or https:// URL");
 	refuses("letsencrypt", "ca_bundle", "relative/ca.pem", "absolute path");
 	normalizes("httpd", "reload_command", "/usr/sbin/apachectl graceful", "/usr/sbin/apachectl graceful");
 	refuses("httpd", "reload_command", "$(reboot) x", "program");
