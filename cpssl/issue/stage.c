@@ -6,9 +6,11 @@
 
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
+#include "cpssl/dns/record.h"
 #include "cpssl/issue/issue.h"
 #include "cpssl/solvers/solvers.h"
 #include "cpssl/store/acme_state.h"
+#include "cpssl/store/sites.h"
 
 #define SOLVE_TIMEOUT_MS 120000
 
@@ -148,6 +150,69 @@ void cps_solved_free(cps_solved *v, size_t n)
 	free(v);
 }
 
+/* Whether NAME (or, with VALUE NULL, anything) holds the TXT VALUE, as the
+ * zone's authoritative servers answer. -1 when they cannot be asked. */
+static int txt_holds(const cps_settings *set, const char *name, const char *value)
+{
+	cps_dns_record *r = NULL;
+	size_t n = 0;
+	cps_err e;
+	int found = 0;
+
+	if (cps_dns_records_lookup(&set->dns, name, CPS_RR_BIT(CPS_RR_TXT), &r, &n, &e) != 0) {
+		cps_debug("cannot look up %s TXT before answering: %s", name, e.msg);
+		return -1;
+	}
+	for (size_t i = 0; i < n && !found; i++)
+		found = strcmp(r[i].value, value) == 0;
+	cps_dns_records_free(r, n);
+	return found;
+}
+
+/* A dns-01 answer the CA cannot see would make the authorization invalid
+ * for good, so the record is looked up first, where the CA will look. 0
+ * when it is there (or cannot be looked up: the CA decides); 1 with WHY
+ * (where it must go) when it is not. */
+static int dns_unpublished(cps_session *s, const char *name, const char *token,
+			   char *why, size_t len, cps_err *err)
+{
+	const char *base = name[0] == '*' ? name + 2 : name;
+	char rec[300], zone[CPS_HOSTNAME_MAX + 1] = "", sub[320];
+	char *keyauth = NULL, *value = NULL;
+	size_t zl, bl = strlen(base);
+	int rc = 0, at;
+
+	if (cps_dns01_record(name, rec, sizeof(rec), err) != 0 ||
+	    cps_acme_key_authorization(s->acme, token, &keyauth, err) != 0 ||
+	    cps_acme_dns_value(keyauth, &value, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	if ((at = txt_holds(s->set, rec, value)) != 0)
+		goto out; /* there, or the CA decides */
+	/* the dns:add-record to run: the record relative to the hosted domain */
+	if (cps_site_domain_of(s->st, base, zone, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	if (zone[0] == '\0')
+		snprintf(zone, sizeof(zone), "%s", base);
+	zl = strlen(zone);
+	/* "_acme-challenge" for the domain itself, "_acme-challenge.www" below it */
+	snprintf(sub, sizeof(sub), "_acme-challenge%s%.*s", bl > zl ? "." : "",
+		 (int)(bl > zl ? bl - zl - 1 : 0), base);
+	snprintf(why, len, "%s does not hold the TXT value %s%s; publish it (cpcmd -d %s "
+		 "dns:add-record %s %s TXT '%s'), then solve again", rec, value,
+		 txt_holds(s->set, base, value) == 1
+			 ? " (it is at the name itself, but the CA asks _acme-challenge)" : "",
+		 zone, zone, sub, value);
+	rc = 1;
+out:
+	free(keyauth);
+	free(value);
+	return rc;
+}
+
 /* One name: answer its staged challenge and wait for the verdict. */
 static int solve_one(cps_session *s, long site_id, cps_mech mech, cps_solved *o,
 		     char *bad, size_t badlen, cps_err *err)
@@ -168,6 +233,21 @@ static int solve_one(cps_session *s, long site_id, cps_mech mech, cps_solved *o,
 		return 0;
 	}
 	cps_debug("SSL challenge attempt: %s (%s)", cps_mech_name(mech), name);
+	if (mech == CPS_MECH_DNS && row.token) {
+		char why[600];
+		int un = dns_unpublished(s, name, row.token, why, sizeof(why), err);
+
+		if (un != 0) {
+			cps_challenge_row_free(&row);
+			if (un < 0)
+				return -1;
+			o->status = "unpublished";
+			cps_debug("FAILED SSL challenge response: %s (dns) - not published", name);
+			snprintf(bad + used, badlen - used, "%s%s: %s (the authorization stays pending)",
+				 used ? "; " : "", name, why);
+			return 0;
+		}
+	}
 	if (cps_acme_challenge_respond(s->acme, row.url, err) != 0 ||
 	    cps_acme_authz_poll(s->acme, row.authz_url, cps_monotonic_ms() + SOLVE_TIMEOUT_MS,
 				&az, err) != 0) {

@@ -80,8 +80,16 @@ mkdir -p "$webroot/.well-known/acme-challenge"
 echo "$hpay" > "$webroot/.well-known/acme-challenge/$htok"
 t_is "$(curl -s --max-time 10 -H 'Host: mydomain.test' "http://127.0.0.1:$H_HTTP_PORT/.well-known/acme-challenge/$htok")" "$hpay" \
 	"Staging HTTP: the payload is reachable at /.well-known/acme-challenge/TOKEN"
-# Staging DNS: the document's pipeline, and the record it names (_acme-challenge)
+# Staging DNS: the document's pipeline and its command as written, which puts
+# the record at the domain itself ('' is the zone)
 value=$(echo -n "$wpay" | openssl dgst -binary -sha256 | openssl base64 | tr -d '=' | tr '+/' '-_')
+c_run -d mydomain.test dns:add-record mydomain.test '' TXT "$value" 30
+t_is "$RC:$(dig_s TXT mydomain.test)" "0:\"$value\"" "cpcmd -d mydomain.com dns:add-record mydomain.com '' TXT '…' 30"
+DEBUG=1 c_run -d mydomain.test letsencrypt:solve "['*.mydomain.test':'dns']"
+t_is "$RC" 1 "  solve does not answer a dns-01 challenge whose record the CA would not find"
+t_like "$ERR" "_acme-challenge\.mydomain\.test does not hold the TXT value $value \(it is at the name itself, but the CA asks _acme-challenge\); publish it \(cpcmd -d mydomain\.test dns:add-record mydomain\.test _acme-challenge TXT '$value'\), then solve again \(the authorization stays pending\)" \
+	"  and says where the record must go (the text of the document: a TXT record named _acme-challenge)"
+# the record the document's text names
 c_run -d mydomain.test dns:add-record mydomain.test _acme-challenge TXT "$value" 30
 t_is "$RC:$(dig_s TXT _acme-challenge.mydomain.test)" "0:\"$value\"" "Staging DNS: dns:add-record … TXT '…' 30"
 # Finalizing staging
