@@ -314,7 +314,8 @@ static int resume_locked(cps_store *st, const cps_settings *set, const cps_paths
 		goto fail;
 	cps_info("%s: finishing the interrupted deployment of certificate %s", site_name, row.serial);
 	if (fan_out(st, set, paths, site_id, site_name, version,
-		    &(cps_cert_files){ p.cert, p.chain, p.key, p.key_len, row.path }, &info, row.path, err) != 0 ||
+		    &(cps_cert_files){ p.cert, p.chain, p.key, p.key_len, row.path }, &info, row.path,
+		    err) != 0 ||
 	    cps_cert_set_deployed(st, row.id, err) != 0)
 		goto fail;
 	if (out_info) {
