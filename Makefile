@@ -141,7 +141,7 @@ install: all
 	install -m 0755 cpcmd $(DESTDIR)$(PREFIX)/bin/cpcmd
 	test -e $(DESTDIR)$(CPSSL_HOME)/etc/config.ini || \
 	  install -m 0600 etc/config.ini $(DESTDIR)$(CPSSL_HOME)/etc/config.ini
-	install -m 0644 etc/apache/*.conf $(DESTDIR)$(CPSSL_HOME)/etc/apache/
+	install -m 0644 etc/apache/*.conf etc/apache/*.example $(DESTDIR)$(CPSSL_HOME)/etc/apache/
 	install -m 0644 etc/systemd/* $(DESTDIR)$(CPSSL_HOME)/etc/systemd/
 	install -m 0755 scripts/housekeeping scripts/reissueAllCertificates \
 	  $(DESTDIR)$(CPSSL_HOME)/scripts/

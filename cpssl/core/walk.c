@@ -163,6 +163,14 @@ static void temp_name(const char *name, char *out, size_t len)
 	snprintf(out, len, ".%.64s.cpssl-%016llx", name, r);
 }
 
+bool cps_fs_is_temp_of(const char *entry, const char *name)
+{
+	size_t n = strnlen(name, 64);
+
+	return entry[0] == '.' && strncmp(entry + 1, name, n) == 0 &&
+	       strncmp(entry + 1 + n, ".cpssl-", 7) == 0 && strlen(entry + 1 + n + 7) == 16;
+}
+
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {

@@ -40,6 +40,9 @@ int cps_walk_open_at(int dir, const char *shown, const char *rel, unsigned flags
  * NAME (a link there is replaced, never followed), DIR fsynced. */
 int cps_fs_write_at(int dir, const char *shown, const char *name, const void *data,
 		    size_t len, mode_t mode, cps_err *err);
+/* Whether ENTRY is the name of a temporary those writes make for NAME (a
+ * killed write leaves one behind). */
+bool cps_fs_is_temp_of(const char *entry, const char *name);
 /* Make NAME in DIR a symbolic link to TARGET with one rename (nothing is
  * done when it already is one). */
 int cps_fs_symlink_swap_at(int dir, const char *shown, const char *name, const char *target,

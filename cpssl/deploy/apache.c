@@ -80,27 +80,33 @@ static void prune(tree *t, const char *keep)
 	cps_fs_names_free(names, n);
 }
 
-/* The version's files; Apache refuses an empty SSLCertificateChainFile, so
- * without a chain (a self-signed certificate) the bundle holds the
- * certificate itself. */
+/* The version's files: server.crt is the certificate followed by its chain
+ * (what Apache >= 2.4.8 serves from an SSLCertificateFile); Apache refuses
+ * an empty SSLCertificateChainFile, so without a chain (a self-signed
+ * certificate) the bundle holds the certificate itself. */
 static int write_version(tree *t, const char *version, const cps_cert_files *f, cps_err *err)
 {
 	const char *bundle = f->chain[0] ? f->chain : f->cert;
-	char shown[PATH_MAX];
-	int vfd, rc = -1;
+	char shown[PATH_MAX], *full = NULL;
+	int vfd, n, rc = -1;
 
 	snprintf(shown, sizeof(shown), "%s/%s", t->versions, version);
+	if ((n = asprintf(&full, "%s%s", f->cert, f->chain)) < 0)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	if (cps_walk_open_at(t->vers, t->versions, version, CPS_WALK_CREATE | CPS_WALK_REPLACE, 0700,
-			     &vfd, err) != 0)
+			     &vfd, err) != 0) {
+		free(full);
 		return -1;
+	}
 	if (cps_fs_write_at(vfd, shown, "server.key", f->key, f->key_len, 0600, err) == 0) {
 		CPS_FAULT("deploy-apache-between-key-and-cert");
-		if (cps_fs_write_at(vfd, shown, "server.crt", f->cert, strlen(f->cert), 0644, err) == 0 &&
+		if (cps_fs_write_at(vfd, shown, "server.crt", full, (size_t)n, 0644, err) == 0 &&
 		    cps_fs_write_at(vfd, shown, "bundle.crt", bundle, strlen(bundle), 0644, err) == 0 &&
 		    cps_fs_fsync_at(t->vers, t->versions, err) == 0)
 			rc = 0;
 	}
 	close(vfd);
+	free(full);
 	return rc;
 }
 
@@ -246,4 +252,21 @@ out:
 		close(vfd);
 	tree_close(&t);
 	return rc;
+}
+
+int cps_apache_serves(const cps_layout *l, const char *site, const char *version,
+		      const char *stored, cps_err *err)
+{
+	static const cps_apache_file files[] = { CPS_APACHE_CERT, CPS_APACHE_CHAIN, CPS_APACHE_KEY };
+	char live[256];
+
+	(void)stored;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (cps_apache_check(l, site, files[i], live, sizeof(live), err) != 0)
+			return -1;
+		if (strcmp(live, version) != 0)
+			return cps_fail(err, CPS_E_NOTFOUND, "%s's Apache files serve version %s, not %s",
+					site, live, version);
+	}
+	return 0;
 }

@@ -1,12 +1,19 @@
 /* A site's certificate for Apache, in the site's own tree (below
  * [cpssl] fs_root), /home/virtual/siteN/fst/etc/httpd/conf/:
- *   ssl.crt/server.crt -> ../ssl.live/server.crt
- *   ssl.crt/bundle.crt -> ../ssl.live/bundle.crt
+ *   ssl.crt/server.crt -> ../ssl.live/server.crt   (certificate, then chain)
+ *   ssl.crt/bundle.crt -> ../ssl.live/bundle.crt   (the chain)
  *   ssl.key/server.key -> ../ssl.live/server.key
  *   ssl.live -> ssl.versions/<version>       (switched with one rename)
  * so that every path resolves into one version: no reader, and no reload,
  * can pair a key with a certificate it does not belong to. The version is
  * written completely (the key 0600 in a 0700 directory) before the switch.
+ * server.crt carries the chain after the certificate, so a virtual host
+ * that names it alone (Apache >= 2.4.8 reads the chain from the
+ * SSLCertificateFile) serves the whole chain.
+ *
+ * These files are for virtual hosts that name them; the site's user can
+ * change what they lead to. cpssl's own TLS configuration for the site
+ * (deploy/apache_conf.h) names root's storage instead.
  *
  * The site's user may write in that tree. Everything here walks it from
  * fs_root/home/virtual (root's, checked like OpenSSH's StrictModes) without
@@ -43,5 +50,10 @@ typedef enum cps_apache_file {
  * wrong otherwise. Nothing is followed that cpssl did not make. */
 int cps_apache_check(const cps_layout *l, const char *site, cps_apache_file file,
 		     char *version, size_t len, cps_err *err);
+
+/* 0 when every served path of SITE leads, by cpssl's links alone, to
+ * VERSION (STORED is not used: the target table's check signature). */
+int cps_apache_serves(const cps_layout *l, const char *site, const char *version,
+		      const char *stored, cps_err *err);
 
 #endif

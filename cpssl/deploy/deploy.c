@@ -14,7 +14,6 @@
 #include "cpssl/core/proc.h"
 #include "cpssl/core/sitelock.h"
 #include "cpssl/crypto/key.h"
-#include "cpssl/deploy/apache.h"
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
 #include "cpssl/deploy/targets.h"
@@ -174,7 +173,7 @@ static int deploy_locked(cps_store *st, const cps_settings *set, const cps_paths
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	cps_cert_files files = { p.cert, p.chain, p.key, p.key_len };
+	cps_cert_files files = { p.cert, p.chain, p.key, p.key_len, archive };
 
 	/* 1. storage and the store */
 	if (cps_storage_save(site_dir, version, &files, &current, err) != 0)
@@ -314,7 +313,8 @@ static int resume_locked(cps_store *st, const cps_settings *set, const cps_paths
 		goto fail;
 	cps_info("%s: finishing the interrupted deployment of certificate %s", site_name, row.serial);
 	if (fan_out(st, set, paths, site_id, site_name, version,
-		    &(cps_cert_files){ p.cert, p.chain, p.key, p.key_len }, &info, row.path, err) != 0 ||
+		    &(cps_cert_files){ p.cert, p.chain, p.key, p.key_len, row.path }, &info, row.path,
+		    err) != 0 ||
 	    cps_cert_set_deployed(st, row.id, err) != 0)
 		goto fail;
 	if (out_info) {
@@ -467,22 +467,36 @@ static int collect_ssl_site(const cps_site *site, void *ud)
 	return 0;
 }
 
-/* Whether SITE's Apache files lead, by cpssl's links alone, to VERSION. */
-static bool apache_whole(const cps_layout *l, const char *site, const char *version)
+/* The rows of the Apache service that serve sites and can be checked. */
+static bool apache_row(const cps_target *t)
 {
-	static const cps_apache_file files[] = { CPS_APACHE_CERT, CPS_APACHE_CHAIN, CPS_APACHE_KEY };
-	char live[256];
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (cps_apache_check(l, site, files[i], live, sizeof(live), NULL) != 0 ||
-		    strcmp(live, version) != 0)
-			return false;
-	return true;
+	return t->service == CPS_SVC_APACHE && t->for_sites && t->check != NULL;
 }
 
-/* SITE's current certificate written to Apache again from storage. */
+/* SITE's Apache rows that no longer serve ROW's version: bit i for
+ * cps_targets[i]. */
+static unsigned long broken_rows(const cps_settings *set, const cps_site *site,
+				 const cps_cert_row *row)
+{
+	const char *version = strrchr(row->path, '/') + 1;
+	unsigned long broken = 0;
+
+	for (size_t i = 0; i < cps_ntargets && i < sizeof(broken) * 8; i++) {
+		const cps_target *t = &cps_targets[i];
+		cps_err e;
+
+		if (apache_row(t) && cps_target_applies(t, set, site->id, false) &&
+		    t->check(&set->layout, site->name, version, row->path, &e) != 0) {
+			cps_debug("%s: %s", site->name, e.msg);
+			broken |= 1UL << i;
+		}
+	}
+	return broken;
+}
+
+/* Those rows written again from storage. */
 static int restore_apache(const cps_settings *set, const cps_site *site, const cps_cert_row *row,
-			  cps_err *err)
+			  unsigned long broken, cps_err *err)
 {
 	const char *version = strrchr(row->path, '/') + 1;
 	X509 *leaf = NULL;
@@ -495,13 +509,58 @@ static int restore_apache(const cps_settings *set, const cps_site *site, const c
 	if (load_version(row->path, &leaf, &chain, &key, err) == 0 &&
 	    cps_cert_to_pem(leaf, &p.cert, &len, err) == 0 &&
 	    cps_cert_chain_to_pem(chain, &p.chain, &len, err) == 0 &&
-	    cps_key_to_pem(key, &p.key, &p.key_len, err) == 0)
-		rc = cps_apache_write(&set->layout, site->name, version,
-				      &(cps_cert_files){ p.cert, p.chain, p.key, p.key_len }, err);
+	    cps_key_to_pem(key, &p.key, &p.key_len, err) == 0) {
+		cps_cert_files files = { p.cert, p.chain, p.key, p.key_len, row->path };
+
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < cps_ntargets && i < sizeof(broken) * 8; i++)
+			if (broken & (1UL << i))
+				rc = cps_targets[i].write(&set->layout, site->name, version, &files, err);
+	}
 	pems_free(&p);
 	X509_free(leaf);
 	sk_X509_pop_free(chain, X509_free);
 	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* What of SITE's Apache rows is broken, from its current row; 0 when
+ * nothing is (or it has no certificate in service). */
+static unsigned long site_broken(cps_store *st, const cps_settings *set, const cps_site *site,
+				 cps_cert_row *row)
+{
+	cps_err e;
+
+	if (cps_cert_current(st, site->id, row, &e) != 0)
+		return 0;
+	if (row->id == 0 || strrchr(row->path, '/') == NULL)
+		return 0;
+	return broken_rows(set, site, row);
+}
+
+/* SITE restored when broken: 1 when it was, 0 when nothing was to do or
+ * it is being deployed right now (left to that). The check is made again
+ * under the site's lock, from the row current then. */
+static int repair_site(cps_store *st, const cps_settings *set, const cps_paths *paths,
+		       const cps_site *site)
+{
+	cps_cert_row row = { 0 };
+	unsigned long broken = site_broken(st, set, site, &row);
+	cps_err e;
+	int rc = 0;
+
+	cps_cert_row_free(&row);
+	if (broken == 0 || cps_site_trylock(paths, site->name) != 1)
+		return 0;
+	if ((broken = site_broken(st, set, site, &row)) == 0)
+		rc = 0;
+	else if (restore_apache(set, site, &row, broken, &e) == 0)
+		rc = 1;
+	else
+		cps_error("%s's Apache files are broken and could not be restored: %s", site->name,
+			  e.msg);
+	cps_cert_row_free(&row);
+	cps_site_unlock(site->name);
 	return rc;
 }
 
@@ -517,30 +576,12 @@ int cps_deploy_repair_apache(cps_store *st, const cps_settings *set, const cps_p
 		return -1;
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		const cps_site *site = &l.v[i];
-		cps_cert_row row;
-		cps_err e;
+		if (repair_site(st, set, paths, &l.v[i]) == 1) {
+			size_t used = strlen(sites);
 
-		if (cps_cert_current(st, site->id, &row, &e) != 0 || row.id == 0 ||
-		    strrchr(row.path, '/') == NULL ||
-		    apache_whole(&set->layout, site->name, strrchr(row.path, '/') + 1)) {
-			cps_cert_row_free(&row);
-			continue;
+			snprintf(sites + used, len - used, "%s%s", used ? ", " : "", l.v[i].name);
+			repaired++;
 		}
-		/* a site that is being deployed right now is left to that */
-		if (cps_site_trylock(paths, site->name) == 1) {
-			if (restore_apache(set, site, &row, &e) == 0) {
-				size_t used = strlen(sites);
-
-				snprintf(sites + used, len - used, "%s%s", used ? ", " : "", site->name);
-				repaired++;
-			} else {
-				cps_error("%s's Apache files are broken and could not be restored: %s",
-					  site->name, e.msg);
-			}
-			cps_site_unlock(site->name);
-		}
-		cps_cert_row_free(&row);
 	}
 	free(l.v);
 	return repaired;

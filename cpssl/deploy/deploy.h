@@ -1,7 +1,8 @@
 /* A finished certificate, from any source (ACME, an import, a self-signed
  * fallback, a rollback), reaches every place that serves it, in order:
  * storage (archive + atomic `current` switch, a row in the store), Apache
- * (or the server PEM), haproxy when [mail] proxy = haproxy; then the site's
+ * (the site's files and its TLS configuration, or the server PEM), haproxy
+ * when [mail] proxy = haproxy; then the site's
  * SSL flag, the deploy hook, and one delayed, coalesced reload per service.
  * The key and certificate are checked to match, and the chain to link,
  * before anything is written. A failing target is named in the error; the
@@ -71,7 +72,9 @@ int cps_undeploy(cps_store *st, const cps_settings *set, const cps_paths *paths,
 		 long site_id, const char *site_name, cps_err *err);
 
 /* Each site with a certificate in service whose Apache files do not lead,
- * by cpssl's own links, to that certificate gets them written again from
+ * by cpssl's own links, to that certificate, or whose Apache configuration
+ * (cpssl.conf) is not the one for it — every row of the Apache service in
+ * the target table with a check — gets what is broken written again from
  * storage (a site whose lock another process holds is being deployed, and
  * is left to it). Returns how many sites were restored (named in SITES,
  * comma-separated), -1 when the sites could not be listed. */

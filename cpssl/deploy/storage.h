@@ -21,6 +21,9 @@ typedef struct cps_cert_files {
 	const char *chain; /* intermediates PEM ("" when none) */
 	const char *key;   /* private key PEM */
 	size_t key_len;
+	/* the stored version's directory (…/archive/<version>), whose
+	 * fullchain.pem and privkey.pem Apache's configuration names */
+	const char *stored;
 } cps_cert_files;
 
 /* certs/<server_dir> (every site's certificates from that CA) and

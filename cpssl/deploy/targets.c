@@ -10,6 +10,7 @@
 
 #include "cpssl/core/walk.h"
 #include "cpssl/deploy/apache.h"
+#include "cpssl/deploy/apache_conf.h"
 
 #define HAPROXY_DIR "/etc/haproxy/ssl.d"
 #define SERVER_PEM_DIR "/etc/pki/tls/certs"
@@ -111,11 +112,13 @@ static bool haproxy_enabled(const cps_settings *set)
 
 const cps_target cps_targets[] = {
 	{ "Apache", CPS_SVC_APACHE, true, false, NULL, cps_apache_write, cps_apache_remove,
-	  "deploy-after-apache" },
+	  cps_apache_serves, "deploy-after-apache" },
+	{ "the Apache configuration", CPS_SVC_APACHE, true, false, NULL, cps_apache_conf_write,
+	  cps_apache_conf_remove, cps_apache_conf_check, "deploy-after-apache-conf" },
 	{ "the server certificate", CPS_SVC_APACHE, false, true, NULL, server_pem_write,
-	  server_pem_remove, "deploy-after-apache" },
+	  server_pem_remove, NULL, "deploy-after-apache" },
 	{ "haproxy", CPS_SVC_HAPROXY, true, true, haproxy_enabled, haproxy_write,
-	  haproxy_remove, "deploy-after-haproxy" },
+	  haproxy_remove, NULL, "deploy-after-haproxy" },
 };
 const size_t cps_ntargets = sizeof(cps_targets) / sizeof(cps_targets[0]);
 

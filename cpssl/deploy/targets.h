@@ -1,6 +1,8 @@
 /* Where a certificate is served from, below [cpssl] fs_root, a row each:
  *
- * Apache, per site, in the site's tree (deploy/apache.h).
+ * Apache, per site, in the site's tree (deploy/apache.h), and the site's
+ * TLS configuration for Apache, /etc/httpd/conf/siteN.ssl/cpssl.conf,
+ * naming the version in cpssl's storage (deploy/apache_conf.h).
  *
  * haproxy, when [mail] proxy = haproxy: /etc/haproxy/ssl.d/siteN, one PEM
  * (certificate, chain, key), 0600, replaced atomically.
@@ -31,6 +33,11 @@ typedef struct cps_target {
 		     const cps_cert_files *f, cps_err *err);
 	/* stop serving: remove what write made */
 	int (*remove)(const cps_layout *l, const char *site, cps_err *err);
+	/* 0 when what write made still serves VERSION, stored in STORED; the
+	 * repair after a failed Apache configuration test writes the rows whose
+	 * check fails again (NULL: not checked) */
+	int (*check)(const cps_layout *l, const char *site, const char *version,
+		     const char *stored, cps_err *err);
 	const char *fault_after; /* fault-injection point after the write */
 } cps_target;
 

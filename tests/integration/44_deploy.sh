@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # also-asan
 # Deployment against real Apache, haproxy and Pebble: the fan-out (storage,
-# Apache's ssl.crt/ssl.key, haproxy's ssl.d), what is served after the
+# Apache's ssl.crt/ssl.key and siteN.ssl/cpssl.conf, haproxy's ssl.d), what is served after the
 # delayed reload (TLS handshakes), one reload for many deployments, a broken
 # Apache config, a kill between the key and the certificate, overdue reloads,
 # ssl:install and its refusals, rollback, the deploy hook, the self-signed
@@ -93,6 +93,11 @@ served_becomes "$H_HAPROXY_PORT" a.test "$new"; t_ok $? "haproxy serves it too"
 t_is "$(( $(reloads apache) - before_a )):$(( $(reloads haproxy) - before_h ))" "1:1" "one reload of each"
 openssl verify -CAfile "$H_PEBBLE_ROOT" -untrusted "$conf1/ssl.crt/bundle.crt" "$conf1/ssl.crt/server.crt" >/dev/null 2>&1
 t_ok $? "  Apache's bundle.crt chains the certificate to Pebble's root"
+t_is "$(grep -c 'BEGIN CERTIFICATE' "$conf1/ssl.crt/server.crt")" 2 "  ssl.crt/server.crt is the certificate followed by the chain"
+cur1=$(readlink -f "$(c_site_dir site1)")
+t_is "$(grep -v '^#' "$fsroot/etc/httpd/conf/site1.ssl/cpssl.conf")" \
+	"SSLEngine on"$'\n'"SSLCertificateFile \"$cur1/fullchain.pem\""$'\n'"SSLCertificateKeyFile \"$cur1/privkey.pem\"" \
+	"  etc/httpd/conf/site1.ssl/cpssl.conf names the stored version in service"
 
 # --- twenty deployments in one window: one reload ---------------------------------------
 c_run scope:set cp.config httpd reload_delay '4 seconds'
@@ -298,6 +303,7 @@ t_is "$RC" 0 "ssl:delete"
 c_run -d site2 ssl:cert-exists
 t_is "$OUT" "false" "  no certificate file"
 t_is "$(test -e "$ssld/site2" && echo there)" "" "  no haproxy PEM"
+t_is "$(ls -A "$fsroot/etc/httpd/conf/site2.ssl")" "" "  no Apache configuration"
 c_run -d site2 site:info
 t_like "$OUT" "ssl: false" "  SSL off"
 c_run -d site1 ssl:cert-exists

@@ -3,7 +3,8 @@
 # fault-injection build) is killed with SIGKILL at every fault point of
 # issuance and deployment. After each kill: the database passes
 # PRAGMA integrity_check, Apache's and haproxy's files are each a matching
-# pair (the old one or the new one), no temporary file is left; then the same
+# pair (the old one or the new one), cpssl.conf names the old version or the
+# new one, no temporary file is left; then the same
 # command is run again and must finish the job: one order and one finalize in
 # all (the order is resumed, the certificate never issued twice), no challenge
 # file or TXT record left, no kept order key left, and both servers serve the
@@ -19,7 +20,7 @@ c_configure
 h_dns_add a.test A 127.0.0.1 || t_bail "cannot add a.test"
 # (one A record per name: a TXT record at _acme-challenge.NAME would make NAME
 # an empty non-terminal, which a wildcard A record no longer covers)
-for i in $(seq 0 11) hk; do h_dns_add "p$i.a.test" A 127.0.0.1 || t_bail "cannot add p$i.a.test"; done
+for i in $(seq 0 12) hk; do h_dns_add "p$i.a.test" A 127.0.0.1 || t_bail "cannot add p$i.a.test"; done
 c_run scope:set cp.config mail proxy haproxy
 c_run site:add a.test "['ip':'127.0.0.1']"
 fsroot=$H_DIR/fsroot
@@ -32,6 +33,8 @@ fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 2>/dev/null | cut -d= -
 pubkey() { openssl x509 -in "$1" -noout -pubkey 2>/dev/null | openssl sha256; }
 keypub() { openssl pkey -in "$1" -pubout 2>/dev/null | openssl sha256; }
 apache_pair() { [ -n "$(fp "$conf/ssl.crt/server.crt")" ] && [ "$(pubkey "$conf/ssl.crt/server.crt")" = "$(keypub "$conf/ssl.key/server.key")" ]; }
+# names_version DIR — site1's cpssl.conf names the stored version DIR
+names_version() { grep -qxF "SSLCertificateFile \"$1/fullchain.pem\"" "$fsroot/etc/httpd/conf/site1.ssl/cpssl.conf"; }
 haproxy_pair() { [ -n "$(fp "$ssld/site1")" ] && [ "$(pubkey "$ssld/site1")" = "$(keypub "$ssld/site1")" ]; }
 wait_reloads() {
 	local i
@@ -62,13 +65,13 @@ h_apache_graceful || t_bail "Apache did not take the site's vhost"
 
 points=(issue-after-keygen issue-after-neworder issue-after-publish issue-after-finalize
 	issue-after-download deploy-after-storage deploy-apache-between-key-and-cert
-	deploy-apache-after-switch deploy-after-apache deploy-after-haproxy
+	deploy-apache-after-switch deploy-after-apache deploy-after-apache-conf deploy-after-haproxy
 	deploy-before-reload reload-before-command)
 killed=0 survived=0
 for i in "${!points[@]}"; do
 	point=${points[i]} n=p$i.a.test
 	names="[a.test,$n,*.$n]"
-	old=$(fp "$conf/ssl.crt/server.crt")
+	old=$(fp "$conf/ssl.crt/server.crt") oldv=$(readlink -f "$(c_site_dir site1)")
 	# 1. killed at the point
 	DEBUG=1 CPSSL_FAULT=$point "$CPCMD" -d site1 letsencrypt:request "$names" >/dev/null 2>"$H_DIR/killed.err"
 	rc=$?
@@ -79,6 +82,8 @@ for i in "${!points[@]}"; do
 	cur=$(fp "$conf/ssl.crt/server.crt") stored=$(fp "$(c_site_dir site1)/cert.pem")
 	[ "$cur" = "$old" ] || [ "$cur" = "$stored" ]; t_ok $? "  Apache has the old set or the new one"
 	haproxy_pair; t_ok $? "  haproxy's PEM is a matching pair"
+	names_version "$oldv" || names_version "$(readlink -f "$(c_site_dir site1)")"
+	t_ok $? "  cpssl.conf names the old version or the new one"
 	t_is "$(find "$fsroot" "$CPSSL_HOME/storage" -name '*.tmp.*' | wc -l)" 0 "  no temporary file is left"
 	# 2. the same command again finishes the job
 	DEBUG=1 c_run -d site1 letsencrypt:request "$names"
@@ -90,6 +95,7 @@ for i in "${!points[@]}"; do
 	t_isnt "$new" "$old" "  Apache has the new certificate"
 	t_is "$(c_sans "$conf/ssl.crt/server.crt" | tr '\n' ' ')" "*.$n a.test $n " "  for the requested names"
 	t_is "$(fp "$ssld/site1")" "$new" "  haproxy has the same one"
+	names_version "$(readlink -f "$(c_site_dir site1)")"; t_ok $? "  cpssl.conf names its stored version"
 	t_is "$(find "$H_CHALLENGE_DIR" -type f | wc -l)" 0 "  no challenge file is left"
 	t_is "$(h_dig "_acme-challenge.$n" TXT)" "" "  no TXT record is left"
 	t_is "$(find "$pending" -type f 2>/dev/null | wc -l)" 0 "  no kept order key is left"

@@ -41,7 +41,7 @@ site2_state() {
 			q "SELECT * FROM $t WHERE site_id = 2 ORDER BY 1" 2>/dev/null
 		done
 		q "SELECT * FROM acme_challenges WHERE order_id IN (SELECT id FROM acme_orders WHERE site_id = 2) ORDER BY 1" 2>/dev/null
-		find "$fsroot/home/virtual/site2" "$CPSSL_HOME/storage/certificates" -path '*site2*' \
+		find "$fsroot/home/virtual/site2" "$fsroot/etc/httpd/conf" "$CPSSL_HOME/storage/certificates" -path '*site2*' \
 			-exec sh -c 'for f; do if [ -f "$f" ]; then printf "%s " "$f"; sha256sum <"$f"; else printf "%s\n" "$f"; fi; done' x {} + | sort
 	} | sha256sum
 }

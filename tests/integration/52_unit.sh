@@ -4,10 +4,11 @@
 # which applies every directive of the unit's [Service] section and refuses
 # one it cannot, runs the unit's own ExecStart in a private mount namespace in
 # which the unit's real paths (/usr/local/cpssl, /var/lib/cpssl,
-# /home/virtual, /etc/pki/tls/certs, /etc/haproxy/ssl.d, /usr/local/bin/cpcmd)
-# are this test's temp dirs, against real Pebble, BIND and Apache: the pass
-# renews a due certificate and gets the server's own, deploys them to the
-# site's Apache files, haproxy's directory and the server PEM, reloads Apache
+# /home/virtual, /etc/pki/tls/certs, /etc/httpd/conf, /etc/haproxy/ssl.d,
+# /usr/local/bin/cpcmd) are this test's temp dirs, against real Pebble, BIND
+# and Apache: the pass renews a due certificate and gets the server's own,
+# deploys them to the site's Apache files and configuration, haproxy's
+# directory and the server PEM, reloads Apache
 # through Debian's apachectl, and Apache serves the new certificate; a pass
 # with nothing due exits 3, a success by SuccessExitStatus=.  Inside, writes
 # outside ReadWritePaths= fail; without the storage in ReadWritePaths= the
@@ -27,7 +28,7 @@ CPCMD=$H_DIR/cpcmd
 
 # the machine's paths the unit names, and those the test view adds: each
 # must be the same after the test as before it
-machine_paths=(/usr/local/cpssl /var/lib/cpssl /home/virtual /etc/pki /etc/haproxy/ssl.d
+machine_paths=(/usr/local/cpssl /var/lib/cpssl /home/virtual /etc/pki /etc/httpd /etc/haproxy/ssl.d
 	/usr/local/bin/cpcmd /usr/local/sbin/systemctl /etc/apache2 /run/apache2 /run/lock/apache2
 	/run/mount/utab /run/systemd/systemd-units-load)
 snapshot() {
@@ -108,7 +109,7 @@ q "UPDATE certificates SET not_before = $(date +%s) - 85 * 86400, not_after = $(
 # commands, haproxy on; the CA bundle next to it, outside the private /tmp
 u=$H_DIR/unit
 mkdir -p "$u/etc" "$u/sbin" "$u/run-apache2/socks" "$u/lock-apache2" "$u/apache2/sites" \
-	"$u/apache2/logs" "$u/apache2/htdocs" "$fs/etc/pki/tls/certs" "$fs/etc/haproxy/ssl.d"
+	"$u/apache2/logs" "$u/apache2/htdocs" "$fs/etc/pki/tls/certs" "$fs/etc/httpd/conf" "$fs/etc/haproxy/ssl.d"
 chmod 0700 "$fs/etc/haproxy/ssl.d"
 cp "$CPSSL_HOME/etc/config.ini" "$u/etc/config.ini"
 cp "$H_PEBBLE_TLS_CA" "$u/etc/pebble-ca.pem"
@@ -149,6 +150,7 @@ chmod 0755 "$u/sbin/systemctl"
 maps=(--map "/usr/local/cpssl=$CPSSL_HOME" --map "/usr/local/cpssl/etc=$u/etc"
 	--map "/usr/local/bin/cpcmd=$CPCMD" --map "/var/lib/cpssl=$fs/var/lib/cpssl"
 	--map "/home/virtual=$fs/home/virtual" --map "/etc/pki/tls/certs=$fs/etc/pki/tls/certs"
+	--map "/etc/httpd/conf=$fs/etc/httpd/conf"
 	--map "/etc/haproxy/ssl.d=$fs/etc/haproxy/ssl.d" --map "/etc/apache2=$u/apache2"
 	--map "/var/run/apache2=$u/run-apache2" --map "/var/lock/apache2=$u/lock-apache2"
 	--map "/usr/local/sbin/systemctl=$u/sbin/systemctl")
@@ -164,7 +166,7 @@ run_unit() {
 
 # --- inside, writes outside ReadWritePaths= fail ---------------------------------------------
 probe='for p in /usr/local/cpssl/etc /usr/local/cpssl /usr/local/bin /etc /etc/pki/tls /var/lib /var/spool /srv /opt \
-	/usr/local/cpssl/storage /var/lib/cpssl /home/virtual /etc/pki/tls/certs /etc/haproxy/ssl.d /tmp /var/tmp; do
+	/usr/local/cpssl/storage /var/lib/cpssl /home/virtual /etc/pki/tls/certs /etc/httpd/conf /etc/haproxy/ssl.d /tmp /var/tmp; do
 	[ -d "$p" ] || { echo "missing $p"; continue; }
 	if (: >"$p/.probe") 2>/dev/null; then rm -f "$p/.probe"; echo "rw $p"; else echo "ro $p"; fi
 done
@@ -183,7 +185,8 @@ t_is "$URC" 0 "a probe runs under the unit's restrictions" || t_diag "$ERR"
 for p in /usr/local/cpssl/etc /usr/local/cpssl /usr/local/bin /etc /etc/pki/tls /var/lib /var/spool /srv /opt; do
 	t_like "$OUT" "(^|$nl)ro $p($nl|\$)" "  $p: a write fails (outside ReadWritePaths=)"
 done
-for p in /usr/local/cpssl/storage /var/lib/cpssl /home/virtual /etc/pki/tls/certs /etc/haproxy/ssl.d /tmp /var/tmp; do
+for p in /usr/local/cpssl/storage /var/lib/cpssl /home/virtual /etc/pki/tls/certs /etc/httpd/conf /etc/haproxy/ssl.d \
+	/tmp /var/tmp; do
 	t_like "$OUT" "(^|$nl)rw $p($nl|\$)" "  $p: writable"
 done
 t_like "$OUT" "home: virtual $nl" "  /home shows virtual alone (ProtectHome=tmpfs, BindPaths=)"
@@ -224,6 +227,10 @@ t_isnt "$new_serial" "$old_serial" "the store has site1's new certificate"
 new=$(fp "$conf/ssl.crt/server.crt")
 t_isnt "$new" "$old" "the site's Apache certificate is the new one"
 t_is "$(fp "$(c_site_dir site1)/cert.pem")" "$new" "  the one in the store"
+stored=$(readlink -f "$(c_site_dir site1)")
+t_is "$(grep '^SSLCertificateFile' "$fs/etc/httpd/conf/site1.ssl/cpssl.conf")" \
+	"SSLCertificateFile \"/usr/local/cpssl${stored#"$CPSSL_HOME"}/fullchain.pem\"" \
+	"  etc/httpd/conf/site1.ssl/cpssl.conf names it, in the storage as the unit sees it"
 t_is "$(fp "$fs/etc/haproxy/ssl.d/site1")" "$new" "haproxy's PEM for site1 is the new one"
 t_like "$(openssl x509 -in "$fs/etc/pki/tls/certs/server.pem" -noout -ext subjectAltName 2>/dev/null)" "DNS:srv\.test" \
 	"the server's PEM is written, for srv.test"

@@ -45,11 +45,11 @@ printf 'precious\n' >"$rootonly/victim"; chmod 600 "$rootonly/victim"
 # snapshot: everything that is not the attacker's own
 snapshot() {
 	{
-		find "$virt/site2" "$virt/site3" "$rootonly" "$ssld" "$fsroot/etc/pki" \
-			"$CPSSL_HOME/storage/certificates" -path '*/site1' -prune -o \
+		find "$virt/site2" "$virt/site3" "$rootonly" "$ssld" "$fsroot/etc/pki" "$fsroot/etc/httpd" \
+			"$CPSSL_HOME/storage/certificates" \( -path '*/site1' -o -path '*/site1.ssl' \) -prune -o \
 			-printf '%p %s %m %u %l\n' 2>/dev/null
-		find "$virt/site2" "$virt/site3" "$rootonly" "$ssld" -type f ! -name site1 \
-			-exec sha256sum {} + 2>/dev/null
+		find "$virt/site2" "$virt/site3" "$rootonly" "$ssld" "$fsroot/etc/httpd" -type f ! -name site1 \
+			! -path '*/site1.ssl/*' -exec sha256sum {} + 2>/dev/null
 	} | sort | sha256sum
 }
 
@@ -260,8 +260,9 @@ t_unlike "$(openssl x509 -in "$conf1/ssl.crt/server.crt" -noout -issuer)" "a\.te
 cases=$((cases + 1))
 c_run -d site3 site:delete
 t_is "$RC" 0 "site3 is deleted"
-t_ok "$([ ! -e "$ssld/site3" ] && [ ! -e "$conf3/ssl.live" ] && [ ! -e "$conf3/ssl.key/server.key" ] && echo 0 || echo 1)" \
-	"  its haproxy PEM and Apache files are gone"
+t_ok "$([ ! -e "$ssld/site3" ] && [ ! -e "$conf3/ssl.live" ] && [ ! -e "$conf3/ssl.key/server.key" ] &&
+	[ ! -e "$fsroot/etc/httpd/conf/site3.ssl/cpssl.conf" ] && echo 0 || echo 1)" \
+	"  its haproxy PEM, Apache files and Apache configuration are gone"
 t_ok "$([ -d "$CPSSL_HOME/storage/certificates/data/certs" ] &&
 	find "$CPSSL_HOME/storage/certificates/data/certs" -path '*/site3/current' | grep -q . && echo 0 || echo 1)" \
 	"  its stored certificates stay"
@@ -364,8 +365,9 @@ rm -f "$H_DIR/apache/sites/a.test.conf" # the panel removes the site's vhost
 c_run -d site1 site:delete
 t_is "$RC" 0 "site1 deleted after its user moved ssl.versions away" || t_diag "$ERR"
 t_ok "$([ ! -e "$conf1/ssl.live" ] && [ ! -L "$conf1/ssl.live" ] && [ ! -L "$conf1/ssl.key/server.key" ] &&
-	[ ! -L "$conf1/ssl.crt/server.crt" ] && [ ! -e "$ssld/site1" ] && echo 0 || echo 1)" \
-	"  ssl.live, the fixed links and haproxy's PEM are gone, so moving it back serves nothing"
+	[ ! -L "$conf1/ssl.crt/server.crt" ] && [ ! -e "$ssld/site1" ] &&
+	[ ! -e "$fsroot/etc/httpd/conf/site1.ssl/cpssl.conf" ] && echo 0 || echo 1)" \
+	"  ssl.live, the fixed links, cpssl.conf and haproxy's PEM are gone, so moving it back serves nothing"
 
 t_diag "hostile-tenant cases: $cases"
 t_done

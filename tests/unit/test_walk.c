@@ -146,6 +146,13 @@ static void links(void)
 		cps_fs_names_free(names, n);
 		close(empty);
 	}
+	CHECK(cps_fs_is_temp_of(".cpssl.conf.cpssl-0123456789abcdef", "cpssl.conf") &&
+	      !cps_fs_is_temp_of("cpssl.conf", "cpssl.conf") &&
+	      !cps_fs_is_temp_of(".cpssl.conf.cpssl-0123", "cpssl.conf") &&
+	      !cps_fs_is_temp_of(".cpssl.conf.cpssl-0123456789abcdef0", "cpssl.conf") &&
+	      !cps_fs_is_temp_of(".custom.cpssl-0123456789abcdef", "cpssl.conf") &&
+	      !cps_fs_is_temp_of(".cps", "cpssl.conf"),
+	      "a temporary of a name is told from other names");
 	close(fd);
 	close(base);
 }
