@@ -162,8 +162,13 @@ t_like "$OUT" "issuer: CN=Test EV CA" "  prints the installed certificate"
 t_like "$ERR" "WARNING : the private key was given on the command line" "  with a WARNING that the key was on the command line"
 t_is "$(h_cert_fingerprint "$conf/ssl.crt/server.crt")" "$(h_cert_fingerprint "$ca/server.crt")" "  installed as the site's server.crt"
 t_is "$(h_cert_fingerprint "$conf/ssl.crt/bundle.crt")" "$(h_cert_fingerprint "$ca/bundle.crt")" "  with the chain in ssl.crt/bundle.crt"
-# the old-fashioned way's vhost: the certificate, the key and the bundle
-h_apache_add_tls_vhost mydomain.test "$conf/ssl.crt/server.crt" "$conf/ssl.key/server.key" "$conf/ssl.crt/bundle.crt"
+# "the API method ssl:install does this automatically": the site's virtual
+# host, made from the shipped example, only includes siteN.ssl/ where cpssl
+# wrote the certificate, key and chain directives
+sed -e "s#192\.0\.2\.10:443#127.0.0.1:$H_HTTPS_PORT#" -e "s#ServerName example\.com#ServerName mydomain.test#" \
+	-e "/ServerAlias/d" -e "s#DocumentRoot .*#DocumentRoot $H_DIR/apache/htdocs#" \
+	-e "s#/etc/httpd/conf/site1\.ssl/#$H_DIR/fsroot/etc/httpd/conf/site1.ssl/#" \
+	"$CPSSL_SRC/etc/apache/cpssl-site-ssl.conf.example" >"$H_DIR/apache/sites/mydomain.test.conf"
 h_apache_graceful || t_bail "Apache did not take the site's TLS vhost"
 verify=$(timeout 10 openssl s_client -connect "127.0.0.1:$H_HTTPS_PORT" -servername mydomain.test \
 	-CAfile "$ca/root.crt" -verify_hostname mydomain.test -verify_return_error </dev/null 2>&1)
