@@ -119,6 +119,7 @@ check: deps
 	$(MAKE) --no-print-directory VARIANT=asan unit-bins
 	$(MAKE) --no-print-directory LINK=shared build/plain-shared/cpcmd
 	$(MAKE) --no-print-directory fuzz-bins
+	scripts/fetch-pebble
 	tests/run.sh
 
 fuzz-bins:

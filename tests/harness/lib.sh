@@ -23,7 +23,7 @@
 #   lifecycle  h_init  h_cleanup  h_free_port  h_listen_addrs PID
 #   BIND       h_start_bind ZONE...  h_stop_bind  h_restart_bind
 #              h_dns_add NAME TYPE VALUE [TTL]  h_dns_del NAME TYPE  h_dig NAME TYPE
-#   Pebble     h_start_pebble  h_stop_pebble  h_restart_pebble
+#   Pebble     h_start_pebble  h_stop_pebble  h_restart_pebble  h_new_pebble
 #   Apache     h_start_apache  h_apache_add_tls_vhost NAME CERT KEY [CHAIN]
 #              h_apache_graceful  h_apache_stop
 #   haproxy    h_start_haproxy CRTDIR  h_haproxy_reload  h_haproxy_stop
@@ -684,6 +684,10 @@ h__pebble_tls_certs() {
 # unset; give it to h_start_apache), tls-alpn-01 to $H_PEBBLE_TLS_PORT.
 # Waits for the directory, then fetches the issuing root and intermediate
 # from the management port (new ones at every start).
+# Which Pebble: H_PEBBLE_BIN (default `pebble`, bookworm's 2.4; h_new_pebble
+# selects the 2.10 that scripts/fetch-pebble unpacks), and H_PEBBLE_CONFIG, a
+# JSON object whose members are added to the "pebble" configuration (e.g.
+# '{"profiles": {...}, "externalAccountBindingRequired": true}').
 # Exports: H_PEBBLE_PORT H_PEBBLE_MGMT_PORT H_PEBBLE_TLS_PORT H_HTTP_PORT
 #   H_PEBBLE_DIR_URL (https://127.0.0.1:PORT/dir) H_PEBBLE_TLS_CA (trust this
 #   for Pebble's HTTPS) H_PEBBLE_ROOT ($H_DIR/pebble-root.pem)
@@ -706,7 +710,7 @@ h_start_pebble() {
     h__port H_PEBBLE_TLS_PORT || return 1
     h__port H_HTTP_PORT || return 1
     cfg="$d/pebble.json"
-    cat >"$cfg" <<EOF
+    cat >"$cfg.base" <<EOF
 {
   "pebble": {
     "listenAddress": "127.0.0.1:$H_PEBBLE_PORT",
@@ -720,11 +724,19 @@ h_start_pebble() {
   }
 }
 EOF
+    if [ -n "${H_PEBBLE_CONFIG:-}" ]; then
+        jq --argjson extra "$H_PEBBLE_CONFIG" '.pebble += $extra' "$cfg.base" >"$cfg" || {
+            h__err "h_start_pebble: H_PEBBLE_CONFIG is not a JSON object: $H_PEBBLE_CONFIG"
+            return 1
+        }
+    else
+        cp "$cfg.base" "$cfg" || return 1
+    fi
     printf '=== start %s ===\n' "$(date '+%F %T')" >>"$d/pebble.log"
     env PEBBLE_VA_NOSLEEP=1 \
         PEBBLE_WFE_NONCEREJECT="${H_PEBBLE_NONCEREJECT:-0}" \
         PEBBLE_AUTHZREUSE="${H_PEBBLE_AUTHZREUSE:-0}" \
-        pebble -config "$cfg" -dnsserver "127.0.0.1:$H_DNS_PORT" \
+        "${H_PEBBLE_BIN:-pebble}" -config "$cfg" -dnsserver "127.0.0.1:$H_DNS_PORT" \
         </dev/null >>"$d/pebble.log" 2>&1 &
     pid=$!
     H_PEBBLE_PID=$pid
@@ -766,6 +778,18 @@ EOF
     done
     chmod 0644 "$H_PEBBLE_ROOT" "$H_PEBBLE_INTERMEDIATE"
     return 0
+}
+
+# h_new_pebble — use the newer Pebble (2.10: ARI, profiles, EAB, keyChange,
+# alternate roots, IP identifiers) that scripts/fetch-pebble unpacks into
+# build/deps/pebble, for the h_start_pebble that follows.  Fails when it is
+# missing (make check fetches it).
+h_new_pebble() {
+    local bin
+    bin=${CPSSL_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/build/deps/pebble/bin/pebble
+    [ -x "$bin" ] || { h__err "h_new_pebble: $bin is missing (scripts/fetch-pebble)"; return 1; }
+    H_PEBBLE_BIN=$bin
+    export H_PEBBLE_BIN
 }
 
 # h_stop_pebble — stop Pebble by PID (TERM, bounded wait, KILL).  Ports stay
