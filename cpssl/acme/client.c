@@ -182,6 +182,16 @@ const char *cps_acme_endpoint(const cps_acme *c, const char *name)
 	return cps_acme_str(c->dir, name);
 }
 
+json_object *cps_acme_meta(const cps_acme *c)
+{
+	json_object *m;
+
+	if (c->dir == NULL || !json_object_object_get_ex(c->dir, "meta", &m) ||
+	    !json_object_is_type(m, json_type_object))
+		return NULL;
+	return m;
+}
+
 void cps_acme_use_key(cps_acme *c, EVP_PKEY *key)
 {
 	c->key = key;

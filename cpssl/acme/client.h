@@ -39,6 +39,8 @@ int cps_acme_load_directory(cps_acme *c, cps_err *err);
 /* "newNonce", "newAccount", "newOrder", "revokeCert", "keyChange"; NULL
  * when the directory lacks it (load the directory first). */
 const char *cps_acme_endpoint(const cps_acme *c, const char *name);
+/* The directory's "meta" object (borrowed), NULL when it has none. */
+json_object *cps_acme_meta(const cps_acme *c);
 
 /* The account key (borrowed) and, once known, its URL (copied). */
 void cps_acme_use_key(cps_acme *c, EVP_PKEY *key);

@@ -578,3 +578,60 @@ out:
 	free(sv);
 	return rc;
 }
+
+/* One CAA record's text: "FLAGS TAG VALUE", the value without its quotes. */
+static char *caa_text(const ldns_rr *rr)
+{
+	char *f = ldns_rdf2str(ldns_rr_rdf(rr, 0)), *t = ldns_rdf2str(ldns_rr_rdf(rr, 1));
+	char *v = ldns_rdf2str(ldns_rr_rdf(rr, 2)), *out = NULL;
+	size_t vl = v ? strlen(v) : 0;
+
+	if (f && t && v) {
+		if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+			v[vl - 1] = '\0';
+			memmove(v, v + 1, vl - 1);
+		}
+		if (asprintf(&out, "%s %s %s", f, t, v) < 0)
+			out = NULL;
+	}
+	free(f);
+	free(t);
+	free(v);
+	return out;
+}
+
+int cps_dns_caa(const char *servers, const char *name, char ***records, size_t *n,
+		cps_err *err)
+{
+	cps_dns_server *sv = NULL;
+	size_t nsv = 0, first = 0, count = 0;
+	ldns_pkt *pkt = NULL;
+	ldns_rr_list *ans;
+	char **v = NULL;
+	int rc = -1;
+
+	*records = NULL;
+	*n = 0;
+	if (cps_dns_servers_parse(servers, &sv, &nsv, err) < 0)
+		return -1;
+	if (ask(sv, nsv, &first, name, LDNS_RR_TYPE_CAA, &pkt, err) < 0)
+		goto out;
+	ans = ldns_pkt_answer(pkt);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ans, i);
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CAA || ldns_rr_rd_count(rr) < 3)
+			continue;
+		if (strv_push(&v, &count, caa_text(rr), err) < 0)
+			goto out;
+	}
+	*records = v;
+	*n = count;
+	v = NULL;
+	rc = 0;
+out:
+	ldns_pkt_free(pkt);
+	cps_dns_strv_free(v, count);
+	free(sv);
+	return rc;
+}

@@ -31,6 +31,13 @@ int cps_dns_txt_lookup(const char *server, const char *name, char ***values,
 int cps_dns_mx(const char *servers, const char *name, char ***hosts, size_t *n,
 	       cps_err *err);
 
+/* The CAA records at NAME exactly (no climbing; RFC 8659's tree climb is
+ * the caller's), asking SERVERS like cps_dns_addresses, each as "FLAGS TAG
+ * VALUE" with VALUE unquoted ("0 issue letsencrypt.org"). None (no data,
+ * NXDOMAIN) is *n = 0, not an error. */
+int cps_dns_caa(const char *servers, const char *name, char ***records, size_t *n,
+		cps_err *err);
+
 void cps_dns_strv_free(char **v, size_t n);
 
 #endif

@@ -6,7 +6,9 @@
 
 #include "cpssl/core/log.h"
 #include "cpssl/core/sitelock.h"
+#include "cpssl/acme/client.h"
 #include "cpssl/deploy/deploy.h"
+#include "cpssl/issue/caa.h"
 #include "cpssl/core/fs.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/server.h"
@@ -71,6 +73,49 @@ static bool adds_any(const cps_name_plan *plan, size_t np, const char *const *na
 	return false;
 }
 
+/* Names whose CAA records forbid the CA (cps_caa_check) leave the plan
+ * before anything is ordered, with a WARNING; in strict mode nothing is
+ * ordered. A CA that names no caaIdentities is not second-guessed. */
+static int caa_prune(cps_session *s, const cps_site *site, cps_name_plan *plan, size_t *np,
+		     bool strict, cps_err *err)
+{
+	json_object *meta, *ids = NULL;
+	const char *v[8];
+	size_t nv = 0, kept = 0;
+	char why[512];
+
+	if (cps_acme_load_directory(s->acme, err) != 0)
+		return -1;
+	meta = cps_acme_meta(s->acme);
+	if (meta && json_object_object_get_ex(meta, "caaIdentities", &ids) &&
+	    json_object_is_type(ids, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(ids) && nv < 8; i++)
+			if (json_object_is_type(json_object_array_get_idx(ids, i), json_type_string))
+				v[nv++] = json_object_get_string(json_object_array_get_idx(ids, i));
+	if (nv == 0) {
+		cps_debug("the CA names no caaIdentities: CAA is left to it");
+		return 0;
+	}
+	for (size_t i = 0; i < *np; i++) {
+		if (cps_caa_check(s->set->names.resolvers, v, nv, plan[i].name, why, sizeof(why),
+				  err) == 0) {
+			plan[kept++] = plan[i];
+			continue;
+		}
+		if (strict) {
+			for (size_t k = i; k < *np; k++)
+				plan[kept++] = plan[k];
+			*np = kept;
+			return cps_fail(err, CPS_E_PERM, "strict mode: nothing was ordered because %s",
+					why);
+		}
+		cps_warn("%s: %s; skipping request for it", who(site), why);
+		free(plan[i].name);
+	}
+	*np = kept;
+	return 0;
+}
+
 static const char *lock_name(const cps_site *site)
 {
 	return site ? site->name : "server";
@@ -94,6 +139,10 @@ static int request_locked(cps_session *s, const cps_site *site, const char *cons
 	memset(res, 0, sizeof(*res));
 	if (cps_names_plan(s->st, ns, site, names, n, &po, &plan, &np, err) != 0)
 		return cps_err_prefix(err, "%s", who(site));
+	if (caa_prune(s, site, plan, &np, po.strict, err) != 0) {
+		cps_err_prefix(err, "%s", who(site));
+		goto out;
+	}
 	if (np == 0) {
 		cps_warn("no hostnames to register");
 		rc = CPS_REQUEST_NOTHING;
