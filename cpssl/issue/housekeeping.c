@@ -307,6 +307,40 @@ static int site_fallback(const cps_due_cert *c, void *ud)
 	return c->site_id == 0 ? 0 : fallback_one(c, ud);
 }
 
+/* ---- pacing ------------------------------------------------------------------- */
+
+static int by_expiry(const void *a, const void *b)
+{
+	const job *x = a, *y = b;
+
+	/* waiting jobs first, soonest expiry first (no certificate yet: 0) */
+	if ((x->state == JOB_WAITING) != (y->state == JOB_WAITING))
+		return x->state == JOB_WAITING ? -1 : 1;
+	return x->expires < y->expires ? -1 : x->expires > y->expires;
+}
+
+/* The waiting jobs beyond what the CA's order limit leaves (pacing.c)
+ * wait for a later pass, those expiring first going first. */
+static int pace(cps_store *st, const cps_settings *set, jobs *js, cps_err *err)
+{
+	size_t waiting = 0, let;
+	char why[256];
+
+	for (size_t i = 0; i < js->n; i++)
+		waiting += js->v[i].state == JOB_WAITING;
+	if (cps_pace(st, set, (long long)cps_now(), waiting, &let, why, sizeof(why), err) != 0)
+		return -1;
+	if (let >= waiting)
+		return 0;
+	qsort(js->v, js->n, sizeof(*js->v), by_expiry);
+	for (size_t i = let; i < waiting; i++) {
+		js->v[i].state = JOB_DONE;
+		js->v[i].result = "skipped";
+		js->v[i].detail = strdup(why);
+	}
+	return 0;
+}
+
 /* ---- running the renewals ------------------------------------------------------ */
 
 static int start(job *j, const char *exe)
@@ -623,7 +657,7 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 	if (account_ready(st, set, paths, err) != 0)
 		return -1;
 	finish_deployments(st, cfg, paths);
-	if (collect_jobs(st, set, paths, opts, &js, err) != 0 ||
+	if (collect_jobs(st, set, paths, opts, &js, err) != 0 || pace(st, set, &js, err) != 0 ||
 	    run_jobs(st, set, opts, &js, err) != 0)
 		goto out;
 	/* one reload per service for everything the pass deployed */

@@ -64,6 +64,13 @@ void cps_hk_result_free(cps_hk_result *r);
  * certificate expiring within [letsencrypt] warn_days whose renewals fail
  * gets one notice a day through notify_command until fixed. *SENT counts
  * them. */
+/* Pacing (pacing.c): of WAITING certificates to order, how many the CA's
+ * order limit ([letsencrypt] order_limit per order_limit_hours, counted
+ * from the orders recorded for the CA) lets this pass order (*LET); when
+ * fewer than all, a WARNING says so and WHY gets the detail for the rest. */
+int cps_pace(cps_store *st, const cps_settings *set, long long now, size_t waiting,
+	     size_t *let, char *why, size_t len, cps_err *err);
+
 int cps_expiry_warnings(cps_store *st, const cps_settings *set, long long now,
 			size_t *sent, cps_err *err);
 

@@ -322,3 +322,24 @@ int cps_challenge_published(cps_store *st, long site_id,
 	*n = len;
 	return 0;
 }
+
+int cps_order_count_since(cps_store *st, const char *server, long long since, long *n,
+			  cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st,
+		"SELECT count(*) FROM acme_orders WHERE server = ? AND created_at >= ?", err);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, since);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return cps_store_fail(st, err, "counting new orders");
+	return 0;
+}

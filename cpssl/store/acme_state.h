@@ -28,6 +28,10 @@ typedef struct cps_order_row {
 int cps_order_insert(cps_store *st, long site_id, const char *server,
 		     const char *url, const char *names, const char *status,
 		     const char *purpose, long long *id, cps_err *err);
+/* New orders placed with SERVER since SINCE (every attempt counts, as the
+ * CA counts them). */
+int cps_order_count_since(cps_store *st, const char *server, long long since, long *n,
+			  cps_err *err);
 int cps_order_set_status(cps_store *st, long long id, const char *status,
 			 cps_err *err);
 /* The newest order of SITE_ID at SERVER for exactly NAMES (canonical,
