@@ -106,12 +106,13 @@ enum {
 	  "A certificate expiring within this many days whose renewals are "   \
 	  "failing gets one notice a day (notify_command, to the "             \
 	  "administrator's e-mail) until fixed; 0 turns it off.")              \
-	X(LE_ORDER_LIMIT, "letsencrypt", "order_limit", CPS_CT_INT, "300", NULL, \
+	X(LE_ORDER_LIMIT, "letsencrypt", "order_limit", CPS_CT_INT, "250", NULL, \
 	  0, 1000000, 0, order_limit,                                          \
-	  "New orders the CA allows an account per order_limit_hours (Let's "  \
-	  "Encrypt: 300 per 3 hours); housekeeping and reissue-all order no "  \
-	  "more than what is left, soonest expiry first, and leave the rest "  \
-	  "for a later pass. 0: no limit.")                                    \
+	  "New orders to place per order_limit_hours at most (Let's Encrypt "  \
+	  "allows 300 per 3 hours; 250 leaves a margin for fallback orders); " \
+	  "housekeeping and reissue-all order no more than what is left, "     \
+	  "soonest expiry first, and leave the rest for a later pass. 0: no "  \
+	  "limit.")                                                            \
 	X(LE_ORDER_LIMIT_HOURS, "letsencrypt", "order_limit_hours", CPS_CT_INT, \
 	  "3", NULL, 1, 168, 0, order_limit_hours,                             \
 	  "The window order_limit counts in, in hours.")                       \
