@@ -84,6 +84,9 @@ static int caa_prune(cps_session *s, const cps_site *site, cps_name_plan *plan, 
 	size_t nv = 0, kept = 0;
 	char why[512];
 
+	/* nothing to order: the CA is not asked */
+	if (*np == 0)
+		return 0;
 	if (cps_acme_load_directory(s->acme, err) != 0)
 		return -1;
 	meta = cps_acme_meta(s->acme);
