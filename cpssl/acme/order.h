@@ -91,9 +91,12 @@ int cps_acme_order_finalize(cps_acme *c, cps_acme_order *o,
 			    const unsigned char *csr, size_t len, cps_err *err);
 
 /* Download the certificate chain (PEM). With PREFERRED_ISSUER set, the
- * default and the alternate chains (Link rel="alternate") are searched for
- * one whose top certificate's issuer CN equals it; the default chain is kept
- * when none does. */
+ * default and the alternate chains (Link rel="alternate") are searched, in
+ * that order, for one whose top certificate's issuer CN equals it (certbot's
+ * --preferred-chain); the default chain is kept, with a WARNING naming the
+ * issuers offered, when none does. An alternate that cannot be fetched, or
+ * that carries another certificate than the default chain, is skipped with a
+ * WARNING. */
 int cps_acme_certificate_get(cps_acme *c, const char *url,
 			     const char *preferred_issuer, char **pem,
 			     cps_err *err);

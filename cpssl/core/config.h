@@ -127,8 +127,10 @@ enum {
 	  "<fs_root>/var/lib/cpssl/acme-challenge.")                           \
 	X(LE_PREFERRED_CHAIN, "letsencrypt", "preferred_chain", CPS_CT_STRING, \
 	  "", NULL, 0, 0, 0, ca.preferred_chain,                               \
-	  "Issuer common name of the root to chain to when the CA offers "     \
-	  "alternate chains; empty keeps the CA's default chain.")             \
+	  "When the CA offers alternate chains, use the one whose topmost "    \
+	  "certificate's issuer has this common name (the root it chains "     \
+	  "to; certbot's --preferred-chain); none matching keeps the default " \
+	  "chain with a WARNING. Empty: the CA's default chain.")              \
 	X(LE_DEPLOY_HOOK, "letsencrypt", "deploy_hook", CPS_CT_PATH, "", NULL, \
 	  0, 0, 0, deploy_hook,                                                \
 	  "Executable run after a certificate is deployed, with CPSSL_SITE, "  \
