@@ -91,6 +91,7 @@ void cps_acme_order_free(cps_acme_order *o)
 		free(o->authzs[i]);
 	free(o->authzs);
 	free(o->error);
+	free(o->profile);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -105,10 +106,12 @@ static int order_from_json(cps_acme_order *o, json_object *j, cps_err *err)
 	free(o->finalize);
 	free(o->certificate);
 	free(o->error);
+	free(o->profile);
 	o->status = cps_acme_status_parse(cps_acme_str(j, "status"));
 	o->finalize = dup_member(j, "finalize");
 	o->certificate = dup_member(j, "certificate");
 	o->error = problem_detail(j);
+	o->profile = dup_member(j, "profile");
 	if (json_object_object_get_ex(j, "authorizations", &arr) &&
 	    json_object_is_type(arr, json_type_array)) {
 		n = json_object_array_length(arr);
@@ -132,7 +135,7 @@ static int order_from_json(cps_acme_order *o, json_object *j, cps_err *err)
 	return 0;
 }
 
-static char *identifiers_payload(const char *const *names, size_t n)
+static char *order_payload(const char *const *names, size_t n, const char *profile)
 {
 	json_object *o = json_object_new_object(), *ids = json_object_new_array();
 	char *out;
@@ -145,13 +148,15 @@ static char *identifiers_payload(const char *const *names, size_t n)
 		json_object_array_add(ids, id);
 	}
 	json_object_object_add(o, "identifiers", ids);
+	if (profile && *profile)
+		json_object_object_add(o, "profile", json_object_new_string(profile));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;
 }
 
 int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
-		       cps_acme_order *out, cps_err *err)
+		       const char *profile, cps_acme_order *out, cps_err *err)
 {
 	char *payload, what[300];
 	cps_acme_resp r;
@@ -160,7 +165,7 @@ int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
 	memset(out, 0, sizeof(*out));
 	if (cps_acme_load_directory(c, err) != 0)
 		return -1;
-	payload = identifiers_payload(names, n);
+	payload = order_payload(names, n, profile);
 	if (payload == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	snprintf(what, sizeof(what), "the new order for %s%s", names[0],

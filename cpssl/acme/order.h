@@ -54,10 +54,14 @@ typedef struct cps_acme_order {
 	char **authzs;
 	size_t nauthz;
 	char *error;  /* the CA's problem detail for an invalid order */
+	char *profile; /* the profile the CA associated with it, or NULL */
 } cps_acme_order;
 
+/* A new order for NAMES; PROFILE (NULL: none) is sent as the order's
+ * "profile" (draft-ietf-acme-profiles): check first that the CA offers it
+ * (cps_acme_offers_profile). */
 int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
-		       cps_acme_order *out, cps_err *err);
+		       const char *profile, cps_acme_order *out, cps_err *err);
 int cps_acme_order_get(cps_acme *c, const char *url, cps_acme_order *out,
 		       cps_err *err);
 void cps_acme_order_free(cps_acme_order *o);

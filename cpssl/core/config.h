@@ -131,6 +131,12 @@ enum {
 	  "certificate's issuer has this common name (the root it chains "     \
 	  "to; certbot's --preferred-chain); none matching keeps the default " \
 	  "chain with a WARNING. Empty: the CA's default chain.")              \
+	X(LE_PROFILE, "letsencrypt", "profile", CPS_CT_STRING, "", NULL, 0, 0, \
+	  CPS_CK_SITE, ca.profile,                                             \
+	  "Certificate profile to order, one the CA's directory offers (Let's " \
+	  "Encrypt: classic, tlsserver, shortlived); empty orders the CA's "   \
+	  "default. A profile the CA does not offer fails the order, naming "  \
+	  "the ones it does.")                                                 \
 	X(LE_DEPLOY_HOOK, "letsencrypt", "deploy_hook", CPS_CT_PATH, "", NULL, \
 	  0, 0, 0, deploy_hook,                                                \
 	  "Executable run after a certificate is deployed, with CPSSL_SITE, "  \

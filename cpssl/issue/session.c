@@ -171,3 +171,59 @@ int cps_session_account_lost(cps_session *s, cps_err *err)
 		return -1;
 	return cps_session_account(s, err);
 }
+
+/* "a, b and c" of the CA's profiles. */
+static void profile_list(const cps_acme_meta *m, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < m->nprofiles && used < len; i++) {
+		snprintf(out + used, len - used, "%s%s", i == 0 ? "" : i + 1 == m->nprofiles ? " and " : ", ",
+			 m->profiles[i]);
+		used = strlen(out);
+	}
+}
+
+int cps_session_profile(cps_session *s, const char **profile, cps_err *err)
+{
+	const char *want = s->set->ca.profile;
+	bool own = s->set->src[CPS_CFG_LE_PROFILE] == CPS_SRC_SITE;
+	long id = s->set->site_id;
+	char offered[600], whose[64];
+
+	*profile = NULL;
+	if (*want == '\0')
+		return 0;
+	if (cps_acme_load_directory(s->acme, err) != 0)
+		return -1;
+	if (cps_acme_offers_profile(s->acme, want)) {
+		*profile = want;
+		return 0;
+	}
+	if (own)
+		snprintf(whose, sizeof(whose), "site%ld's own value", id);
+	else
+		snprintf(whose, sizeof(whose), "config.ini");
+	profile_list(cps_acme_meta_get(s->acme), offered, sizeof(offered));
+	if (*offered == '\0' && own)
+		return cps_fail(err, CPS_E_CONFIG,
+				"the CA %s offers no certificate profiles, and [letsencrypt] profile is "
+				"'%s' (%s): order the CA's default with cpcmd -d site%ld site:set-setting "
+				"letsencrypt.profile \"''\"", s->dir_url, want, whose, id);
+	if (*offered == '\0')
+		return cps_fail(err, CPS_E_CONFIG,
+				"the CA %s offers no certificate profiles, and [letsencrypt] profile is "
+				"'%s' (%s): order the CA's default with cpcmd scope:set cp.config "
+				"letsencrypt profile \"''\"", s->dir_url, want, whose);
+	if (own)
+		return cps_fail(err, CPS_E_CONFIG,
+				"the CA %s does not offer the certificate profile '%s' ([letsencrypt] "
+				"profile, %s); it offers %s: choose one with cpcmd -d site%ld "
+				"site:set-setting letsencrypt.profile NAME (null: config.ini's)",
+				s->dir_url, want, whose, offered, id);
+	return cps_fail(err, CPS_E_CONFIG,
+			"the CA %s does not offer the certificate profile '%s' ([letsencrypt] profile, "
+			"%s); it offers %s: choose one with cpcmd scope:set cp.config letsencrypt "
+			"profile NAME (\"''\": the CA's default)", s->dir_url, want, whose, offered);
+}

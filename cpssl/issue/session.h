@@ -37,6 +37,12 @@ int cps_session_account(cps_session *s, cps_err *err);
  * staging database): forget it and register the key again. */
 int cps_session_account_lost(cps_session *s, cps_err *err);
 
+/* The profile to order with (draft-ietf-acme-profiles): [letsencrypt]
+ * profile of the session's subject when the CA's directory offers it, NULL
+ * when none is set; a profile the CA does not offer (or a CA that offers
+ * none) is an error naming what it offers and the setting to change. */
+int cps_session_profile(cps_session *s, const char **profile, cps_err *err);
+
 /* storage/certificates/data/REL (caller frees). */
 char *cps_session_data_path(const cps_session *s, const char *rel);
 

@@ -230,7 +230,7 @@ static void walk(cps_acme *c, bool wildcard, bool preferred)
 		failed(&err);
 
 	/* new order; its URL (Location) and the body's URLs come from the CA */
-	if (cps_acme_order_new(c, wildcard ? names + 1 : names, 2, &o, &err) == 0) {
+	if (cps_acme_order_new(c, wildcard ? names + 1 : names, 2, NULL, &o, &err) == 0) {
 		check_order(&o);
 		cps_acme_order_free(&o);
 	} else {
