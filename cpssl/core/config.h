@@ -137,6 +137,16 @@ enum {
 	  "Encrypt: classic, tlsserver, shortlived); empty orders the CA's "   \
 	  "default. A profile the CA does not offer fails the order, naming "  \
 	  "the ones it does.")                                                 \
+	X(LE_EAB_KID, "letsencrypt", "eab_kid", CPS_CT_STRING, "", NULL, 0, 0, \
+	  0, ca.eab_kid,                                                       \
+	  "Key identifier of the external account binding (RFC 8555, "        \
+	  "section 7.3.4) the CA gave, sent with eab_hmac_key when the ACME "  \
+	  "account is registered; needed by CAs that require one.")            \
+	X(LE_EAB_HMAC_KEY, "letsencrypt", "eab_hmac_key", CPS_CT_SECRET, "",   \
+	  NULL, 0, 0, 0, ca.eab_hmac_key,                                      \
+	  "HMAC key of the external account binding (base64url, as the CA "    \
+	  "gave it). Set it with scope:set cp.config letsencrypt eab_hmac_key " \
+	  "- (standard input) or @FILE, never on the command line.")           \
 	X(LE_DEPLOY_HOOK, "letsencrypt", "deploy_hook", CPS_CT_PATH, "", NULL, \
 	  0, 0, 0, deploy_hook,                                                \
 	  "Executable run after a certificate is deployed, with CPSSL_SITE, "  \

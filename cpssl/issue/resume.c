@@ -162,8 +162,9 @@ static int new_order(run *r, cps_err *err)
 				*err = e;
 			return -1;
 		}
-		if (cps_session_account_lost(s, err) != 0 ||
-		    cps_acme_order_new(s->acme, r->names, r->req->n, r->profile, &r->order, err) != 0)
+		if (cps_session_account_lost(s, err) != 0)
+			return cps_err_prefix(err, "cannot order a certificate for %s", r->name_set);
+		if (cps_acme_order_new(s->acme, r->names, r->req->n, r->profile, &r->order, err) != 0)
 			return -1;
 	}
 	if (cps_order_insert(s->st, r->req->site_id, s->dir_url, r->order.url, r->name_set,

@@ -1,8 +1,10 @@
 /* An issuance session: the configured ACME server, its HTTPS transport with
  * the extra trust of [letsencrypt] ca_bundle, and the account — its key kept
  * 0600 under storage/certificates/data/accounts/<server-dir>/, its URL and
- * contact in the store, registered or looked up on first use and its
- * contact updated when the administrator's e-mail changes. */
+ * contact in the store, registered (with the external account binding of
+ * [letsencrypt] eab_kid and eab_hmac_key when set, or when the CA requires
+ * one) or looked up on first use and its contact updated when the
+ * administrator's e-mail changes. */
 #ifndef CPSSL_ISSUE_SESSION_H
 #define CPSSL_ISSUE_SESSION_H
 

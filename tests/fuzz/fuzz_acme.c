@@ -216,7 +216,7 @@ static void walk(cps_acme *c, bool wildcard, bool preferred)
 	} else {
 		failed(&err);
 	}
-	if (cps_acme_account_create(c, "admin@a.example", &kid, &err) == 0) {
+	if (cps_acme_account_create(c, "admin@a.example", NULL, &kid, &err) == 0) {
 		if (kid == NULL || strncmp(kid, "https://", 8) != 0)
 			abort();
 		free(kid);

@@ -706,7 +706,7 @@ static int hostile_run(const struct hostile_case *hc, cps_acme *c, cps_err *err)
 		free(s);
 		return rc;
 	case H_ACCOUNT:
-		rc = cps_acme_account_create(c, "admin@a.example", &s, err);
+		rc = cps_acme_account_create(c, "admin@a.example", NULL, &s, err);
 		CHECK(s == NULL, "  no account URL is returned");
 		free(s);
 		return rc;
