@@ -156,6 +156,8 @@ static int cmd_get_certificates(cps_ctx *ctx, json_object **args, size_t nargs,
 		json_object_object_add(o, "expires", cps_json_time((time_t)rows[i].not_after));
 		json_object_object_add(o, "issuer", json_object_new_string(rows[i].issuer));
 		json_object_object_add(o, "origin", json_object_new_string(rows[i].server));
+		json_object_object_add(o, "profile",
+				       rows[i].profile ? json_object_new_string(rows[i].profile) : NULL);
 		json_object_object_add(o, "current", json_object_new_boolean(rows[i].id == current));
 		json_object_array_add(*result, o);
 	}

@@ -61,6 +61,8 @@ static void add_certificate(json_object *o, const cps_settings *set, const cps_c
 	json_object_object_add(o, "server", json_object_new_string(row->server));
 	json_object_object_add(o, "from_configured_ca",
 			       json_object_new_boolean(strcmp(row->server, set->ca.url) == 0));
+	/* the ACME profile it was issued under, when the CA named one */
+	json_object_object_add(o, "profile", row->profile ? json_object_new_string(row->profile) : NULL);
 	json_object_object_add(win, "from", cps_json_time(from));
 	json_object_object_add(win, "until", cps_json_time(until));
 	json_object_object_add(o, "renewal_window", win);
@@ -174,7 +176,7 @@ typedef struct lister {
 /* The overview keeps what `certbot certificates` shows. */
 static json_object *overview(json_object *full)
 {
-	static const char *const keep[] = { "site", "names", "issuer", "server", "expires",
+	static const char *const keep[] = { "site", "names", "issuer", "server", "profile", "expires",
 					    "days_left", "next_renewal", "failures", "last_error" };
 	json_object *o = json_object_new_object(), *v;
 

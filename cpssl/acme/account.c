@@ -3,9 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpssl/acme/jws.h"
 #include "cpssl/core/log.h"
 
-static char *contact_payload(const char *email, bool new_account)
+/* The account's contact; for a new account also the agreement to the
+ * terms of service and, when given, the external account binding (a JWS,
+ * JSON text). */
+static char *contact_payload(const char *email, bool new_account, const char *eab_jws)
 {
 	json_object *o = json_object_new_object(), *contact = json_object_new_array();
 	char mailto[300];
@@ -16,6 +20,15 @@ static char *contact_payload(const char *email, bool new_account)
 	if (new_account)
 		json_object_object_add(o, "termsOfServiceAgreed", json_object_new_boolean(1));
 	json_object_object_add(o, "contact", contact);
+	if (eab_jws) {
+		json_object *eab = json_tokener_parse(eab_jws);
+
+		if (eab == NULL) {
+			json_object_put(o);
+			return NULL;
+		}
+		json_object_object_add(o, "externalAccountBinding", eab);
+	}
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -60,32 +73,40 @@ int cps_acme_account_lookup(cps_acme *c, char **kid, cps_err *err)
 	return kid_from(c, &r, kid, err);
 }
 
-int cps_acme_account_create(cps_acme *c, const char *email, char **kid,
-			    cps_err *err)
+int cps_acme_account_create(cps_acme *c, const char *email, const cps_acme_eab *eab,
+			    char **kid, cps_err *err)
 {
-	char *payload;
+	const char *url;
+	char *payload, *jws = NULL;
 	cps_acme_resp r;
 	int rc;
 
 	*kid = NULL;
 	if (cps_acme_load_directory(c, err) != 0)
 		return -1;
-	payload = contact_payload(email, true);
+	url = cps_acme_endpoint(c, "newAccount");
+	/* the binding names the very URL the outer JWS is sent to */
+	if (eab && cps_jws_eab(cps_acme_key(c), eab->kid, eab->key, eab->len, url, &jws, err) != 0)
+		return -1;
+	payload = contact_payload(email, true, jws);
+	free(jws);
 	if (payload == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
-	rc = cps_acme_post(c, cps_acme_endpoint(c, "newAccount"), payload,
-			   CPS_ACME_JWK, "the account registration", &r, err);
+	rc = cps_acme_post(c, url, payload, CPS_ACME_JWK,
+			   eab ? "the account registration with an external account binding"
+			       : "the account registration",
+			   &r, err);
 	free(payload);
 	if (rc != 0)
 		return -1;
-	cps_info("registered an ACME account with %s for %s",
-		 cps_acme_directory_url(c), email);
+	cps_info("registered an ACME account with %s for %s%s%s", cps_acme_directory_url(c),
+		 email, eab ? ", bound to the external account " : "", eab ? eab->kid : "");
 	return kid_from(c, &r, kid, err);
 }
 
 int cps_acme_account_set_contact(cps_acme *c, const char *email, cps_err *err)
 {
-	char *payload = contact_payload(email, false);
+	char *payload = contact_payload(email, false, NULL);
 	cps_acme_resp r;
 	int rc;
 

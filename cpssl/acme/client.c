@@ -14,12 +14,15 @@
 #define MAX_RETRIES 3      /* 5xx and transport errors */
 #define MAX_WAIT_MS 10000  /* the longest Retry-After honoured between retries */
 #define MAX_RETRY_AFTER_S (7 * 86400) /* a rate limit's Retry-After is capped at a week */
+#define MAX_PROFILES 64     /* profiles of a directory's meta taken; more are ignored */
+#define MAX_PROFILE_NAME 64 /* longer names are ignored */
 
 struct cps_acme {
 	char *dir_url;
 	char *origin;        /* "https://host[:port]" of the directory */
 	cps_http *http;
 	json_object *dir;
+	cps_acme_meta meta;
 	EVP_PKEY *key;
 	char *kid;
 	char *nonces[NONCE_POOL];
@@ -49,6 +52,63 @@ static char *origin_of(const char *url)
 	if (n == 0)
 		return NULL;
 	return strndup(url, 8 + n);
+}
+
+static void meta_free(cps_acme_meta *m)
+{
+	for (size_t i = 0; i < m->nprofiles; i++)
+		free(m->profiles[i]);
+	free(m->profiles);
+	memset(m, 0, sizeof(*m));
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* meta.externalAccountRequired and the names of meta.profiles (a map of
+ * name to description, draft-ietf-acme-profiles); anything else in meta,
+ * or a member of the wrong type, is ignored. */
+static int meta_parse(cps_acme_meta *m, json_object *dir, cps_err *err)
+{
+	json_object *meta, *v;
+
+	memset(m, 0, sizeof(*m));
+	if (!json_object_object_get_ex(dir, "meta", &meta) ||
+	    !json_object_is_type(meta, json_type_object))
+		return 0;
+	m->eab_required = json_object_object_get_ex(meta, "externalAccountRequired", &v) &&
+			  json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+	if (!json_object_object_get_ex(meta, "profiles", &v) ||
+	    !json_object_is_type(v, json_type_object))
+		return 0;
+	m->profiles = calloc(MAX_PROFILES, sizeof(char *));
+	if (m->profiles == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	json_object_object_foreach(v, name, desc) {
+		(void)desc;
+		if (m->nprofiles == MAX_PROFILES || *name == '\0' || strlen(name) > MAX_PROFILE_NAME)
+			continue;
+		if ((m->profiles[m->nprofiles] = strdup(name)) == NULL)
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		cps_text_clean(m->profiles[m->nprofiles++]);
+	}
+	qsort(m->profiles, m->nprofiles, sizeof(char *), by_name);
+	return 0;
+}
+
+const cps_acme_meta *cps_acme_meta_get(const cps_acme *c)
+{
+	return &c->meta;
+}
+
+bool cps_acme_offers_profile(const cps_acme *c, const char *name)
+{
+	for (size_t i = 0; i < c->meta.nprofiles; i++)
+		if (strcmp(c->meta.profiles[i], name) == 0)
+			return true;
+	return false;
 }
 
 int cps_acme_new(const char *directory_url, cps_http *http, cps_acme **out,
@@ -82,6 +142,7 @@ void cps_acme_free(cps_acme *c)
 	for (size_t i = 0; i < c->nnonces; i++)
 		free(c->nonces[i]);
 	json_object_put(c->dir);
+	meta_free(&c->meta);
 	cps_http_free(c->http);
 	free(c->dir_url);
 	free(c->origin);
@@ -174,6 +235,12 @@ int cps_acme_load_directory(cps_acme *c, cps_err *err)
 		return -1;
 	}
 	cps_http_resp_free(&r);
+	if (meta_parse(&c->meta, c->dir, err) != 0) {
+		meta_free(&c->meta);
+		json_object_put(c->dir);
+		c->dir = NULL;
+		return -1;
+	}
 	return 0;
 }
 

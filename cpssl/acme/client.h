@@ -42,6 +42,19 @@ const char *cps_acme_endpoint(const cps_acme *c, const char *name);
 /* The directory's "meta" object (borrowed), NULL when it has none. */
 json_object *cps_acme_meta(const cps_acme *c);
 
+/* The directory's meta object, parsed when it is loaded. */
+typedef struct cps_acme_meta {
+	bool eab_required;      /* externalAccountRequired (RFC 8555 §7.3.4) */
+	char **profiles;        /* the names of meta.profiles, sorted; made one
+				 * line of text each (they are printed) */
+	size_t nprofiles;       /* 0: the CA offers no profiles */
+} cps_acme_meta;
+
+/* The meta of the loaded directory (all empty before it is loaded). */
+const cps_acme_meta *cps_acme_meta_get(const cps_acme *c);
+/* Whether the CA offers the profile NAME. */
+bool cps_acme_offers_profile(const cps_acme *c, const char *name);
+
 /* The account key (borrowed) and, once known, its URL (copied). */
 void cps_acme_use_key(cps_acme *c, EVP_PKEY *key);
 int cps_acme_set_kid(cps_acme *c, const char *kid, cps_err *err);

@@ -1,6 +1,7 @@
 #include "cpssl/acme/jws.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/bn.h>
 #include <stdio.h>
@@ -207,6 +208,78 @@ int cps_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
 out:
 	json_object_put(hdr);
 	free(jwk_text);
+	free(prot);
+	free(pay);
+	free(input);
+	free(sig);
+	return rc;
+}
+
+int cps_jws_hs256(const unsigned char *key, size_t len, const char *input, char **out,
+		  cps_err *err)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	unsigned char md[EVP_MAX_MD_SIZE];
+	size_t mdlen = 0;
+	int rc = -1;
+
+	*out = NULL;
+	if (ctx && EVP_MAC_init(ctx, key, len, params) == 1 &&
+	    EVP_MAC_update(ctx, (const unsigned char *)input, strlen(input)) == 1 &&
+	    EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) == 1)
+		rc = (*out = cps_b64url_encode(md, mdlen)) ? 0 : cps_fail(err, CPS_E_NOMEM, "out of memory");
+	else
+		cps_fail(err, CPS_E_CRYPTO, "cannot compute an HMAC-SHA256");
+	OPENSSL_cleanse(md, sizeof(md));
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return rc;
+}
+
+int cps_jws_eab(const EVP_PKEY *account_key, const char *eab_kid,
+		const unsigned char *mac_key, size_t mac_len,
+		const char *new_account_url, char **out, cps_err *err)
+{
+	json_object *hdr = json_object_new_object();
+	char *jwk = NULL, *prot = NULL, *pay = NULL, *input = NULL, *sig = NULL;
+	const char *h;
+	int rc = -1;
+
+	*out = NULL;
+	if (mac_len == 0) {
+		cps_fail(err, CPS_E_CONFIG, "the external account binding's HMAC key is empty");
+		goto out;
+	}
+	if (cps_jwk_json(account_key, &jwk, err) != 0)
+		goto out;
+	json_object_object_add(hdr, "alg", json_object_new_string("HS256"));
+	json_object_object_add(hdr, "kid", json_object_new_string(eab_kid));
+	json_object_object_add(hdr, "url", json_object_new_string(new_account_url));
+	h = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	prot = cps_b64url_encode(h, strlen(h));
+	pay = cps_b64url_encode(jwk, strlen(jwk));
+	if (prot == NULL || pay == NULL || asprintf(&input, "%s.%s", prot, pay) < 0) {
+		input = NULL;
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (cps_jws_hs256(mac_key, mac_len, input, &sig, err) != 0)
+		goto out;
+	if (asprintf(out, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
+		     prot, pay, sig) < 0) {
+		*out = NULL;
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(hdr);
+	free(jwk);
 	free(prot);
 	free(pay);
 	free(input);

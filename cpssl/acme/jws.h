@@ -1,6 +1,6 @@
 /* JSON Web Signatures for ACME (RFC 7515, RFC 8555 §6.2): the account key's
- * JWK and thumbprint, and flattened JWS objects signed with ES256, ES384 or
- * RS256. */
+ * JWK and thumbprint, flattened JWS objects signed with ES256, ES384 or
+ * RS256, and the HS256 external account binding (RFC 8555 §7.3.4). */
 #ifndef CPSSL_ACME_JWS_H
 #define CPSSL_ACME_JWS_H
 
@@ -22,5 +22,17 @@ int cps_jwk_thumbprint(const EVP_PKEY *key, char **out, cps_err *err);
  * ("" for POST-as-GET), signature. KID NULL puts the JWK in the header. */
 int cps_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
 		 const char *url, const char *payload, char **out, cps_err *err);
+
+/* base64url(HMAC-SHA256(KEY, INPUT)): the signature of an HS256 JWS. */
+int cps_jws_hs256(const unsigned char *key, size_t len, const char *input, char **out,
+		  cps_err *err);
+
+/* The externalAccountBinding of a newAccount request (RFC 8555 §7.3.4):
+ * a flattened JWS over the account key's JWK, protected header {alg
+ * "HS256", kid EAB_KID, url NEW_ACCOUNT_URL} (no nonce), MACed with HMAC
+ * SHA-256 under MAC_KEY (the CA's key, already base64url-decoded). */
+int cps_jws_eab(const EVP_PKEY *account_key, const char *eab_kid,
+		const unsigned char *mac_key, size_t mac_len,
+		const char *new_account_url, char **out, cps_err *err);
 
 #endif

@@ -91,6 +91,7 @@ void cps_acme_order_free(cps_acme_order *o)
 		free(o->authzs[i]);
 	free(o->authzs);
 	free(o->error);
+	free(o->profile);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -105,10 +106,12 @@ static int order_from_json(cps_acme_order *o, json_object *j, cps_err *err)
 	free(o->finalize);
 	free(o->certificate);
 	free(o->error);
+	free(o->profile);
 	o->status = cps_acme_status_parse(cps_acme_str(j, "status"));
 	o->finalize = dup_member(j, "finalize");
 	o->certificate = dup_member(j, "certificate");
 	o->error = problem_detail(j);
+	o->profile = dup_member(j, "profile");
 	if (json_object_object_get_ex(j, "authorizations", &arr) &&
 	    json_object_is_type(arr, json_type_array)) {
 		n = json_object_array_length(arr);
@@ -132,7 +135,7 @@ static int order_from_json(cps_acme_order *o, json_object *j, cps_err *err)
 	return 0;
 }
 
-static char *identifiers_payload(const char *const *names, size_t n)
+static char *order_payload(const char *const *names, size_t n, const char *profile)
 {
 	json_object *o = json_object_new_object(), *ids = json_object_new_array();
 	char *out;
@@ -145,13 +148,15 @@ static char *identifiers_payload(const char *const *names, size_t n)
 		json_object_array_add(ids, id);
 	}
 	json_object_object_add(o, "identifiers", ids);
+	if (profile && *profile)
+		json_object_object_add(o, "profile", json_object_new_string(profile));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;
 }
 
 int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
-		       cps_acme_order *out, cps_err *err)
+		       const char *profile, cps_acme_order *out, cps_err *err)
 {
 	char *payload, what[300];
 	cps_acme_resp r;
@@ -160,7 +165,7 @@ int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
 	memset(out, 0, sizeof(*out));
 	if (cps_acme_load_directory(c, err) != 0)
 		return -1;
-	payload = identifiers_payload(names, n);
+	payload = order_payload(names, n, profile);
 	if (payload == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	snprintf(what, sizeof(what), "the new order for %s%s", names[0],
@@ -408,23 +413,43 @@ int cps_acme_order_finalize(cps_acme *c, cps_acme_order *o,
 	return rc;
 }
 
-/* The issuer CN of the last certificate in a PEM chain. */
-static bool chain_top_issuer_is(const char *pem, const char *want)
+/* What a downloaded chain is chosen by: its first certificate (DER) and
+ * the issuer CN of its last ("" when it has none). */
+typedef struct chain_facts {
+	unsigned char *leaf;
+	int leaf_len;
+	char top_issuer[256];
+} chain_facts;
+
+static void chain_facts_get(const char *pem, chain_facts *f)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1);
-	X509 *x, *last = NULL;
-	char cn[256] = "";
+	X509 *x, *first = NULL, *last = NULL;
 
+	memset(f, 0, sizeof(*f));
 	while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		X509_free(last);
+		if (first == NULL)
+			first = x;
+		else if (last != first)
+			X509_free(last);
 		last = x;
 	}
 	BIO_free(bio);
-	if (last)
-		X509_NAME_get_text_by_NID(X509_get_issuer_name(last), NID_commonName,
-					  cn, sizeof(cn));
-	X509_free(last);
-	return strcmp(cn, want) == 0;
+	if (last && X509_NAME_get_text_by_NID(X509_get_issuer_name(last), NID_commonName,
+					      f->top_issuer, sizeof(f->top_issuer)) < 0)
+		f->top_issuer[0] = '\0';
+	cps_text_clean(f->top_issuer);
+	if (first)
+		f->leaf_len = i2d_X509(first, &f->leaf);
+	if (last != first)
+		X509_free(last);
+	X509_free(first);
+}
+
+static void chain_facts_free(chain_facts *f)
+{
+	OPENSSL_free(f->leaf);
+	memset(f, 0, sizeof(*f));
 }
 
 static int download(cps_acme *c, const char *url, cps_acme_resp *r, cps_err *err)
@@ -440,41 +465,77 @@ static int download(cps_acme *c, const char *url, cps_acme_resp *r, cps_err *err
 	return 0;
 }
 
+#define MAX_ALTERNATES 8 /* alternate chains looked at; more are ignored */
+
+/* The alternate chain (Link rel="alternate" of DEF_RESP) whose top issuer is
+ * WANT and whose certificate is the default chain's, or NULL; OFFERED
+ * collects the top issuers seen. */
+static char *alternate_chain(cps_acme *c, const cps_acme_resp *def_resp,
+			     const chain_facts *def, const char *want, char *offered,
+			     size_t len)
+{
+	char *found = NULL;
+	size_t tried = 0;
+
+	for (size_t i = 0; found == NULL && i < def_resp->http.nlinks && tried < MAX_ALTERNATES; i++) {
+		char *alt = cps_http_link(def_resp->http.links[i], "alternate");
+		cps_acme_resp ar;
+		chain_facts f;
+		cps_err e;
+
+		if (alt == NULL)
+			continue;
+		tried++;
+		if (download(c, alt, &ar, &e) != 0) {
+			cps_warn("skipping the CA's alternate chain %.200s: %s", alt, e.msg);
+			free(alt);
+			continue;
+		}
+		chain_facts_get(ar.http.body, &f);
+		if (f.leaf_len != def->leaf_len || f.leaf_len <= 0 ||
+		    memcmp(f.leaf, def->leaf, (size_t)f.leaf_len) != 0) {
+			cps_warn("skipping the CA's alternate chain %.200s: it carries another "
+				 "certificate than the default chain", alt);
+		} else {
+			size_t used = strlen(offered);
+
+			snprintf(offered + used, len - used, ", %s", f.top_issuer);
+			if (strcmp(f.top_issuer, want) == 0) {
+				cps_debug("using the alternate chain issued by %s", want);
+				found = strdup(ar.http.body);
+			}
+		}
+		chain_facts_free(&f);
+		cps_acme_resp_free(&ar);
+		free(alt);
+	}
+	return found;
+}
+
 int cps_acme_certificate_get(cps_acme *c, const char *url,
 			     const char *preferred_issuer, char **pem,
 			     cps_err *err)
 {
 	cps_acme_resp r;
+	chain_facts def;
+	char offered[1024];
 
 	*pem = NULL;
 	if (download(c, url, &r, err) != 0)
 		return -1;
-	if (preferred_issuer && *preferred_issuer &&
-	    !chain_top_issuer_is(r.http.body, preferred_issuer)) {
-		for (size_t i = 0; i < r.http.nlinks; i++) {
-			char *alt = cps_http_link(r.http.links[i], "alternate");
-			cps_acme_resp ar;
-
-			if (alt == NULL)
-				continue;
-			if (download(c, alt, &ar, err) == 0) {
-				if (chain_top_issuer_is(ar.http.body, preferred_issuer)) {
-					cps_debug("using the alternate chain issued by %s", preferred_issuer);
-					free(alt);
-					cps_acme_resp_free(&r);
-					*pem = strdup(ar.http.body);
-					cps_acme_resp_free(&ar);
-					return *pem ? 0 : cps_fail(err, CPS_E_NOMEM, "out of memory");
-				}
-				cps_acme_resp_free(&ar);
-			}
-			cps_err_clear(err);
-			free(alt);
-		}
-		cps_debug("no chain issued by %s is offered; keeping the default chain",
-			  preferred_issuer);
+	if (preferred_issuer && *preferred_issuer) {
+		chain_facts_get(r.http.body, &def);
+		snprintf(offered, sizeof(offered), "%s", def.top_issuer);
+		if (strcmp(def.top_issuer, preferred_issuer) != 0)
+			*pem = alternate_chain(c, &r, &def, preferred_issuer, offered, sizeof(offered));
+		if (*pem == NULL && strcmp(def.top_issuer, preferred_issuer) != 0)
+			cps_warn("no chain the CA offers leads to '%s' ([letsencrypt] preferred_chain; "
+				 "the top issuers offered: %s); keeping the default chain",
+				 preferred_issuer, offered);
+		chain_facts_free(&def);
 	}
-	*pem = strdup(r.http.body);
+	if (*pem == NULL)
+		*pem = strdup(r.http.body);
 	cps_acme_resp_free(&r);
 	return *pem ? 0 : cps_fail(err, CPS_E_NOMEM, "out of memory");
 }

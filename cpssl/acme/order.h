@@ -54,10 +54,14 @@ typedef struct cps_acme_order {
 	char **authzs;
 	size_t nauthz;
 	char *error;  /* the CA's problem detail for an invalid order */
+	char *profile; /* the profile the CA associated with it, or NULL */
 } cps_acme_order;
 
+/* A new order for NAMES; PROFILE (NULL: none) is sent as the order's
+ * "profile" (draft-ietf-acme-profiles): check first that the CA offers it
+ * (cps_acme_offers_profile). */
 int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
-		       cps_acme_order *out, cps_err *err);
+		       const char *profile, cps_acme_order *out, cps_err *err);
 int cps_acme_order_get(cps_acme *c, const char *url, cps_acme_order *out,
 		       cps_err *err);
 void cps_acme_order_free(cps_acme_order *o);
@@ -91,9 +95,12 @@ int cps_acme_order_finalize(cps_acme *c, cps_acme_order *o,
 			    const unsigned char *csr, size_t len, cps_err *err);
 
 /* Download the certificate chain (PEM). With PREFERRED_ISSUER set, the
- * default and the alternate chains (Link rel="alternate") are searched for
- * one whose top certificate's issuer CN equals it; the default chain is kept
- * when none does. */
+ * default and the alternate chains (Link rel="alternate") are searched, in
+ * that order, for one whose top certificate's issuer CN equals it (certbot's
+ * --preferred-chain); the default chain is kept, with a WARNING naming the
+ * issuers offered, when none does. An alternate that cannot be fetched, or
+ * that carries another certificate than the default chain, is skipped with a
+ * WARNING. */
 int cps_acme_certificate_get(cps_acme *c, const char *url,
 			     const char *preferred_issuer, char **pem,
 			     cps_err *err);

@@ -29,6 +29,7 @@ static const struct problem_kind {
 	{ "externalAccountRequired", CPS_E_CA, true },
 	{ "incorrectResponse", CPS_E_CA, true },
 	{ "invalidContact", CPS_E_CA, true },
+	{ "invalidProfile", CPS_E_CA, true },
 	{ "malformed", CPS_E_CA, true },
 	{ "orderNotReady", CPS_E_CA, false },
 	{ "rateLimited", CPS_E_RATELIMIT, false },

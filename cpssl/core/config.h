@@ -137,8 +137,26 @@ enum {
 	  "<fs_root>/var/lib/cpssl/acme-challenge.")                           \
 	X(LE_PREFERRED_CHAIN, "letsencrypt", "preferred_chain", CPS_CT_STRING, \
 	  "", NULL, 0, 0, 0, ca.preferred_chain,                               \
-	  "Issuer common name of the root to chain to when the CA offers "     \
-	  "alternate chains; empty keeps the CA's default chain.")             \
+	  "When the CA offers alternate chains, use the one whose topmost "    \
+	  "certificate's issuer has this common name (the root it chains "     \
+	  "to; certbot's --preferred-chain); none matching keeps the default " \
+	  "chain with a WARNING. Empty: the CA's default chain.")              \
+	X(LE_PROFILE, "letsencrypt", "profile", CPS_CT_STRING, "", NULL, 0, 0, \
+	  CPS_CK_SITE, ca.profile,                                             \
+	  "Certificate profile to order, one the CA's directory offers (Let's " \
+	  "Encrypt: classic, tlsserver, shortlived); empty orders the CA's "   \
+	  "default. A profile the CA does not offer fails the order, naming "  \
+	  "the ones it does.")                                                 \
+	X(LE_EAB_KID, "letsencrypt", "eab_kid", CPS_CT_STRING, "", NULL, 0, 0, \
+	  0, ca.eab_kid,                                                       \
+	  "Key identifier of the external account binding (RFC 8555, "        \
+	  "section 7.3.4) the CA gave, sent with eab_hmac_key when the ACME "  \
+	  "account is registered; needed by CAs that require one.")            \
+	X(LE_EAB_HMAC_KEY, "letsencrypt", "eab_hmac_key", CPS_CT_SECRET, "",   \
+	  NULL, 0, 0, 0, ca.eab_hmac_key,                                      \
+	  "HMAC key of the external account binding (base64url, as the CA "    \
+	  "gave it). Set it with scope:set cp.config letsencrypt eab_hmac_key " \
+	  "- (standard input) or @FILE, never on the command line.")           \
 	X(LE_DEPLOY_HOOK, "letsencrypt", "deploy_hook", CPS_CT_PATH, "", NULL, \
 	  0, 0, 0, deploy_hook,                                                \
 	  "Executable run after a certificate is deployed, with CPSSL_SITE, "  \

@@ -44,6 +44,9 @@ typedef struct cps_ca_settings {
 	const char *staging_server;  /* used while staging */
 	const char *ca_bundle;
 	const char *preferred_chain;
+	const char *profile;         /* "" = the CA's default */
+	const char *eab_kid;         /* external account binding, "" = none */
+	const char *eab_hmac_key;    /* its MAC key, base64url (a secret) */
 	const char *url;             /* derived: the ACME directory in use */
 	char dir_name[256];          /* derived: its storage name, e.g.
 				      * acme-v02.api.letsencrypt.org.directory */

@@ -188,6 +188,7 @@ static int deploy_locked(cps_store *st, const cps_settings *set, const cps_paths
 	row.not_before = info.not_before;
 	row.not_after = info.not_after;
 	row.path = archive;
+	row.profile = (char *)req->profile;
 	if (row.names == NULL || cps_cert_record(st, &row, &id, err) != 0)
 		goto out;
 	CPS_FAULT("deploy-after-storage");
@@ -371,7 +372,8 @@ int cps_deploy_rollback(cps_store *st, const cps_settings *set,
 		goto out;
 	}
 	rc = cps_deploy(st, set, paths,
-			&(cps_deploy_req){ site_id, site_name, prev.server, leaf, chain, key },
+			&(cps_deploy_req){ site_id, site_name, prev.server, leaf, chain, key,
+					   prev.profile },
 			info, NULL, err);
 	if (rc == 0)
 		cps_info("%s is back on certificate %s", site_name, prev.serial);
@@ -400,7 +402,7 @@ int cps_deploy_selfsigned(cps_store *st, const cps_settings *set,
 		rc = cps_deploy(st, set, paths,
 				&(cps_deploy_req){ site_id, site_name,
 					interim ? CPS_ORIGIN_INTERIM : CPS_ORIGIN_SELFSIGNED,
-					cert, chain, key },
+					cert, chain, key, NULL },
 				info, NULL, err);
 	X509_free(cert);
 	EVP_PKEY_free(key);

@@ -27,6 +27,7 @@ typedef struct cps_deploy_req {
 	X509 *leaf;
 	STACK_OF(X509) *chain;
 	EVP_PKEY *key;
+	const char *profile;     /* the ACME profile it was issued under, or NULL */
 } cps_deploy_req;
 
 /* Deploy; *info (optional) gets the certificate's facts and *dir (optional)

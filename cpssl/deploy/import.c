@@ -66,7 +66,7 @@ int cps_import(cps_store *st, const cps_settings *set, const cps_paths *paths,
 	}
 	rc = cps_deploy(st, set, paths,
 			&(cps_deploy_req){ site ? site->id : 0, site ? site->name : "server", CPS_ORIGIN_IMPORT,
-					   leaf, chain, key },
+					   leaf, chain, key, NULL },
 			info, NULL, err);
 out:
 	cps_cert_info_free(&ci);

@@ -26,6 +26,7 @@ typedef struct run {
 	const char **names;
 	char *name_set;
 	cps_acme_order order;
+	const char *profile;    /* the profile ordered (checked), or NULL */
 	long long order_id;     /* the order's row in the store */
 	bool authorized;        /* the authorizations were answered or recalled */
 	bool finalized;         /* the CSR was sent */

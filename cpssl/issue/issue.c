@@ -159,9 +159,11 @@ static int keep(run *r, const char *pem, cps_issue_result *res, cps_err *err)
 		goto out;
 	}
 	cps_cert_info_free(&info);
+	/* the profile the CA says it issued under, else the one asked for */
 	rc = cps_deploy(r->s->st, r->s->set, r->s->paths,
 			&(cps_deploy_req){ r->req->site_id, r->req->site_name, r->s->dir_url,
-					   leaf, chain, r->key },
+					   leaf, chain, r->key,
+					   r->order.profile ? r->order.profile : r->profile },
 			&res->info, &res->dir, err);
 out:
 	X509_free(leaf);
@@ -272,9 +274,12 @@ static int before_ordering(run *r, cps_err *err)
 		any_dns = any_dns || r->req->plan[i].mech == CPS_MECH_DNS;
 	if (any_dns && (cps_run_dns(r, err) != 0 || cps_run_probe_dns(r, err) != 0))
 		return cps_err_prefix(err, "dns-01 validation is needed for %s", r->name_set);
-	if (cps_run_check_limits(r, err) != 0 ||
-	    cps_session_account(r->s, err) != 0 ||
-	    cps_key_generate(r->s->set->key_type, &r->key, err) != 0)
+	if (cps_run_check_limits(r, err) != 0)
+		return -1;
+	if (cps_session_profile(r->s, &r->profile, err) != 0 ||
+	    cps_session_account(r->s, err) != 0)
+		return cps_err_prefix(err, "cannot order a certificate for %s", r->name_set);
+	if (cps_key_generate(r->s->set->key_type, &r->key, err) != 0)
 		return -1;
 	CPS_FAULT("issue-after-keygen");
 	return 0;

@@ -121,6 +121,13 @@ static bool can_continue(run *r, const cps_order_row *row)
 	cps_err e;
 	bool ok = false;
 
+	/* an order of another profile than the one now configured is not
+	 * what this request asks for */
+	if (r->profile && r->order.profile && strcmp(r->profile, r->order.profile) != 0) {
+		cps_debug("the recorded order %s is for the profile %s, not %s", row->url,
+			  r->order.profile, r->profile);
+		return false;
+	}
 	switch (r->order.status) {
 	case CPS_ACME_PENDING:
 	case CPS_ACME_READY:
@@ -149,14 +156,15 @@ static int new_order(run *r, cps_err *err)
 	cps_session *s = r->s;
 	cps_err e;
 
-	if (cps_acme_order_new(s->acme, r->names, r->req->n, &r->order, &e) != 0) {
+	if (cps_acme_order_new(s->acme, r->names, r->req->n, r->profile, &r->order, &e) != 0) {
 		if (strcmp(e.problem, "accountDoesNotExist") != 0) {
 			if (err)
 				*err = e;
 			return -1;
 		}
-		if (cps_session_account_lost(s, err) != 0 ||
-		    cps_acme_order_new(s->acme, r->names, r->req->n, &r->order, err) != 0)
+		if (cps_session_account_lost(s, err) != 0)
+			return cps_err_prefix(err, "cannot order a certificate for %s", r->name_set);
+		if (cps_acme_order_new(s->acme, r->names, r->req->n, r->profile, &r->order, err) != 0)
 			return -1;
 	}
 	if (cps_order_insert(s->st, r->req->site_id, s->dir_url, r->order.url, r->name_set,

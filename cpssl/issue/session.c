@@ -1,5 +1,6 @@
 #include "cpssl/issue/session.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "cpssl/acme/account.h"
+#include "cpssl/core/b64.h"
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/key.h"
@@ -91,6 +93,104 @@ static int account_key(cps_session *s, bool *created, cps_err *err)
 	return rc;
 }
 
+/* Append "; WHY" to the error's message. */
+static void explain(cps_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void explain(cps_err *err, const char *fmt, ...)
+{
+	size_t used = strlen(err->msg);
+	va_list ap;
+
+	if (used + 2 >= sizeof(err->msg))
+		return;
+	memcpy(err->msg + used, "; ", 3);
+	va_start(ap, fmt);
+	vsnprintf(err->msg + used + 2, sizeof(err->msg) - used - 2, fmt, ap);
+	va_end(ap);
+}
+
+/* How to set the external account binding (the key without putting it on
+ * the command line). */
+#define EAB_HOW "set them to the key ID and HMAC key the CA gave with cpcmd scope:set cp.config " \
+	"letsencrypt eab_kid KID and cpcmd scope:set cp.config letsencrypt eab_hmac_key - <FILE " \
+	"(the key from standard input, or @FILE; never on the command line)"
+
+#define EAB_NOT_B64 "[letsencrypt] eab_hmac_key is not base64url (the HMAC key as the CA gave " \
+	"it): set it again with cpcmd scope:set cp.config letsencrypt eab_hmac_key - <FILE"
+
+/* The external account binding configured for the CA in EAB, its key
+ * decoded into *KEY (*USE false when none is configured); a CA that
+ * requires one and gets none, half a binding, or a key that is not
+ * base64url is an error. */
+static int account_eab(cps_session *s, cps_acme_eab *eab, unsigned char **key, bool *use,
+		       cps_err *err)
+{
+	const cps_ca_settings *ca = &s->set->ca;
+	char text[1024];
+	size_t n;
+
+	*use = false;
+	*key = NULL;
+	if (*ca->eab_kid == '\0' && *ca->eab_hmac_key == '\0') {
+		if (cps_acme_meta_get(s->acme)->eab_required)
+			return cps_fail(err, CPS_E_CONFIG,
+					"the CA %s registers ACME accounts only with an external account "
+					"binding (RFC 8555, section 7.3.4), and [letsencrypt] eab_kid and "
+					"eab_hmac_key are not set: %s", s->dir_url, EAB_HOW);
+		return 0;
+	}
+	if (*ca->eab_kid == '\0' || *ca->eab_hmac_key == '\0')
+		return cps_fail(err, CPS_E_CONFIG,
+				"[letsencrypt] %s is set but %s is not; an external account binding "
+				"needs both: %s", *ca->eab_kid ? "eab_kid" : "eab_hmac_key",
+				*ca->eab_kid ? "eab_hmac_key" : "eab_kid", EAB_HOW);
+	/* as the CA gave it: base64url, with or without padding */
+	n = strcspn(ca->eab_hmac_key, "=");
+	if (n >= sizeof(text) || ca->eab_hmac_key[n + strspn(ca->eab_hmac_key + n, "=")] != '\0')
+		return cps_fail(err, CPS_E_CONFIG, EAB_NOT_B64);
+	memcpy(text, ca->eab_hmac_key, n);
+	text[n] = '\0';
+	if (cps_b64url_decode(text, key, &eab->len, NULL) != 0 || eab->len == 0) {
+		explicit_bzero(text, sizeof(text));
+		free(*key);
+		*key = NULL;
+		return cps_fail(err, CPS_E_CONFIG, EAB_NOT_B64);
+	}
+	explicit_bzero(text, sizeof(text));
+	eab->kid = ca->eab_kid;
+	eab->key = *key;
+	*use = true;
+	return 0;
+}
+
+/* Register the session's key, with the external account binding when one
+ * is configured; the CA refusing the binding is explained. */
+static int account_register(cps_session *s, const char *email, char **kid, cps_err *err)
+{
+	cps_acme_eab eab = { 0 };
+	unsigned char *key = NULL;
+	bool use;
+	int rc;
+
+	if (cps_acme_load_directory(s->acme, err) != 0 ||
+	    account_eab(s, &eab, &key, &use, err) != 0)
+		return -1;
+	rc = cps_acme_account_create(s->acme, email, use ? &eab : NULL, kid, err);
+	if (key) {
+		explicit_bzero(key, eab.len);
+		free(key);
+	}
+	if (rc != 0 && err && strcmp(err->problem, "externalAccountRequired") == 0 && !use)
+		explain(err, "the CA registers ACME accounts only with an external account binding, "
+			"and [letsencrypt] eab_kid and eab_hmac_key are not set: " EAB_HOW);
+	else if (rc != 0 && err && use && *err->problem && err->input)
+		explain(err, "the CA did not accept the external account binding: check that "
+			"[letsencrypt] eab_kid ('%s') and eab_hmac_key are the key ID and HMAC key the "
+			"CA gave for this account (set the key again with cpcmd scope:set cp.config "
+			"letsencrypt eab_hmac_key - <FILE)", s->set->ca.eab_kid);
+	return rc;
+}
+
 static int account_locked(cps_session *s, const char *email, cps_err *err)
 {
 	char *kid = NULL, *contact = NULL;
@@ -110,7 +210,7 @@ static int account_locked(cps_session *s, const char *email, cps_err *err)
 			cps_debug("found the existing ACME account %s", kid);
 	}
 	if (kid == NULL) {
-		if (cps_acme_account_create(s->acme, email, &kid, err) != 0)
+		if (account_register(s, email, &kid, err) != 0)
 			goto out;
 		free(contact);
 		contact = strdup(email);
@@ -170,4 +270,60 @@ int cps_session_account_lost(cps_session *s, cps_err *err)
 	    cps_account_forget(s->st, s->dir_url, err) != 0)
 		return -1;
 	return cps_session_account(s, err);
+}
+
+/* "a, b and c" of the CA's profiles. */
+static void profile_list(const cps_acme_meta *m, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < m->nprofiles && used < len; i++) {
+		snprintf(out + used, len - used, "%s%s", i == 0 ? "" : i + 1 == m->nprofiles ? " and " : ", ",
+			 m->profiles[i]);
+		used = strlen(out);
+	}
+}
+
+int cps_session_profile(cps_session *s, const char **profile, cps_err *err)
+{
+	const char *want = s->set->ca.profile;
+	bool own = s->set->src[CPS_CFG_LE_PROFILE] == CPS_SRC_SITE;
+	long id = s->set->site_id;
+	char offered[600], whose[64];
+
+	*profile = NULL;
+	if (*want == '\0')
+		return 0;
+	if (cps_acme_load_directory(s->acme, err) != 0)
+		return -1;
+	if (cps_acme_offers_profile(s->acme, want)) {
+		*profile = want;
+		return 0;
+	}
+	if (own)
+		snprintf(whose, sizeof(whose), "site%ld's own value", id);
+	else
+		snprintf(whose, sizeof(whose), "config.ini");
+	profile_list(cps_acme_meta_get(s->acme), offered, sizeof(offered));
+	if (*offered == '\0' && own)
+		return cps_fail(err, CPS_E_CONFIG,
+				"the CA %s offers no certificate profiles, and [letsencrypt] profile is "
+				"'%s' (%s): order the CA's default with cpcmd -d site%ld site:set-setting "
+				"letsencrypt.profile \"''\"", s->dir_url, want, whose, id);
+	if (*offered == '\0')
+		return cps_fail(err, CPS_E_CONFIG,
+				"the CA %s offers no certificate profiles, and [letsencrypt] profile is "
+				"'%s' (%s): order the CA's default with cpcmd scope:set cp.config "
+				"letsencrypt profile \"''\"", s->dir_url, want, whose);
+	if (own)
+		return cps_fail(err, CPS_E_CONFIG,
+				"the CA %s does not offer the certificate profile '%s' ([letsencrypt] "
+				"profile, %s); it offers %s: choose one with cpcmd -d site%ld "
+				"site:set-setting letsencrypt.profile NAME (null: config.ini's)",
+				s->dir_url, want, whose, offered, id);
+	return cps_fail(err, CPS_E_CONFIG,
+			"the CA %s does not offer the certificate profile '%s' ([letsencrypt] profile, "
+			"%s); it offers %s: choose one with cpcmd scope:set cp.config letsencrypt "
+			"profile NAME (\"''\": the CA's default)", s->dir_url, want, whose, offered);
 }

@@ -1,8 +1,10 @@
 /* An issuance session: the configured ACME server, its HTTPS transport with
  * the extra trust of [letsencrypt] ca_bundle, and the account — its key kept
  * 0600 under storage/certificates/data/accounts/<server-dir>/, its URL and
- * contact in the store, registered or looked up on first use and its
- * contact updated when the administrator's e-mail changes. */
+ * contact in the store, registered (with the external account binding of
+ * [letsencrypt] eab_kid and eab_hmac_key when set, or when the CA requires
+ * one) or looked up on first use and its contact updated when the
+ * administrator's e-mail changes. */
 #ifndef CPSSL_ISSUE_SESSION_H
 #define CPSSL_ISSUE_SESSION_H
 
@@ -36,6 +38,12 @@ int cps_session_account(cps_session *s, cps_err *err);
 /* The CA no longer knows the account (e.g. a reset test CA, a wiped
  * staging database): forget it and register the key again. */
 int cps_session_account_lost(cps_session *s, cps_err *err);
+
+/* The profile to order with (draft-ietf-acme-profiles): [letsencrypt]
+ * profile of the session's subject when the CA's directory offers it, NULL
+ * when none is set; a profile the CA does not offer (or a CA that offers
+ * none) is an error naming what it offers and the setting to change. */
+int cps_session_profile(cps_session *s, const char **profile, cps_err *err);
 
 /* storage/certificates/data/REL (caller frees). */
 char *cps_session_data_path(const cps_session *s, const char *rel);

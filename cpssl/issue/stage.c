@@ -101,6 +101,7 @@ int cps_stage(cps_session *s, long site_id, const cps_name_plan *plan,
 	const char **names = calloc(n ? n : 1, sizeof(*names));
 	cps_acme_order order = { 0 };
 	cps_staged *res = NULL;
+	const char *profile = NULL;
 	char *set = NULL;
 	long long order_id;
 	size_t nres = 0;
@@ -113,8 +114,15 @@ int cps_stage(cps_session *s, long site_id, const cps_name_plan *plan,
 	for (size_t i = 0; i < n; i++)
 		names[i] = plan[i].name;
 	set = cps_name_set(names, n);
-	if (set == NULL || cps_session_account(s, err) != 0 ||
-	    cps_acme_order_new(s->acme, names, n, &order, err) != 0 ||
+	if (set == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (cps_session_profile(s, &profile, err) != 0 || cps_session_account(s, err) != 0) {
+		cps_err_prefix(err, "cannot order a certificate for %s", set);
+		goto out;
+	}
+	if (cps_acme_order_new(s->acme, names, n, profile, &order, err) != 0 ||
 	    cps_order_insert(s->st, site_id, s->dir_url, order.url, set,
 			     cps_acme_status_name(order.status), "staged", &order_id, err) != 0)
 		goto out;

@@ -42,8 +42,8 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 	sqlite3_finalize(s);
 	s = cps_store_prepare(st,
 		"INSERT INTO certificates (site_id, server, names, serial, fingerprint, issuer, "
-		"key_type, not_before, not_after, path, is_current, created_at, renew_at, deployed) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?9, 0)", err);
+		"key_type, not_before, not_after, path, is_current, created_at, renew_at, deployed, "
+		"profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?9, 0, ?12)", err);
 	if (s == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, in->site_id);
@@ -57,6 +57,10 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 	sqlite3_bind_int64(s, 9, in->not_after);
 	sqlite3_bind_text(s, 10, in->path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 11, (sqlite3_int64)time(NULL));
+	if (in->profile)
+		sqlite3_bind_text(s, 12, in->profile, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 12);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		cps_store_fail(st, err, "recording the certificate");
 		goto fail;
@@ -73,7 +77,7 @@ fail:
 
 #define CERT_COLUMNS \
 	"SELECT id, site_id, server, names, serial, fingerprint, issuer, key_type, " \
-	"not_before, not_after, path, created_at, revoked_at, is_current FROM certificates "
+	"not_before, not_after, path, created_at, revoked_at, is_current, profile FROM certificates "
 
 /* renew_at: when a certificate became due by its remaining lifetime, as
  * computed at issuance. No longer read (the window is computed from the
@@ -99,6 +103,7 @@ static void fill_cert(sqlite3_stmt *s, cps_cert_row *out)
 		out->path = cps_store_text(s, 10);
 		out->created = sqlite3_column_int64(s, 11);
 		out->revoked = sqlite3_column_int64(s, 12);
+		out->profile = cps_store_text(s, 14);
 }
 
 static int one_cert(cps_store *st, sqlite3_stmt *s, cps_cert_row *out,
@@ -153,6 +158,7 @@ void cps_cert_row_free(cps_cert_row *r)
 	free(r->issuer);
 	free(r->key_type);
 	free(r->path);
+	free(r->profile);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -220,6 +226,11 @@ int cps_cert_list(cps_store *st, long site_id, cps_cert_row **rows, size_t *n,
 const char cps_schema_certs_v3[] =
 	"ALTER TABLE certificates ADD COLUMN deployed INTEGER NOT NULL DEFAULT 1;"
 	"CREATE INDEX certificates_undeployed ON certificates(site_id) WHERE deployed = 0;";
+
+/* The ACME profile a certificate was issued under (draft-ietf-acme-profiles),
+ * NULL when none was named: older rows, imports, self-signed ones. */
+const char cps_schema_certs_v4[] =
+	"ALTER TABLE certificates ADD COLUMN profile TEXT;";
 
 int cps_cert_set_deployed(cps_store *st, long long id, cps_err *err)
 {

@@ -32,6 +32,7 @@ typedef struct cps_cert_row {
 	char *path;         /* the directory holding the PEM files */
 	long long created;
 	long long revoked;  /* when it was revoked, 0 if not */
+	char *profile;      /* the ACME profile it was issued under, or NULL */
 } cps_cert_row;
 
 /* Record IN as SITE_ID's current certificate (the previous one stays in the

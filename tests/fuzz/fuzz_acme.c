@@ -6,11 +6,14 @@
  * and contact, new order, order, authorization, challenge response, both
  * polls (deadline already past, so nothing sleeps), finalize, certificate
  * download with alternate chains, revocation; the body is also parsed as a
- * problem document. Nothing may crash, leak or loop; every failure must
- * carry a message, and whatever is accepted must be sane: an order has a
- * URL, a status and 1..100 authorizations, an accepted challenge token is
- * base64url and gives an http-01 path below the challenge root, a
- * downloaded chain is PEM. */
+ * problem document, and as the directory's meta in a second session. Nothing
+ * may crash, leak or loop; every failure must carry a message, and whatever
+ * is accepted must be sane: an order has a URL, a status and 1..100
+ * authorizations and a profile that is one line of text, an accepted
+ * challenge token is base64url and gives an http-01 path below the
+ * challenge root, a downloaded chain is PEM, the meta's profiles are sorted,
+ * non-empty, at most 64 of at most 64 characters, without control
+ * characters. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@
 #define MAX_REQUESTS 1000 /* far above what one walk needs: more is a loop */
 
 typedef struct fuzz_ca {
+	const char *meta;  /* the directory's meta member, or NULL */
 	const char *body;
 	size_t len;
 	long status;
@@ -84,8 +88,10 @@ static int fuzz_send(void *ud, const cps_http_req *req, cps_http_resp *r,
 			abort(); /* the only plain GET is the directory */
 		r->status = 200;
 		r->content_type = strdup("application/json");
-		r->body = strdup("{\"newNonce\":\"" CA "/nonce\",\"newAccount\":\"" CA "/acct\","
-				 "\"newOrder\":\"" CA "/new-order\",\"revokeCert\":\"" CA "/revoke\"}");
+		if (asprintf(&r->body, "{\"newNonce\":\"" CA "/nonce\",\"newAccount\":\"" CA "/acct\","
+			     "\"newOrder\":\"" CA "/new-order\",\"revokeCert\":\"" CA "/revoke\"%s%s}",
+			     ca->meta ? ",\"meta\":" : "", ca->meta ? ca->meta : "") < 0)
+			abort();
 		r->body_len = strlen(r->body);
 		return 0;
 	}
@@ -123,10 +129,18 @@ static void failed(const cps_err *err)
 		abort();
 }
 
+static bool has_control(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static void check_order(const cps_acme_order *o)
 {
 	if (o->url == NULL || o->status == CPS_ACME_ABSENT || o->status > CPS_ACME_UNKNOWN ||
-	    o->nauthz > 100)
+	    o->nauthz > 100 || has_control(o->profile))
 		abort();
 	for (size_t i = 0; i < o->nauthz; i++)
 		if (o->authzs[i] == NULL)
@@ -198,8 +212,10 @@ static void own_order(cps_acme_order *o)
 		abort();
 }
 
-static void walk(cps_acme *c, bool wildcard, bool preferred)
+static void walk(cps_acme *c, bool wildcard, bool preferred, bool extensions)
 {
+	static const unsigned char mac[] = "0123456789abcdef0123456789abcdef";
+	const cps_acme_eab eab = { "kid-1", mac, sizeof(mac) - 1 };
 	static const char *const names[] = { "a.example", "*.a.example", "www.a.example" };
 	static const unsigned char csr[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
 	cps_acme_order o;
@@ -216,7 +232,7 @@ static void walk(cps_acme *c, bool wildcard, bool preferred)
 	} else {
 		failed(&err);
 	}
-	if (cps_acme_account_create(c, "admin@a.example", &kid, &err) == 0) {
+	if (cps_acme_account_create(c, "admin@a.example", extensions ? &eab : NULL, &kid, &err) == 0) {
 		if (kid == NULL || strncmp(kid, "https://", 8) != 0)
 			abort();
 		free(kid);
@@ -230,7 +246,8 @@ static void walk(cps_acme *c, bool wildcard, bool preferred)
 		failed(&err);
 
 	/* new order; its URL (Location) and the body's URLs come from the CA */
-	if (cps_acme_order_new(c, wildcard ? names + 1 : names, 2, &o, &err) == 0) {
+	if (cps_acme_order_new(c, wildcard ? names + 1 : names, 2, extensions ? "shortlived" : NULL,
+			       &o, &err) == 0) {
 		check_order(&o);
 		cps_acme_order_free(&o);
 	} else {
@@ -287,6 +304,33 @@ static void walk(cps_acme *c, bool wildcard, bool preferred)
 		failed(&err);
 }
 
+/* The input as the directory's meta: what is taken of its profiles. */
+static void meta_walk(const char *body)
+{
+	fuzz_ca ca = { .meta = body };
+	const cps_acme_meta *m;
+	cps_acme *c = NULL;
+	cps_err err;
+
+	if (cps_acme_new(CA "/dir", cps_http_new_custom(fuzz_send, &ca), &c, &err) != 0)
+		abort();
+	if (cps_acme_load_directory(c, &err) == 0) {
+		m = cps_acme_meta_get(c);
+		if (m->nprofiles > 64)
+			abort();
+		for (size_t i = 0; i < m->nprofiles; i++)
+			if (*m->profiles[i] == '\0' || strlen(m->profiles[i]) > 64 ||
+			    has_control(m->profiles[i]) || !cps_acme_offers_profile(c, m->profiles[i]) ||
+			    (i > 0 && strcmp(m->profiles[i - 1], m->profiles[i]) > 0))
+				abort();
+	} else {
+		failed(&err);
+		if (cps_acme_meta_get(c)->nprofiles != 0)
+			abort();
+	}
+	cps_acme_free(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static EVP_PKEY *key; /* generated once: key generation is slow */
@@ -321,8 +365,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cps_acme_new(CA "/dir", cps_http_new_custom(fuzz_send, &ca), &c, &err) != 0)
 		abort();
 	cps_acme_use_key(c, key);
-	walk(c, b1 & 0x40, b1 & 0x20);
+	walk(c, b1 & 0x40, b1 & 0x20, b1 & 0x80);
 	cps_acme_free(c);
+	meta_walk(body);
 	free(body);
 	cps_report_reset();
 	return 0;

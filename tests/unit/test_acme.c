@@ -659,7 +659,7 @@ static int hostile_run(const struct hostile_case *hc, cps_acme *c, cps_err *err)
 
 	switch (hc->act) {
 	case H_NEW_ORDER:
-		if (cps_acme_order_new(c, names, 1, &o, err) == 0) {
+		if (cps_acme_order_new(c, names, 1, NULL, &o, err) == 0) {
 			cps_acme_order_free(&o);
 			return 0;
 		}
@@ -706,7 +706,7 @@ static int hostile_run(const struct hostile_case *hc, cps_acme *c, cps_err *err)
 		free(s);
 		return rc;
 	case H_ACCOUNT:
-		rc = cps_acme_account_create(c, "admin@a.example", &s, err);
+		rc = cps_acme_account_create(c, "admin@a.example", NULL, &s, err);
 		CHECK(s == NULL, "  no account URL is returned");
 		free(s);
 		return rc;

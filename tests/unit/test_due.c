@@ -1,7 +1,8 @@
 /* What the housekeeping pass finds in the store: certificates due by the
  * window (min(lookahead, fraction x lifetime), computed with the settings of
  * the moment), interim self-signed ones and their attempts per boot, and
- * expiring certificates whose renewals fail (a warning a day). */
+ * expiring certificates whose renewals fail (a warning a day); the profile a
+ * certificate was issued under is kept with it. */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,9 +19,11 @@ static char dir[] = "/tmp/cpssl-test-due-XXXXXX";
 
 static void add_cert(cps_store *st, long site, const char *server, long long nb, long long na)
 {
+	/* the 6-day ones as a "shortlived" profile issues them */
 	cps_cert_row r = { .site_id = site, .server = (char *)server, .names = "a.test",
 			   .serial = "01", .fingerprint = "ff", .issuer = "CA", .key_type = "ec-256",
-			   .not_before = nb, .not_after = na, .path = "/x" };
+			   .not_before = nb, .not_after = na, .path = "/x",
+			   .profile = na - nb == 6 * DAY ? "shortlived" : NULL };
 	long long id;
 	cps_err e;
 
@@ -78,6 +81,16 @@ int main(void)
 	add_cert(st, 5, CPS_ORIGIN_INTERIM, NOW - 89 * DAY, NOW + 1 * DAY);
 	add_cert(st, 6, CPS_ORIGIN_IMPORT, NOW - 89 * DAY, NOW + 1 * DAY);
 
+	{
+		cps_cert_row r3, r1;
+
+		CHECK(cps_cert_current(st, 3, &r3, &err) == 0 && cps_cert_current(st, 1, &r1, &err) == 0,
+		      "the current certificates read back");
+		CHECK_STR(r3.profile, "shortlived", "  with the profile each was issued under");
+		CHECK(r1.profile == NULL, "  none for one issued without");
+		cps_cert_row_free(&r3);
+		cps_cert_row_free(&r1);
+	}
 	CHECK_STR(due(st, &w, NOW), "2 4",
 		  "10 days and 1/3: the 90-day one with 9 days left, the 6-day one with 1 left "
 		  "(not 20 left, not a 6-day one with 3 left, not interim or imported)");
