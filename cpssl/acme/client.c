@@ -59,6 +59,9 @@ static void meta_free(cps_acme_meta *m)
 	for (size_t i = 0; i < m->nprofiles; i++)
 		free(m->profiles[i]);
 	free(m->profiles);
+	for (size_t i = 0; i < m->ncaa_ids; i++)
+		free(m->caa_ids[i]);
+	free(m->caa_ids);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -67,9 +70,36 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* meta.externalAccountRequired and the names of meta.profiles (a map of
- * name to description, draft-ietf-acme-profiles); anything else in meta,
- * or a member of the wrong type, is ignored. */
+/* meta.caaIdentities: the domains CAA records name for the CA (at most
+ * MAX_PROFILES of them, strings only). */
+static int caa_ids_parse(cps_acme_meta *m, json_object *meta, cps_err *err)
+{
+	json_object *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(meta, "caaIdentities", &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return 0;
+	n = json_object_array_length(v);
+	m->caa_ids = calloc(MAX_PROFILES, sizeof(char *));
+	if (m->caa_ids == NULL)
+		return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n && m->ncaa_ids < MAX_PROFILES; i++) {
+		json_object *id = json_object_array_get_idx(v, i);
+
+		if (!json_object_is_type(id, json_type_string) || json_object_get_string_len(id) == 0 ||
+		    json_object_get_string_len(id) > 253)
+			continue;
+		if ((m->caa_ids[m->ncaa_ids] = strdup(json_object_get_string(id))) == NULL)
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		cps_text_clean(m->caa_ids[m->ncaa_ids++]);
+	}
+	return 0;
+}
+
+/* meta.externalAccountRequired, meta.caaIdentities and the names of
+ * meta.profiles (a map of name to description, draft-ietf-acme-profiles);
+ * anything else in meta, or a member of the wrong type, is ignored. */
 static int meta_parse(cps_acme_meta *m, json_object *dir, cps_err *err)
 {
 	json_object *meta, *v;
@@ -80,6 +110,8 @@ static int meta_parse(cps_acme_meta *m, json_object *dir, cps_err *err)
 		return 0;
 	m->eab_required = json_object_object_get_ex(meta, "externalAccountRequired", &v) &&
 			  json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+	if (caa_ids_parse(m, meta, err) != 0)
+		return -1;
 	if (!json_object_object_get_ex(meta, "profiles", &v) ||
 	    !json_object_is_type(v, json_type_object))
 		return 0;
@@ -247,16 +279,6 @@ int cps_acme_load_directory(cps_acme *c, cps_err *err)
 const char *cps_acme_endpoint(const cps_acme *c, const char *name)
 {
 	return cps_acme_str(c->dir, name);
-}
-
-json_object *cps_acme_meta(const cps_acme *c)
-{
-	json_object *m;
-
-	if (c->dir == NULL || !json_object_object_get_ex(c->dir, "meta", &m) ||
-	    !json_object_is_type(m, json_type_object))
-		return NULL;
-	return m;
 }
 
 void cps_acme_use_key(cps_acme *c, EVP_PKEY *key)

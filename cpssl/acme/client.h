@@ -39,15 +39,14 @@ int cps_acme_load_directory(cps_acme *c, cps_err *err);
 /* "newNonce", "newAccount", "newOrder", "revokeCert", "keyChange"; NULL
  * when the directory lacks it (load the directory first). */
 const char *cps_acme_endpoint(const cps_acme *c, const char *name);
-/* The directory's "meta" object (borrowed), NULL when it has none. */
-json_object *cps_acme_meta(const cps_acme *c);
-
 /* The directory's meta object, parsed when it is loaded. */
 typedef struct cps_acme_meta {
 	bool eab_required;      /* externalAccountRequired (RFC 8555 §7.3.4) */
 	char **profiles;        /* the names of meta.profiles, sorted; made one
 				 * line of text each (they are printed) */
 	size_t nprofiles;       /* 0: the CA offers no profiles */
+	char **caa_ids;         /* meta.caaIdentities (RFC 8555 §7.1.1) */
+	size_t ncaa_ids;        /* 0: the CA names none */
 } cps_acme_meta;
 
 /* The meta of the loaded directory (all empty before it is loaded). */

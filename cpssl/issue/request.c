@@ -79,9 +79,8 @@ static bool adds_any(const cps_name_plan *plan, size_t np, const char *const *na
 static int caa_prune(cps_session *s, const cps_site *site, cps_name_plan *plan, size_t *np,
 		     bool strict, cps_err *err)
 {
-	json_object *meta, *ids = NULL;
-	const char *v[8];
-	size_t nv = 0, kept = 0;
+	const cps_acme_meta *meta;
+	size_t kept = 0;
 	char why[512];
 
 	/* nothing to order: the CA is not asked */
@@ -89,19 +88,14 @@ static int caa_prune(cps_session *s, const cps_site *site, cps_name_plan *plan, 
 		return 0;
 	if (cps_acme_load_directory(s->acme, err) != 0)
 		return -1;
-	meta = cps_acme_meta(s->acme);
-	if (meta && json_object_object_get_ex(meta, "caaIdentities", &ids) &&
-	    json_object_is_type(ids, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(ids) && nv < 8; i++)
-			if (json_object_is_type(json_object_array_get_idx(ids, i), json_type_string))
-				v[nv++] = json_object_get_string(json_object_array_get_idx(ids, i));
-	if (nv == 0) {
+	meta = cps_acme_meta_get(s->acme);
+	if (meta->ncaa_ids == 0) {
 		cps_debug("the CA names no caaIdentities: CAA is left to it");
 		return 0;
 	}
 	for (size_t i = 0; i < *np; i++) {
-		if (cps_caa_check(s->set->names.resolvers, v, nv, plan[i].name, why, sizeof(why),
-				  err) == 0) {
+		if (cps_caa_check(s->set->names.resolvers, (const char *const *)meta->caa_ids,
+				  meta->ncaa_ids, plan[i].name, why, sizeof(why), err) == 0) {
 			plan[kept++] = plan[i];
 			continue;
 		}
