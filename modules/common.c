@@ -4,7 +4,9 @@
 
 #include "cpssl/core/log.h"
 #include "cpssl/dns/resolve.h"
+#include "cpssl/issue/account.h"
 #include "cpssl/names/hostname.h"
+#include "cpssl/store/acme_state.h"
 #include "cpssl/store/server.h"
 #include "modules/dispatch.h"
 
@@ -45,6 +47,29 @@ static void check_mx(const cps_ctx *ctx, const char *email)
 	cps_dns_strv_free(mx, n);
 }
 
+/* The account at the configured CA takes the new address at once; when
+ * the CA cannot be reached, the next request sends it (the session compares
+ * the recorded contact with the e-mail). Best effort: the address is set. */
+static void update_contact(cps_ctx *ctx, const char *email)
+{
+	char *kid = NULL, *contact = NULL;
+	cps_err e;
+
+	if (cps_account_get(ctx->store, ctx->set.ca.url, &kid, &contact, &e) != 0)
+		cps_warn("cannot read the ACME account record: %s", e.msg);
+	else if (kid == NULL)
+		cps_debug("no ACME account at %s yet: its registration will carry %s",
+			  ctx->set.ca.url, email);
+	else if (contact && strcmp(contact, email) == 0)
+		cps_debug("the ACME account %s already has the contact %s", kid, email);
+	else if (cps_ctx_session(ctx, &e) != 0 || cps_account_update_contact(ctx->session, &e) < 0)
+		cps_warn("%s is set, but the contact of the ACME account %s at %s is not updated: %s; "
+			 "the next request updates it (or cpcmd letsencrypt:update-contact)",
+			 email, kid, ctx->set.ca.url, e.msg);
+	free(kid);
+	free(contact);
+}
+
 static int cmd_set_email(cps_ctx *ctx, json_object **args, size_t nargs,
 			 json_object **result, cps_err *err)
 {
@@ -55,6 +80,7 @@ static int cmd_set_email(cps_ctx *ctx, json_object **args, size_t nargs,
 	    cps_server_set(ctx->store, CPS_SERVER_EMAIL, email, err) != 0)
 		return -1;
 	check_mx(ctx, email);
+	update_contact(ctx, email);
 	*result = json_object_new_boolean(1);
 	return 0;
 }
@@ -65,6 +91,7 @@ const cps_command cps_mod_common[] = {
 	{ "common", "set-email", cmd_set_email, CPS_SITE_NONE, CPS_CMD_SETTINGS | CPS_CMD_STORE,
 	  { { "email", CPS_T_STRING, NULL } },
 	  "Set the administrator's e-mail address (validated; a WARNING when its domain has no "
-	  "MX record)." },
+	  "MX record); an existing ACME account at the configured CA takes it as its contact at "
+	  "once (a WARNING when the CA cannot be reached: the next request sends it)." },
 	{ 0 },
 };

@@ -68,7 +68,10 @@ enum {
 	CPS_CMD_SESSION = CPS_NEED_SESSION | CPS_CMD_SETTINGS | CPS_CMD_STORE,
 };
 
-/* Each module's table, terminated by an entry with name == NULL. */
+/* Each module's table, terminated by an entry with name == NULL (a module's
+ * commands may span tables: letsencrypt's account commands are in
+ * cps_mod_account). */
+extern const cps_command cps_mod_account[];
 extern const cps_command cps_mod_common[];
 extern const cps_command cps_mod_dns[];
 extern const cps_command cps_mod_letsencrypt[];

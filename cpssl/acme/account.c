@@ -121,3 +121,128 @@ int cps_acme_account_set_contact(cps_acme *c, const char *email, cps_err *err)
 	cps_info("ACME account contact changed to %s", email);
 	return 0;
 }
+
+const char *cps_acme_account_status_name(cps_acme_account_status status)
+{
+	switch (status) {
+	case CPS_ACME_ACCOUNT_VALID:
+		return "valid";
+	case CPS_ACME_ACCOUNT_DEACTIVATED:
+		return "deactivated";
+	case CPS_ACME_ACCOUNT_REVOKED:
+		return "revoked";
+	}
+	return "?";
+}
+
+void cps_acme_account_free(cps_acme_account *a)
+{
+	for (size_t i = 0; i < a->ncontact; i++)
+		free(a->contact[i]);
+	memset(a, 0, sizeof(*a));
+}
+
+/* The CA's account object → OUT; what the CA said is checked first. */
+static int account_parse(json_object *o, const char *what, cps_acme_account *out,
+			 cps_err *err)
+{
+	static const struct { const char *name; cps_acme_account_status status; } map[] = {
+		{ "valid", CPS_ACME_ACCOUNT_VALID },
+		{ "deactivated", CPS_ACME_ACCOUNT_DEACTIVATED },
+		{ "revoked", CPS_ACME_ACCOUNT_REVOKED },
+	};
+	const char *status = cps_acme_str(o, "status");
+	json_object *contact;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (status == NULL)
+		return cps_fail(err, CPS_E_PROTO, "the CA answered %s without an account status", what);
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(status, map[i].name) == 0)
+			break;
+	if (i == sizeof(map) / sizeof(map[0]))
+		return cps_fail(err, CPS_E_PROTO,
+				"the CA answered %s with the account status '%.40s', which RFC 8555 "
+				"does not define", what, status);
+	out->status = map[i].status;
+	if (!json_object_object_get_ex(o, "contact", &contact) ||
+	    !json_object_is_type(contact, json_type_array))
+		return 0;
+	for (i = 0; i < json_object_array_length(contact) && out->ncontact < CPS_ACME_MAX_CONTACTS;
+	     i++) {
+		json_object *v = json_object_array_get_idx(contact, i);
+		char *s;
+
+		if (!json_object_is_type(v, json_type_string))
+			continue;
+		if ((s = strndup(json_object_get_string(v), 320)) == NULL) {
+			cps_acme_account_free(out);
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		}
+		cps_text_clean(s);
+		out->contact[out->ncontact++] = s;
+	}
+	return 0;
+}
+
+static int account_post(cps_acme *c, const char *payload, const char *what,
+			cps_acme_account *out, cps_err *err)
+{
+	cps_acme_resp r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (cps_acme_post(c, cps_acme_kid(c), payload, 0, what, &r, err) != 0)
+		return -1;
+	if (r.json == NULL || !json_object_is_type(r.json, json_type_object))
+		rc = cps_fail(err, CPS_E_PROTO, "the CA's answer to %s is not an account object", what);
+	else
+		rc = account_parse(r.json, what, out, err);
+	cps_acme_resp_free(&r);
+	return rc;
+}
+
+int cps_acme_account_fetch(cps_acme *c, cps_acme_account *out, cps_err *err)
+{
+	return account_post(c, NULL, "the account request", out, err);
+}
+
+int cps_acme_account_deactivate(cps_acme *c, cps_acme_account *out, cps_err *err)
+{
+	if (account_post(c, "{\"status\":\"deactivated\"}", "the account deactivation", out,
+			 err) != 0)
+		return -1;
+	if (out->status != CPS_ACME_ACCOUNT_DEACTIVATED) {
+		cps_fail(err, CPS_E_PROTO, "the CA answered the account deactivation with the status %s",
+			 cps_acme_account_status_name(out->status));
+		cps_acme_account_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+int cps_acme_key_change(cps_acme *c, EVP_PKEY *new_key, cps_err *err)
+{
+	const char *url;
+	char *inner = NULL;
+	cps_acme_resp r;
+	int rc;
+
+	if (cps_acme_load_directory(c, err) != 0)
+		return -1;
+	if ((url = cps_acme_endpoint(c, "keyChange")) == NULL)
+		return cps_fail(err, CPS_E_CA, "the CA %s offers no account key rollover "
+				"(its directory has no keyChange)", cps_acme_directory_url(c));
+	if (cps_acme_kid(c) == NULL || cps_acme_key(c) == NULL)
+		return cps_fail(err, CPS_E_INTERNAL, "no ACME account for the key rollover");
+	if (cps_jws_key_change(new_key, cps_acme_key(c), cps_acme_kid(c), url, &inner, err) != 0)
+		return -1;
+	rc = cps_acme_post(c, url, inner, 0, "the account key rollover", &r, err);
+	free(inner);
+	if (rc != 0)
+		return -1;
+	cps_acme_resp_free(&r);
+	cps_acme_use_key(c, new_key);
+	return 0;
+}

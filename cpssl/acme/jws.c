@@ -182,7 +182,8 @@ int cps_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
 		jwk = json_tokener_parse(jwk_text);
 		json_object_object_add(hdr, "jwk", jwk);
 	}
-	json_object_object_add(hdr, "nonce", json_object_new_string(nonce));
+	if (nonce) /* none in the inner JWS of a key change (RFC 8555 §7.3.5) */
+		json_object_object_add(hdr, "nonce", json_object_new_string(nonce));
 	json_object_object_add(hdr, "url", json_object_new_string(url));
 	{
 		const char *h = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN |
@@ -284,5 +285,31 @@ out:
 	free(pay);
 	free(input);
 	free(sig);
+	return rc;
+}
+
+int cps_jws_key_change(EVP_PKEY *new_key, const EVP_PKEY *old_key, const char *kid,
+		       const char *url, char **out, cps_err *err)
+{
+	json_object *payload = json_object_new_object(), *old = NULL;
+	char *old_text = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (cps_jwk_json(old_key, &old_text, err) != 0)
+		goto out;
+	if (payload == NULL || (old = json_tokener_parse(old_text)) == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	json_object_object_add(payload, "account", json_object_new_string(kid));
+	json_object_object_add(payload, "oldKey", old);
+	rc = cps_jws_sign(new_key, NULL, NULL, url,
+			  json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE),
+			  out, err);
+out:
+	json_object_put(payload);
+	free(old_text);
 	return rc;
 }

@@ -19,7 +19,8 @@ int cps_jwk_json(const EVP_PKEY *key, char **out, cps_err *err);
 int cps_jwk_thumbprint(const EVP_PKEY *key, char **out, cps_err *err);
 
 /* Flattened JWS: protected header {alg, kid or jwk, nonce, url}, PAYLOAD
- * ("" for POST-as-GET), signature. KID NULL puts the JWK in the header. */
+ * ("" for POST-as-GET), signature. KID NULL puts the JWK in the header;
+ * NONCE NULL leaves the nonce out. */
 int cps_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
 		 const char *url, const char *payload, char **out, cps_err *err);
 
@@ -34,5 +35,11 @@ int cps_jws_hs256(const unsigned char *key, size_t len, const char *input, char 
 int cps_jws_eab(const EVP_PKEY *account_key, const char *eab_kid,
 		const unsigned char *mac_key, size_t mac_len,
 		const char *new_account_url, char **out, cps_err *err);
+/* The inner JWS of a key change (RFC 8555 §7.3.5), the payload of the outer
+ * request the old key signs with KID: protected header {alg, jwk of NEW_KEY,
+ * url} (no nonce, no kid), payload {"account": KID, "oldKey": the JWK of
+ * OLD_KEY}, signed by NEW_KEY. */
+int cps_jws_key_change(EVP_PKEY *new_key, const EVP_PKEY *old_key, const char *kid,
+		       const char *url, char **out, cps_err *err);
 
 #endif

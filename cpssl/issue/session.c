@@ -12,6 +12,7 @@
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/key.h"
+#include "cpssl/issue/account.h"
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/server.h"
 
@@ -60,18 +61,29 @@ void cps_session_free(cps_session *s)
 	free(s);
 }
 
+char *cps_session_account_file(const cps_session *s, const char *name)
+{
+	char rel[300], *dir, *out;
+
+	snprintf(rel, sizeof(rel), "accounts/%s", s->server_dir);
+	if ((dir = cps_session_data_path(s, rel)) == NULL)
+		return NULL;
+	out = name ? cps_path_join(dir, name) : strdup(dir);
+	free(dir);
+	return out;
+}
+
 /* Load the account key, or create it (0600, in a 0700 directory). */
 static int account_key(cps_session *s, bool *created, cps_err *err)
 {
-	char rel[300], *dir, *path;
+	char *dir = cps_session_account_file(s, NULL);
+	char *path = cps_session_account_file(s, CPS_ACCOUNT_KEY);
 	struct stat sb;
 	int rc = -1;
 
-	snprintf(rel, sizeof(rel), "accounts/%s", s->server_dir);
-	dir = cps_session_data_path(s, rel);
-	path = dir ? cps_path_join(dir, "account.key") : NULL;
-	if (path == NULL) {
+	if (path == NULL || dir == NULL) {
 		free(dir);
+		free(path);
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	}
 	*created = false;
@@ -194,14 +206,21 @@ static int account_register(cps_session *s, const char *email, char **kid, cps_e
 static int account_locked(cps_session *s, const char *email, cps_err *err)
 {
 	char *kid = NULL, *contact = NULL;
-	bool created;
+	bool created = false;
 	int rc = -1;
 
-	if (account_key(s, &created, err) != 0)
+	if (cps_account_recover(s, err) != 0 || account_key(s, &created, err) != 0)
 		goto out;
 	cps_acme_use_key(s->acme, s->account_key);
 	if (cps_account_get(s->st, s->dir_url, &kid, &contact, err) != 0)
 		goto out;
+	if (kid && created) {
+		/* the key of the recorded account is gone: a new key has no account */
+		cps_warn("the key of the ACME account %s at %s is missing; registering a new account",
+			 kid, s->dir_url);
+		free(kid);
+		kid = NULL;
+	}
 	if (kid == NULL && !created) {
 		/* a key without a record (e.g. a restored machine): ask the CA */
 		if (cps_acme_account_lookup(s->acme, &kid, err) != 0)
@@ -231,12 +250,26 @@ out:
 	return rc;
 }
 
-/* Under a lock on the CA's account directory: two first runs make one key
- * and register one account, the second finding what the first made. */
-int cps_session_account(cps_session *s, cps_err *err)
+int cps_session_account_lock(cps_session *s, int *fd, cps_err *err)
 {
-	char rel[300], *dir = NULL, *key = NULL, *email = NULL;
-	int fd = -1, rc = -1;
+	char *dir = cps_session_account_file(s, NULL);
+	char *key = cps_session_account_file(s, CPS_ACCOUNT_KEY);
+	int rc = -1;
+
+	*fd = -1;
+	if (dir == NULL || key == NULL)
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+	else if (cps_fs_mkdir_p(dir, 0700, err) == 0)
+		rc = cps_fs_lock_dir_of(key, ACCOUNT_LOCK_WAIT_MS, fd, err);
+	free(key);
+	free(dir);
+	return rc;
+}
+
+int cps_session_account_locked(cps_session *s, cps_err *err)
+{
+	char *email = NULL;
+	int rc;
 
 	if (s->account_ready)
 		return 0;
@@ -246,18 +279,23 @@ int cps_session_account(cps_session *s, cps_err *err)
 		return cps_fail(err, CPS_E_CONFIG,
 				"no administrator e-mail is set, and the ACME account needs one: "
 				"set it with cpcmd common:set-email ADDRESS");
-	snprintf(rel, sizeof(rel), "accounts/%s", s->server_dir);
-	if ((dir = cps_session_data_path(s, rel)) == NULL ||
-	    (key = cps_path_join(dir, "account.key")) == NULL)
-		cps_fail(err, CPS_E_NOMEM, "out of memory");
-	else if (cps_fs_mkdir_p(dir, 0700, err) == 0 &&
-		 cps_fs_lock_dir_of(key, ACCOUNT_LOCK_WAIT_MS, &fd, err) == 0)
-		rc = account_locked(s, email, err);
-	if (fd >= 0)
-		close(fd);
+	rc = account_locked(s, email, err);
 	free(email);
-	free(key);
-	free(dir);
+	return rc;
+}
+
+/* Under a lock on the CA's account directory: two first runs make one key
+ * and register one account, the second finding what the first made. */
+int cps_session_account(cps_session *s, cps_err *err)
+{
+	int fd, rc;
+
+	if (s->account_ready)
+		return 0;
+	if (cps_session_account_lock(s, &fd, err) != 0)
+		return -1;
+	rc = cps_session_account_locked(s, err);
+	close(fd);
 	return rc;
 }
 

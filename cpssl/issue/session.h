@@ -32,8 +32,25 @@ int cps_session_open(cps_store *st, const cps_settings *set,
 		     const cps_paths *paths, cps_session **out, cps_err *err);
 void cps_session_free(cps_session *s);
 
-/* Make sure the account exists and matches the administrator's e-mail. */
+/* Make sure the account exists and matches the administrator's e-mail,
+ * first finishing what an interrupted key rollover or deactivation left
+ * (cps_account_recover). */
 int cps_session_account(cps_session *s, cps_err *err);
+
+/* The account key's name in the CA's account directory. */
+#define CPS_ACCOUNT_KEY "account.key"
+
+/* storage/certificates/data/accounts/<server-dir>/NAME, or the directory
+ * itself for NAME NULL (caller frees). */
+char *cps_session_account_file(const cps_session *s, const char *name);
+
+/* The lock on the CA's account directory (made 0700 when missing): every
+ * change of the account's key or record happens under it. *fd holds it
+ * until closed. */
+int cps_session_account_lock(cps_session *s, int *fd, cps_err *err);
+
+/* cps_session_account, with that lock held by the caller. */
+int cps_session_account_locked(cps_session *s, cps_err *err);
 
 /* The CA no longer knows the account (e.g. a reset test CA, a wiped
  * staging database): forget it and register the key again. */

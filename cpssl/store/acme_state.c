@@ -85,6 +85,53 @@ int cps_account_forget(cps_store *st, const char *server, cps_err *err)
 	return cps_store_exec(st, s, "forgetting the ACME account", err);
 }
 
+int cps_account_list(cps_store *st, cps_account_row **rows, size_t *n, cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st,
+		"SELECT server, kid, contact, created_at FROM acme_accounts ORDER BY server", err);
+	cps_account_row *v = NULL;
+	size_t cnt = 0;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cps_account_row *nv = realloc(v, (cnt + 1) * sizeof(*v));
+
+		if (nv == NULL) {
+			sqlite3_finalize(s);
+			cps_account_rows_free(v, cnt);
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+		}
+		v = nv;
+		v[cnt].server = cps_store_text(s, 0);
+		v[cnt].kid = cps_store_text(s, 1);
+		v[cnt].contact = cps_store_text(s, 2);
+		v[cnt].created = sqlite3_column_int64(s, 3);
+		cnt++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		cps_account_rows_free(v, cnt);
+		return cps_store_fail(st, err, "reading the ACME accounts");
+	}
+	*rows = v;
+	*n = cnt;
+	return 0;
+}
+
+void cps_account_rows_free(cps_account_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].server);
+		free(rows[i].kid);
+		free(rows[i].contact);
+	}
+	free(rows);
+}
+
 int cps_order_insert(cps_store *st, long site_id, const char *server,
 		     const char *url, const char *names, const char *status,
 		     const char *purpose, long long *id, cps_err *err)

@@ -17,6 +17,15 @@ int cps_account_put(cps_store *st, const char *server, const char *kid,
 		    const char *contact, cps_err *err);
 int cps_account_forget(cps_store *st, const char *server, cps_err *err);
 
+typedef struct cps_account_row {
+	char *server, *kid, *contact;
+	long long created;     /* when this machine first recorded the account */
+} cps_account_row;
+
+/* Every recorded account, by server. */
+int cps_account_list(cps_store *st, cps_account_row **rows, size_t *n, cps_err *err);
+void cps_account_rows_free(cps_account_row *rows, size_t n);
+
 typedef struct cps_order_row {
 	long long id;
 	long site_id;          /* 0: the server's own certificate */
