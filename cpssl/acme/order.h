@@ -56,8 +56,10 @@ typedef struct cps_acme_order {
 	char *error;  /* the CA's problem detail for an invalid order */
 } cps_acme_order;
 
+/* REPLACES: the CertID (acme/ari.h) of the certificate the order is to
+ * replace (RFC 9773 §5), or NULL. */
 int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
-		       cps_acme_order *out, cps_err *err);
+		       const char *replaces, cps_acme_order *out, cps_err *err);
 int cps_acme_order_get(cps_acme *c, const char *url, cps_acme_order *out,
 		       cps_err *err);
 void cps_acme_order_free(cps_acme_order *o);

@@ -149,14 +149,14 @@ static int new_order(run *r, cps_err *err)
 	cps_session *s = r->s;
 	cps_err e;
 
-	if (cps_acme_order_new(s->acme, r->names, r->req->n, &r->order, &e) != 0) {
+	if (cps_acme_order_new(s->acme, r->names, r->req->n, NULL, &r->order, &e) != 0) {
 		if (strcmp(e.problem, "accountDoesNotExist") != 0) {
 			if (err)
 				*err = e;
 			return -1;
 		}
 		if (cps_session_account_lost(s, err) != 0 ||
-		    cps_acme_order_new(s->acme, r->names, r->req->n, &r->order, err) != 0)
+		    cps_acme_order_new(s->acme, r->names, r->req->n, NULL, &r->order, err) != 0)
 			return -1;
 	}
 	if (cps_order_insert(s->st, r->req->site_id, s->dir_url, r->order.url, r->name_set,

@@ -114,7 +114,7 @@ int cps_stage(cps_session *s, long site_id, const cps_name_plan *plan,
 		names[i] = plan[i].name;
 	set = cps_name_set(names, n);
 	if (set == NULL || cps_session_account(s, err) != 0 ||
-	    cps_acme_order_new(s->acme, names, n, &order, err) != 0 ||
+	    cps_acme_order_new(s->acme, names, n, NULL, &order, err) != 0 ||
 	    cps_order_insert(s->st, site_id, s->dir_url, order.url, set,
 			     cps_acme_status_name(order.status), "staged", &order_id, err) != 0)
 		goto out;
