@@ -13,7 +13,8 @@
 #include "cpssl/store/sites.h"
 
 /* When the housekeeping pass will next order a certificate for the site:
- * the start of the window or the end of a backoff, whichever is later; for
+ * the start of the window (the time chosen inside the CA's suggested
+ * window, when there is one) or the end of a backoff, whichever is later; for
  * an interim certificate (or a server without one) at once after a boot,
  * then after the backoff, while attempts remain this boot; 0 when never
  * by itself (imported) or not before the next boot. */
@@ -32,7 +33,10 @@ static time_t next_renewal(const cps_settings *set, const cps_cert_row *row,
 	}
 	if (row->id == 0 || strcmp(row->server, CPS_ORIGIN_IMPORT) == 0)
 		return 0;
-	t = cps_window_start(&set->window, (time_t)row->not_before, (time_t)row->not_after);
+	if (set->window.ari && row->ari_renew_at)
+		t = (time_t)row->ari_renew_at;
+	else
+		t = cps_window_start(&set->window, (time_t)row->not_before, (time_t)row->not_after);
 	if (ss->next_attempt > (long long)t)
 		t = (time_t)ss->next_attempt;
 	return t;
@@ -41,6 +45,24 @@ static time_t next_renewal(const cps_settings *set, const cps_cert_row *row,
 static void add_time(json_object *o, const char *key, time_t t)
 {
 	json_object_object_add(o, key, t ? cps_json_time(t) : NULL);
+}
+
+/* The CA's suggested window (ACME ARI) and the time chosen inside it; NULL
+ * while the CA has suggested none (or ari is off). */
+static json_object *ari_of(const cps_settings *set, const cps_cert_row *row)
+{
+	json_object *a;
+
+	if (!set->window.ari || row->ari_renew_at == 0)
+		return NULL;
+	a = json_object_new_object();
+	json_object_object_add(a, "start", cps_json_time((time_t)row->ari_start));
+	json_object_object_add(a, "end", cps_json_time((time_t)row->ari_end));
+	json_object_object_add(a, "renew_at", cps_json_time((time_t)row->ari_renew_at));
+	json_object_object_add(a, "explanation", row->ari_explanation
+				   ? json_object_new_string(row->ari_explanation) : NULL);
+	add_time(a, "next_check", row->ari_check_at > 0 ? (time_t)row->ari_check_at : 0);
+	return a;
 }
 
 static void add_certificate(json_object *o, const cps_settings *set, const cps_cert_row *row,
@@ -66,6 +88,7 @@ static void add_certificate(json_object *o, const cps_settings *set, const cps_c
 	json_object_object_add(win, "from", cps_json_time(from));
 	json_object_object_add(win, "until", cps_json_time(until));
 	json_object_object_add(o, "renewal_window", win);
+	json_object_object_add(o, "ari", ari_of(set, row));
 	json_object_object_add(o, "revoked", json_object_new_boolean(row->revoked != 0));
 }
 

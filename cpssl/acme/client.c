@@ -343,6 +343,25 @@ bool cps_acme_same_origin(const cps_acme *c, const char *url)
 	return url && same_origin(c, url);
 }
 
+int cps_acme_get(cps_acme *c, const char *url, const char *what,
+		 cps_acme_resp *resp, cps_err *err)
+{
+	cps_http_req req = { .method = "GET", .url = url, .accept = "application/json" };
+
+	memset(resp, 0, sizeof(*resp));
+	if (url == NULL || !same_origin(c, url))
+		return cps_fail(err, CPS_E_PROTO, "the CA pointed %s at %.200s, outside its own origin %s; refusing",
+				what, url ? url : "(nothing)", c->origin);
+	c->stats.requests++;
+	if (cps_http_send(c->http, &req, &resp->http, err) != 0)
+		return cps_err_prefix(err, "%s", what);
+	nonce_push(c, resp->http.replay_nonce);
+	resp->status = resp->http.status;
+	if (is_json(&resp->http))
+		resp->json = json_tokener_parse(resp->http.body);
+	return 0;
+}
+
 int cps_acme_post(cps_acme *c, const char *url, const char *payload,
 		  unsigned flags, const char *what, cps_acme_resp *resp,
 		  cps_err *err)

@@ -75,6 +75,12 @@ int cps_acme_post(cps_acme *c, const char *url, const char *payload,
 		  cps_err *err);
 void cps_acme_resp_free(cps_acme_resp *r);
 
+/* An unauthenticated GET of URL on the CA's own origin (RFC 9773's
+ * renewalInfo), one attempt: any HTTP status is an answer (0, the caller
+ * reads it); -1 with err set on a transport failure or a URL elsewhere. */
+int cps_acme_get(cps_acme *c, const char *url, const char *what,
+		 cps_acme_resp *resp, cps_err *err);
+
 const cps_acme_stats *cps_acme_stats_get(const cps_acme *c);
 
 /* Whether URL is on the directory's origin (scheme, host and port). */

@@ -135,7 +135,8 @@ static int order_from_json(cps_acme_order *o, json_object *j, cps_err *err)
 	return 0;
 }
 
-static char *order_payload(const char *const *names, size_t n, const char *profile)
+static char *order_payload(const char *const *names, size_t n, const char *profile,
+			   const char *replaces)
 {
 	json_object *o = json_object_new_object(), *ids = json_object_new_array();
 	char *out;
@@ -150,13 +151,16 @@ static char *order_payload(const char *const *names, size_t n, const char *profi
 	json_object_object_add(o, "identifiers", ids);
 	if (profile && *profile)
 		json_object_object_add(o, "profile", json_object_new_string(profile));
+	if (replaces)
+		json_object_object_add(o, "replaces", json_object_new_string(replaces));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;
 }
 
 int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
-		       const char *profile, cps_acme_order *out, cps_err *err)
+		       const char *profile, const char *replaces, cps_acme_order *out,
+		       cps_err *err)
 {
 	char *payload, what[300];
 	cps_acme_resp r;
@@ -165,7 +169,7 @@ int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
 	memset(out, 0, sizeof(*out));
 	if (cps_acme_load_directory(c, err) != 0)
 		return -1;
-	payload = order_payload(names, n, profile);
+	payload = order_payload(names, n, profile, replaces);
 	if (payload == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	snprintf(what, sizeof(what), "the new order for %s%s", names[0],

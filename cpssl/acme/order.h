@@ -59,9 +59,11 @@ typedef struct cps_acme_order {
 
 /* A new order for NAMES; PROFILE (NULL: none) is sent as the order's
  * "profile" (draft-ietf-acme-profiles): check first that the CA offers it
- * (cps_acme_offers_profile). */
+ * (cps_acme_offers_profile). REPLACES: the CertID (acme/ari.h) of the
+ * certificate the order is to replace (RFC 9773 §5), or NULL. */
 int cps_acme_order_new(cps_acme *c, const char *const *names, size_t n,
-		       const char *profile, cps_acme_order *out, cps_err *err);
+		       const char *profile, const char *replaces, cps_acme_order *out,
+		       cps_err *err);
 int cps_acme_order_get(cps_acme *c, const char *url, cps_acme_order *out,
 		       cps_err *err);
 void cps_acme_order_free(cps_acme_order *o);

@@ -89,6 +89,13 @@ enum {
 	  "lifetime): a 90-day certificate 10 days before expiry, a 6-day one " \
 	  "2 days before, a 5-year one 10 days before (with 10 and 1/3). 0 "    \
 	  "leaves lookahead_days alone. A change applies to every certificate.") \
+	X(LE_ARI, "letsencrypt", "ari", CPS_CT_BOOL, "true", NULL, 0, 0, 0,    \
+	  window.ari,                                                          \
+	  "Ask the CA when to renew (ACME Renewal Information, RFC 9773): "    \
+	  "each certificate renews at a time inside the window the CA "        \
+	  "suggests, earlier or later than the one above, and a renewal "      \
+	  "names the certificate it replaces. A CA without it: the window "    \
+	  "above. false: the window above always.")                           \
 	X(LE_BOOTSTRAP_ATTEMPTS, "letsencrypt", "bootstrap_attempts", CPS_CT_INT, \
 	  "3", NULL, 0, 100, 0, bootstrap_attempts,                            \
 	  "Attempts per boot to replace an interim self-signed certificate "   \

@@ -4,7 +4,9 @@
  * one 2 days before, a 5-year one 10 days before; a fraction of 0 leaves
  * lookahead_days alone) until lookbehind_days before expiry (a negative
  * lookbehind keeps it due after expiry). Computed from the settings of the
- * moment, so a changed setting applies to every certificate. */
+ * moment, so a changed setting applies to every certificate. Where the CA
+ * suggests a window (ACME ARI) and ari is on, a time inside the CA's window
+ * replaces the start (the end stays). */
 #ifndef CPSSL_CORE_WINDOW_H
 #define CPSSL_CORE_WINDOW_H
 
@@ -14,6 +16,8 @@
 typedef struct cps_window {
 	long lookahead_days, lookbehind_days;
 	double fraction; /* 0: off */
+	bool ari;        /* the CA's suggested window, where it has one, wins
+			  * over this one (ACME ARI, RFC 9773) */
 } cps_window;
 
 time_t cps_window_start(const cps_window *w, time_t not_before, time_t not_after);

@@ -21,6 +21,7 @@
 #include "cpssl/deploy/notify.h"
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
+#include "cpssl/issue/ari.h"
 #include "cpssl/issue/session.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/server.h"
@@ -595,22 +596,25 @@ static void finish_deployments(cps_store *st, const cps_config *cfg, const cps_p
 }
 
 /* The ACME account first, so the workers do not all register at once; a
- * failure is a warning (each renewal will say what is wrong). */
+ * failure is a warning (each renewal will say what is wrong). *S: the
+ * server's session, for the renewal information after it (NULL when none
+ * could be opened). */
 static int account_ready(cps_store *st, const cps_settings *set, const cps_paths *paths,
-			 cps_err *err)
+			 cps_session **s, cps_err *err)
 {
-	cps_session *s = NULL;
 	char *email = NULL;
 	cps_err e;
 
+	*s = NULL;
 	if (cps_server_get(st, CPS_SERVER_EMAIL, &email, err) != 0)
 		return -1;
-	if (email == NULL)
+	if (cps_session_open(st, set, paths, s, &e) != 0)
+		cps_warn("the ACME account is not ready: %s", e.msg);
+	else if (email == NULL)
 		cps_warn("no administrator e-mail is set, so no ACME account can be registered "
 			 "(cpcmd common:set-email ADDRESS)");
-	else if (cps_session_open(st, set, paths, &s, &e) != 0 || cps_session_account(s, &e) != 0)
+	else if (cps_session_account(*s, &e) != 0)
 		cps_warn("the ACME account is not ready: %s", e.msg);
-	cps_session_free(s);
 	free(email);
 	return 0;
 }
@@ -648,15 +652,21 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 	jobs js = { 0 };
 	size_t warned;
 	char stale[512];
+	cps_session *s = NULL;
+	cps_ari_pass ari;
 	cps_err e;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (cps_build_stale(stale, sizeof(stale)))
 		cps_warn("%s", stale);
-	if (account_ready(st, set, paths, err) != 0)
+	if (account_ready(st, set, paths, &s, err) != 0)
 		return -1;
 	finish_deployments(st, cfg, paths);
+	/* the CA's windows first: they decide what is due */
+	if (s && !opts->everything)
+		cps_ari_refresh(s, (long long)cps_now(), &ari);
+	cps_session_free(s);
 	if (collect_jobs(st, set, paths, opts, &js, err) != 0 || pace(st, set, &js, err) != 0 ||
 	    run_jobs(st, set, opts, &js, err) != 0)
 		goto out;

@@ -1,9 +1,11 @@
 /* The housekeeping pass (at boot and hourly) and mass reissue.
  *
  * The pass makes sure the ACME account exists, starts reloads left owed,
+ * asks the CA for the renewal windows whose time has come (issue/ari.h),
  * obtains the server's own certificate when it has none, and renews every
- * certificate inside its window (an indexed query: the cost grows with what
- * is due, not with the number of sites). Each renewal runs as its own
+ * certificate inside its window — the CA's where it suggested one, else
+ * the configured one (an indexed query: the cost grows with what is due,
+ * not with the number of sites). Each renewal runs as its own
  * `cpcmd [-d siteN] letsencrypt:renew` process, [letsencrypt] concurrency
  * at a time, so one site's failure — or crash — never stops the pass; the
  * failure is recorded with a backoff (see ssl_state.h) and, with

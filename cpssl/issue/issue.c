@@ -31,6 +31,7 @@
 #include "cpssl/crypto/csr.h"
 #include "cpssl/crypto/key.h"
 #include "cpssl/deploy/deploy.h"
+#include "cpssl/issue/ari.h"
 #include "cpssl/issue/internal.h"
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/ssl_state.h"
@@ -345,6 +346,9 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	res->requests = cps_acme_stats_get(s->acme)->requests - req0;
 	res->bad_nonces = cps_acme_stats_get(s->acme)->bad_nonces - bad0;
 	res->elapsed_ms = cps_monotonic_ms() - t0;
+	/* the new certificate's window, at once (not counted above: the
+	 * issuance itself is done) */
+	cps_ari_after_issue(s, req->site_id);
 	rc = 0;
 out:
 	if (rc != 0)

@@ -12,6 +12,7 @@
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/key.h"
 #include "cpssl/deploy/deploy.h"
+#include "cpssl/issue/ari.h"
 #include "cpssl/issue/internal.h"
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/certs.h"
@@ -149,29 +150,72 @@ static bool can_continue(run *r, const cps_order_row *row)
 	return ok;
 }
 
+/* Whether the CA refused an order over its "replaces" (RFC 9773 §5: the
+ * certificate is already replaced, or not one the CA connects with this
+ * account or these names); ordering without it may still pass. */
+static bool refused_replaces(const cps_err *e)
+{
+	static const char *const problems[] = { "alreadyReplaced", "conflict", "malformed",
+						"unauthorized", "serverInternal" };
+
+	for (size_t i = 0; i < sizeof(problems) / sizeof(problems[0]); i++)
+		if (strcmp(e->problem, problems[i]) == 0)
+			return true;
+	return false;
+}
+
+/* newOrder naming the certificate it replaces when there is one; without
+ * it, once, when the CA refuses that. */
+static int place(run *r, const char *replaces, cps_err *err)
+{
+	cps_acme *c = r->s->acme;
+	cps_err e;
+
+	if (replaces == NULL)
+		return cps_acme_order_new(c, r->names, r->req->n, r->profile, NULL, &r->order, err);
+	cps_debug("the new order for %s replaces certificate %s", r->name_set, replaces);
+	if (cps_acme_order_new(c, r->names, r->req->n, r->profile, replaces, &r->order, &e) == 0)
+		return 0;
+	if (!refused_replaces(&e)) {
+		if (err)
+			*err = e;
+		return -1;
+	}
+	cps_debug("the CA refused the order naming the certificate it replaces (%s); ordering "
+		  "without replaces", e.msg);
+	return cps_acme_order_new(c, r->names, r->req->n, r->profile, NULL, &r->order, err);
+}
+
 /* A CA that lost the account (a reset test CA) gets it registered again,
  * once. */
 static int new_order(run *r, cps_err *err)
 {
 	cps_session *s = r->s;
+	char *replaces = cps_ari_replaces(s, r->req->site_id, r->names, r->req->n);
 	cps_err e;
+	int rc = -1;
 
-	if (cps_acme_order_new(s->acme, r->names, r->req->n, r->profile, &r->order, &e) != 0) {
+	if (place(r, replaces, &e) != 0) {
 		if (strcmp(e.problem, "accountDoesNotExist") != 0) {
 			if (err)
 				*err = e;
-			return -1;
+			goto out;
 		}
-		if (cps_session_account_lost(s, err) != 0)
-			return cps_err_prefix(err, "cannot order a certificate for %s", r->name_set);
-		if (cps_acme_order_new(s->acme, r->names, r->req->n, r->profile, &r->order, err) != 0)
-			return -1;
+		if (cps_session_account_lost(s, err) != 0) {
+			cps_err_prefix(err, "cannot order a certificate for %s", r->name_set);
+			goto out;
+		}
+		if (place(r, replaces, err) != 0)
+			goto out;
 	}
 	if (cps_order_insert(s->st, r->req->site_id, s->dir_url, r->order.url, r->name_set,
 			     cps_acme_status_name(r->order.status), "request", &r->order_id, err) != 0)
-		return -1;
+		goto out;
 	CPS_FAULT("issue-after-neworder");
-	return 0;
+	rc = 0;
+out:
+	free(replaces);
+	return rc;
 }
 
 /* A recorded order for the same names that can still be finished (a staged

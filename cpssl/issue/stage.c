@@ -122,7 +122,7 @@ int cps_stage(cps_session *s, long site_id, const cps_name_plan *plan,
 		cps_err_prefix(err, "cannot order a certificate for %s", set);
 		goto out;
 	}
-	if (cps_acme_order_new(s->acme, names, n, profile, &order, err) != 0 ||
+	if (cps_acme_order_new(s->acme, names, n, profile, NULL, &order, err) != 0 ||
 	    cps_order_insert(s->st, site_id, s->dir_url, order.url, set,
 			     cps_acme_status_name(order.status), "staged", &order_id, err) != 0)
 		goto out;

@@ -43,7 +43,7 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 	s = cps_store_prepare(st,
 		"INSERT INTO certificates (site_id, server, names, serial, fingerprint, issuer, "
 		"key_type, not_before, not_after, path, is_current, created_at, renew_at, deployed, "
-		"profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?9, 0, ?12)", err);
+		"profile, ari_check_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?9, 0, ?12, ?13)", err);
 	if (s == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, in->site_id);
@@ -61,6 +61,11 @@ int cps_cert_record(cps_store *st, const cps_cert_row *in, long long *id,
 		sqlite3_bind_text(s, 12, in->profile, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 12);
+	/* a CA's certificate: its renewal information is asked at once */
+	if (cps_origin_is_ca(in->server))
+		sqlite3_bind_int64(s, 13, 0);
+	else
+		sqlite3_bind_null(s, 13);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		cps_store_fail(st, err, "recording the certificate");
 		goto fail;
@@ -77,7 +82,9 @@ fail:
 
 #define CERT_COLUMNS \
 	"SELECT id, site_id, server, names, serial, fingerprint, issuer, key_type, " \
-	"not_before, not_after, path, created_at, revoked_at, is_current, profile FROM certificates "
+	"not_before, not_after, path, created_at, revoked_at, is_current, profile, ari_id, " \
+	"ari_start, ari_end, ari_renew_at, ari_explanation, coalesce(ari_check_at, -1) " \
+	"FROM certificates "
 
 /* renew_at: when a certificate became due by its remaining lifetime, as
  * computed at issuance. No longer read (the window is computed from the
@@ -104,6 +111,12 @@ static void fill_cert(sqlite3_stmt *s, cps_cert_row *out)
 		out->created = sqlite3_column_int64(s, 11);
 		out->revoked = sqlite3_column_int64(s, 12);
 		out->profile = cps_store_text(s, 14);
+		out->ari_id = cps_store_text(s, 15);
+		out->ari_start = sqlite3_column_int64(s, 16);
+		out->ari_end = sqlite3_column_int64(s, 17);
+		out->ari_renew_at = sqlite3_column_int64(s, 18);
+		out->ari_explanation = cps_store_text(s, 19);
+		out->ari_check_at = sqlite3_column_int64(s, 20);
 }
 
 static int one_cert(cps_store *st, sqlite3_stmt *s, cps_cert_row *out,
@@ -159,6 +172,8 @@ void cps_cert_row_free(cps_cert_row *r)
 	free(r->key_type);
 	free(r->path);
 	free(r->profile);
+	free(r->ari_id);
+	free(r->ari_explanation);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -334,20 +349,30 @@ static int each_due(cps_store *st, sqlite3_stmt *s, cps_due_cb cb, void *ud,
  * lifetime), lookahead alone with the fraction off. */
 #define WINDOW_LEAD "(CASE WHEN ?4 > 0 THEN min(?2, CAST(?4 * (c.not_after - c.not_before) AS INTEGER)) ELSE ?2 END)"
 
+#define DUE_COLUMNS_FROM "SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates "
+#define DUE_COLUMNS DUE_COLUMNS_FROM "c "
+#define DUE_RENEWABLE \
+	"c.is_current = 1 AND c.server NOT IN ('" CPS_ORIGIN_IMPORT "', '" CPS_ORIGIN_INTERIM "') " \
+	"AND c.not_after >= ?1 + ?3 "
+#define DUE_NO_BACKOFF \
+	"AND NOT EXISTS (SELECT 1 FROM ssl_status t WHERE t.site_id = c.site_id AND t.next_attempt > ?1) "
+
 int cps_cert_due(cps_store *st, long long now, const cps_window *w,
 		 bool everything, cps_due_cb cb, void *ud, cps_err *err)
 {
-	/* the lead is never longer than lookahead: the indexed expiry range
-	 * first, then the lead, minus sites that are waiting out a backoff */
+	/* two indexed ranges: the time chosen inside the CA's window where
+	 * there is one (named: sorting by site, the planner would rather walk
+	 * every current certificate); else the expiry range (the lead is never
+	 * longer than lookahead), then the lead; minus sites waiting out a
+	 * backoff */
 	sqlite3_stmt *s = cps_store_prepare(st, everything
-		? "SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
-		  "WHERE c.is_current = 1 AND c.server != '" CPS_ORIGIN_IMPORT "' ORDER BY c.site_id"
-		: "SELECT c.site_id, c.server, c.names, c.not_before, c.not_after FROM certificates c "
-		  "WHERE c.is_current = 1 AND c.server NOT IN ('" CPS_ORIGIN_IMPORT "', '" CPS_ORIGIN_INTERIM "') "
-		  "AND c.not_after <= ?1 + ?2 AND c.not_after - " WINDOW_LEAD " <= ?1 "
-		  "AND c.not_after >= ?1 + ?3 "
-		  "AND NOT EXISTS (SELECT 1 FROM ssl_status t WHERE t.site_id = c.site_id "
-		  "AND t.next_attempt > ?1) ORDER BY c.site_id", err);
+		? DUE_COLUMNS "WHERE c.is_current = 1 AND c.server != '" CPS_ORIGIN_IMPORT "' ORDER BY c.site_id"
+		: DUE_COLUMNS_FROM "c INDEXED BY certificates_ari_renew "
+		  "WHERE ?5 AND c.ari_renew_at <= ?1 AND " DUE_RENEWABLE DUE_NO_BACKOFF
+		  "UNION ALL "
+		  DUE_COLUMNS "WHERE c.not_after <= ?1 + ?2 AND c.not_after - " WINDOW_LEAD " <= ?1 "
+		  "AND (NOT ?5 OR c.ari_renew_at IS NULL) AND " DUE_RENEWABLE DUE_NO_BACKOFF
+		  "ORDER BY 1", err);
 
 	if (s == NULL)
 		return -1;
@@ -356,6 +381,7 @@ int cps_cert_due(cps_store *st, long long now, const cps_window *w,
 		sqlite3_bind_int64(s, 2, w->lookahead_days * 86400LL);
 		sqlite3_bind_int64(s, 3, w->lookbehind_days * 86400LL);
 		sqlite3_bind_double(s, 4, w->fraction);
+		sqlite3_bind_int(s, 5, w->ari ? 1 : 0);
 	}
 	return each_due(st, s, cb, ud, "finding due certificates", err);
 }

@@ -33,6 +33,12 @@ typedef struct cps_cert_row {
 	long long created;
 	long long revoked;  /* when it was revoked, 0 if not */
 	char *profile;      /* the ACME profile it was issued under, or NULL */
+	/* the CA's renewal information (store/ari.h) */
+	char *ari_id;          /* its CertID, NULL until computed */
+	long long ari_start, ari_end; /* the window the CA suggested; 0: none */
+	long long ari_renew_at;       /* the time chosen inside it; 0: none */
+	char *ari_explanation;        /* the CA's explanation URL, or NULL */
+	long long ari_check_at;       /* when to ask next; -1: never */
 } cps_cert_row;
 
 /* Record IN as SITE_ID's current certificate (the previous one stays in the
@@ -74,10 +80,12 @@ typedef struct cps_due_cert {
 
 typedef int (*cps_due_cb)(const cps_due_cert *c, void *ud);
 
-/* Current certificates not imported and not interim
- * due at NOW by window W (core/window.h, with its settings of the moment),
- * skipping sites in a backoff; EVERYTHING lists every current certificate
- * instead. CB returns non-zero to stop. */
+/* Current certificates not imported and not interim due at NOW, skipping
+ * sites in a backoff: from the time chosen inside the CA's suggested window
+ * when one is known (and W->ari), else by window W (core/window.h, with its
+ * settings of the moment); both end lookbehind_days before expiry.
+ * EVERYTHING lists every current certificate instead. CB returns non-zero
+ * to stop. */
 int cps_cert_due(cps_store *st, long long now, const cps_window *w,
 		 bool everything, cps_due_cb cb, void *ud, cps_err *err);
 /* Current certificates (not imported) expiring before NOW + WITHIN whose

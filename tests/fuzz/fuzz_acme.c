@@ -6,20 +6,21 @@
  * and contact, new order, order, authorization, challenge response, both
  * polls (deadline already past, so nothing sleeps), finalize, certificate
  * download with alternate chains, revocation; the body is also parsed as a
- * problem document, and as the directory's meta in a second session. Nothing
- * may crash, leak or loop; every failure must carry a message, and whatever
- * is accepted must be sane: an order has a URL, a status and 1..100
- * authorizations and a profile that is one line of text, an accepted
- * challenge token is base64url and gives an http-01 path below the
- * challenge root, a downloaded chain is PEM, the meta's profiles are sorted,
- * non-empty, at most 64 of at most 64 characters, without control
- * characters. */
+ * problem document, as renewal information (RFC 9773), and as the
+ * directory's meta in a second session. Nothing may crash, leak or loop;
+ * every failure must carry a message, and whatever is accepted must be
+ * sane: an order has a URL, a status and 1..100 authorizations and a
+ * profile that is one line of text, an accepted challenge token is
+ * base64url and gives an http-01 path below the challenge root, a
+ * downloaded chain is PEM, the meta's profiles are sorted, non-empty, at
+ * most 64 of at most 64 characters, without control characters. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpssl/acme/account.h"
+#include "cpssl/acme/ari.h"
 #include "cpssl/acme/order.h"
 #include "cpssl/acme/problem.h"
 #include "cpssl/core/b64.h"
@@ -200,6 +201,23 @@ static void problem(const char *body)
 	cps_acme_problem_free(&p);
 }
 
+/* A RenewalInfo: accepted, a window that ends after it starts and an
+ * explanation of one line; refused, nothing kept and a message. */
+static void renewal_info(const char *body)
+{
+	cps_acme_ari a = { .retry_after = -1 };
+	cps_err err;
+
+	cps_err_clear(&err);
+	if (cps_acme_ari_parse(body, &a, &err) == 0) {
+		if (a.end <= a.start || (a.explanation && strpbrk(a.explanation, "\r\n\t\x1b")))
+			abort();
+	} else if (a.start || a.end || a.explanation || err.msg[0] == '\0') {
+		abort();
+	}
+	cps_acme_ari_free(&a);
+}
+
 /* A ready order of our own, for the calls that need one when the CA's
  * answer did not give one. */
 static void own_order(cps_acme_order *o)
@@ -247,7 +265,7 @@ static void walk(cps_acme *c, bool wildcard, bool preferred, bool extensions)
 
 	/* new order; its URL (Location) and the body's URLs come from the CA */
 	if (cps_acme_order_new(c, wildcard ? names + 1 : names, 2, extensions ? "shortlived" : NULL,
-			       &o, &err) == 0) {
+			       NULL, &o, &err) == 0) {
 		check_order(&o);
 		cps_acme_order_free(&o);
 	} else {
@@ -362,6 +380,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ca.location = locations[(b1 >> 3) & 3];
 
 	problem(body);
+	renewal_info(body);
 	if (cps_acme_new(CA "/dir", cps_http_new_custom(fuzz_send, &ca), &c, &err) != 0)
 		abort();
 	cps_acme_use_key(c, key);

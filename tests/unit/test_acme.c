@@ -659,7 +659,7 @@ static int hostile_run(const struct hostile_case *hc, cps_acme *c, cps_err *err)
 
 	switch (hc->act) {
 	case H_NEW_ORDER:
-		if (cps_acme_order_new(c, names, 1, NULL, &o, err) == 0) {
+		if (cps_acme_order_new(c, names, 1, NULL, NULL, &o, err) == 0) {
 			cps_acme_order_free(&o);
 			return 0;
 		}
