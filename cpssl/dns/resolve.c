@@ -543,8 +543,10 @@ out:
 	return rc;
 }
 
-int cps_dns_mx(const char *servers, const char *name, char ***hosts, size_t *n,
-	       cps_err *err)
+/* The records of TYPE (with at least MIN_RD fields) at NAME as SERVERS
+ * answer, each made text by TEXT; none is *n = 0, not an error. */
+static int answers(const char *servers, const char *name, ldns_rr_type type, size_t min_rd,
+		   char *(*text)(const ldns_rr *), char ***out, size_t *n, cps_err *err)
 {
 	cps_dns_server *sv = NULL;
 	size_t nsv = 0, first = 0, count = 0;
@@ -553,22 +555,22 @@ int cps_dns_mx(const char *servers, const char *name, char ***hosts, size_t *n,
 	char **v = NULL;
 	int rc = -1;
 
-	*hosts = NULL;
+	*out = NULL;
 	*n = 0;
 	if (cps_dns_servers_parse(servers, &sv, &nsv, err) < 0)
 		return -1;
-	if (ask(sv, nsv, &first, name, LDNS_RR_TYPE_MX, &pkt, err) < 0)
+	if (ask(sv, nsv, &first, name, type, &pkt, err) < 0)
 		goto out;
 	ans = ldns_pkt_answer(pkt);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ans, i);
 
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_MX || ldns_rr_rd_count(rr) < 2)
+		if (ldns_rr_get_type(rr) != type || ldns_rr_rd_count(rr) < min_rd)
 			continue;
-		if (strv_push(&v, &count, ldns_rdf2str(ldns_rr_rdf(rr, 1)), err) < 0)
+		if (strv_push(&v, &count, text(rr), err) < 0)
 			goto out;
 	}
-	*hosts = v;
+	*out = v;
 	*n = count;
 	v = NULL;
 	rc = 0;
@@ -577,6 +579,18 @@ out:
 	cps_dns_strv_free(v, count);
 	free(sv);
 	return rc;
+}
+
+/* An MX record's exchange host. */
+static char *mx_text(const ldns_rr *rr)
+{
+	return ldns_rdf2str(ldns_rr_rdf(rr, 1));
+}
+
+int cps_dns_mx(const char *servers, const char *name, char ***hosts, size_t *n,
+	       cps_err *err)
+{
+	return answers(servers, name, LDNS_RR_TYPE_MX, 2, mx_text, hosts, n, err);
 }
 
 /* One CAA record's text: "FLAGS TAG VALUE", the value without its quotes. */
@@ -603,35 +617,5 @@ static char *caa_text(const ldns_rr *rr)
 int cps_dns_caa(const char *servers, const char *name, char ***records, size_t *n,
 		cps_err *err)
 {
-	cps_dns_server *sv = NULL;
-	size_t nsv = 0, first = 0, count = 0;
-	ldns_pkt *pkt = NULL;
-	ldns_rr_list *ans;
-	char **v = NULL;
-	int rc = -1;
-
-	*records = NULL;
-	*n = 0;
-	if (cps_dns_servers_parse(servers, &sv, &nsv, err) < 0)
-		return -1;
-	if (ask(sv, nsv, &first, name, LDNS_RR_TYPE_CAA, &pkt, err) < 0)
-		goto out;
-	ans = ldns_pkt_answer(pkt);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(ans, i);
-
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CAA || ldns_rr_rd_count(rr) < 3)
-			continue;
-		if (strv_push(&v, &count, caa_text(rr), err) < 0)
-			goto out;
-	}
-	*records = v;
-	*n = count;
-	v = NULL;
-	rc = 0;
-out:
-	ldns_pkt_free(pkt);
-	cps_dns_strv_free(v, count);
-	free(sv);
-	return rc;
+	return answers(servers, name, LDNS_RR_TYPE_CAA, 3, caa_text, records, n, err);
 }
