@@ -35,6 +35,9 @@ keypub() { openssl pkey -in "$1" -pubout 2>/dev/null | openssl sha256; }
 apache_pair() { [ -n "$(fp "$conf/ssl.crt/server.crt")" ] && [ "$(pubkey "$conf/ssl.crt/server.crt")" = "$(keypub "$conf/ssl.key/server.key")" ]; }
 # names_version DIR — site1's cpssl.conf names the stored version DIR
 names_version() { grep -qxF "SSLCertificateFile \"$1/fullchain.pem\"" "$fsroot/etc/httpd/conf/site1.ssl/cpssl.conf"; }
+# cpssl's temporaries: core/fs.c's NAME.tmp.XXXXXX and .NAME.cpssl-new.PID,
+# core/walk.c's .NAME.cpssl-<16 hex> in a site's tree
+leftovers() { find "$fsroot" "$CPSSL_HOME/storage" \( -name '*.tmp.*' -o -name '.*.cpssl-*' \) -print; }
 haproxy_pair() { [ -n "$(fp "$ssld/site1")" ] && [ "$(pubkey "$ssld/site1")" = "$(keypub "$ssld/site1")" ]; }
 wait_reloads() {
 	local i
@@ -84,7 +87,7 @@ for i in "${!points[@]}"; do
 	haproxy_pair; t_ok $? "  haproxy's PEM is a matching pair"
 	names_version "$oldv" || names_version "$(readlink -f "$(c_site_dir site1)")"
 	t_ok $? "  cpssl.conf names the old version or the new one"
-	t_is "$(find "$fsroot" "$CPSSL_HOME/storage" -name '*.tmp.*' | wc -l)" 0 "  no temporary file is left"
+	t_is "$(leftovers | wc -l)" 0 "  no temporary file is left"
 	# 2. the same command again finishes the job
 	DEBUG=1 c_run -d site1 letsencrypt:request "$names"
 	t_is "$RC" 0 "  the command run again succeeds"
@@ -123,7 +126,7 @@ for case in "/ssl.d/site1|haproxy|w0" "/ssl.versions/|Apache|w1" "/privkey.pem|c
 	first=$ERR
 	t_like "$ERR" "ERROR.*$target.*No space left on device" "  naming $target and the cause"
 	t_is "$(q 'PRAGMA integrity_check')" ok "  the database passes integrity_check"
-	t_is "$(find "$fsroot" "$CPSSL_HOME/storage" -name '*.tmp.*' | wc -l)" 0 "  no temporary file is left"
+	t_is "$(leftovers | wc -l)" 0 "  no temporary file is left"
 	case $target in
 	haproxy)
 		t_is "$(sha "$ssld/site1")" "$old_h" "  haproxy's PEM is the old one, intact" ;;
