@@ -160,12 +160,56 @@ out:
 	return rc;
 }
 
+/* What signs a JWS's input: the account key, or an external account
+ * binding's HMAC key. */
+typedef struct signer {
+	EVP_PKEY *key;              /* with alg */
+	const alg_info *alg;
+	const unsigned char *mac;   /* or HS256 with this key */
+	size_t mac_len;
+} signer;
+
+/* The flattened JSON serialization of HDR over PAYLOAD (RFC 7515 §7.2.2). */
+static int flatten(json_object *hdr, const char *payload, const signer *by,
+		   char **out, cps_err *err)
+{
+	const char *h = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *prot = cps_b64url_encode(h, strlen(h));
+	char *pay = cps_b64url_encode(payload, strlen(payload));
+	char *input = NULL, *sig = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (prot == NULL || pay == NULL || asprintf(&input, "%s.%s", prot, pay) < 0) {
+		input = NULL;
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((by->key ? sign(by->key, by->alg, input, &sig, err)
+		     : cps_jws_hs256(by->mac, by->mac_len, input, &sig, err)) != 0)
+		goto out;
+	if (asprintf(out, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
+		     prot, pay, sig) < 0) {
+		*out = NULL;
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(prot);
+	free(pay);
+	free(input);
+	free(sig);
+	return rc;
+}
+
 int cps_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
 		 const char *url, const char *payload, char **out, cps_err *err)
 {
 	const alg_info *a = alg_of(key);
-	json_object *hdr = json_object_new_object(), *jwk = NULL;
-	char *jwk_text = NULL, *prot = NULL, *pay = NULL, *input = NULL, *sig = NULL;
+	json_object *hdr = json_object_new_object();
+	char *jwk_text = NULL;
 	int rc = -1;
 
 	*out = NULL;
@@ -179,40 +223,15 @@ int cps_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
 	} else {
 		if (cps_jwk_json(key, &jwk_text, err) != 0)
 			goto out;
-		jwk = json_tokener_parse(jwk_text);
-		json_object_object_add(hdr, "jwk", jwk);
+		json_object_object_add(hdr, "jwk", json_tokener_parse(jwk_text));
 	}
 	if (nonce) /* none in the inner JWS of a key change (RFC 8555 §7.3.5) */
 		json_object_object_add(hdr, "nonce", json_object_new_string(nonce));
 	json_object_object_add(hdr, "url", json_object_new_string(url));
-	{
-		const char *h = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN |
-							       JSON_C_TO_STRING_NOSLASHESCAPE);
-
-		prot = cps_b64url_encode(h, strlen(h));
-	}
-	pay = cps_b64url_encode(payload, strlen(payload));
-	if (prot == NULL || pay == NULL || asprintf(&input, "%s.%s", prot, pay) < 0) {
-		input = NULL;
-		cps_fail(err, CPS_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (sign(key, a, input, &sig, err) != 0)
-		goto out;
-	if (asprintf(out, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
-		     prot, pay, sig) < 0) {
-		*out = NULL;
-		cps_fail(err, CPS_E_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = 0;
+	rc = flatten(hdr, payload, &(signer){ .key = key, .alg = a }, out, err);
 out:
 	json_object_put(hdr);
 	free(jwk_text);
-	free(prot);
-	free(pay);
-	free(input);
-	free(sig);
 	return rc;
 }
 
@@ -247,8 +266,7 @@ int cps_jws_eab(const EVP_PKEY *account_key, const char *eab_kid,
 		const char *new_account_url, char **out, cps_err *err)
 {
 	json_object *hdr = json_object_new_object();
-	char *jwk = NULL, *prot = NULL, *pay = NULL, *input = NULL, *sig = NULL;
-	const char *h;
+	char *jwk = NULL;
 	int rc = -1;
 
 	*out = NULL;
@@ -261,30 +279,10 @@ int cps_jws_eab(const EVP_PKEY *account_key, const char *eab_kid,
 	json_object_object_add(hdr, "alg", json_object_new_string("HS256"));
 	json_object_object_add(hdr, "kid", json_object_new_string(eab_kid));
 	json_object_object_add(hdr, "url", json_object_new_string(new_account_url));
-	h = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	prot = cps_b64url_encode(h, strlen(h));
-	pay = cps_b64url_encode(jwk, strlen(jwk));
-	if (prot == NULL || pay == NULL || asprintf(&input, "%s.%s", prot, pay) < 0) {
-		input = NULL;
-		cps_fail(err, CPS_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (cps_jws_hs256(mac_key, mac_len, input, &sig, err) != 0)
-		goto out;
-	if (asprintf(out, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
-		     prot, pay, sig) < 0) {
-		*out = NULL;
-		cps_fail(err, CPS_E_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = 0;
+	rc = flatten(hdr, jwk, &(signer){ .mac = mac_key, .mac_len = mac_len }, out, err);
 out:
 	json_object_put(hdr);
 	free(jwk);
-	free(prot);
-	free(pay);
-	free(input);
-	free(sig);
 	return rc;
 }
 
