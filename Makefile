@@ -62,7 +62,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 ITEST_SRC := $(sort $(wildcard tests/integration/c/itest_*.c))
 ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(OUT)/itests/%)
 
-.PHONY: all deps check unit-bins fuzz-bins demo install clean distclean bench config-template
+.PHONY: all deps check unit-bins fuzz-bins demo install clean distclean bench config-template man
 
 all: $(OUT)/cpcmd
 ifeq ($(VARIANT),plain)
@@ -146,10 +146,21 @@ install: all
 	install -m 0644 etc/systemd/* $(DESTDIR)$(CPSSL_HOME)/etc/systemd/
 	install -m 0755 scripts/housekeeping scripts/reissueAllCertificates \
 	  $(DESTDIR)$(CPSSL_HOME)/scripts/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	           $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 man/cpcmd.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/cpssl.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 etc/bash-completion/cpcmd $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
 
 # etc/config.ini is the key table rendered; a unit test keeps them equal.
 config-template: cpcmd
 	./cpcmd --default-config > etc/config.ini
+
+# man/*.[15] are the command and key tables rendered; 58_man_completion
+# keeps them equal.
+man: cpcmd
+	./cpcmd --man cpcmd > man/cpcmd.1
+	./cpcmd --man cpssl.ini > man/cpssl.ini.5
 
 # keeps build/deps (the libcurl build) so that a rebuild needs no network
 clean:

@@ -18,6 +18,7 @@
 #include "cpssl/deploy/reload.h"
 #include "cpssl/core/output.h"
 #include "modules/dispatch.h"
+#include "modules/man.h"
 
 static void usage(FILE *f)
 {
@@ -26,6 +27,7 @@ static void usage(FILE *f)
 	      "       cpcmd misc:i module:command   show one command's signature\n"
 	      "       cpcmd --default-config    print the documented default config.ini\n"
 	      "       cpcmd --version           the libraries and how they are linked\n"
+	      "       cpcmd --man cpcmd|cpssl.ini   a manual page (roff)\n"
 	      "\n"
 	      "Arguments are literals: [a,b]  ['k':'v']  null true false 42 'text'\n"
 	      "Environment: CPSSL_HOME (default " CPS_DEFAULT_HOME "), DEBUG=1 for detail.\n",
@@ -128,6 +130,17 @@ int main(int argc, char **argv)
 
 		if (text == NULL)
 			return CPS_EXIT_FAIL;
+		fputs(text, stdout);
+		free(text);
+		return CPS_EXIT_OK;
+	}
+	if (argc == 3 && strcmp(argv[1], "--man") == 0) {
+		char *text = cps_man_render(argv[2]);
+
+		if (text == NULL) {
+			fprintf(stderr, "ERROR   : no manual page '%s' (cpcmd or cpssl.ini)\n", argv[2]);
+			return CPS_EXIT_USAGE;
+		}
 		fputs(text, stdout);
 		free(text);
 		return CPS_EXIT_OK;
