@@ -18,6 +18,7 @@
 #include "cpssl/store/reloads.h"
 #include "cpssl/store/ssl_state.h"
 #include "modules/dispatch.h"
+#include "modules/metrics.h"
 #include "modules/status.h"
 
 #define RATE_LIMIT_REMINDER \
@@ -443,10 +444,19 @@ static int pass(cps_ctx *ctx, bool everything, const char *dir, json_object **re
 		.progress = isatty(STDERR_FILENO), .progress_cb = draw_progress,
 	};
 	cps_hk_result r;
+	time_t started = cps_now();
+	struct timespec t0, t1;
+	cps_err merr;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (cps_housekeeping(ctx->store, ctx->cfg, &ctx->set, &ctx->paths, &o, &r, err) != 0)
 		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!everything &&
+	    cps_metrics_write(ctx, &r, started, (double)(t1.tv_sec - t0.tv_sec) +
+			      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, &merr) != 0)
+		cps_warn("%s", merr.msg);
 	*result = pass_table(&r);
 	cps_info("%zu renewed, %zu failed, %zu skipped", r.renewed, r.failed, r.skipped);
 	if (r.failed)

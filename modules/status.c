@@ -106,53 +106,66 @@ static json_object *last_error(const cps_ssl_status *ss)
 	return le;
 }
 
+int cps_status_facts_get(cps_store *st, const cps_settings *set, long site_id,
+			 const char *boot, time_t now, cps_status_facts *f, cps_err *err)
+{
+	memset(f, 0, sizeof(*f));
+	if (cps_cert_current(st, site_id, &f->row, err) != 0)
+		return -1;
+	if (cps_ssl_status_get(st, site_id, &f->ss, err) != 0) {
+		cps_cert_row_free(&f->row);
+		return -1;
+	}
+	f->interim = f->row.id != 0 && strcmp(f->row.server, CPS_ORIGIN_INTERIM) == 0;
+	f->bootstrap = f->interim || (f->row.id == 0 && site_id == 0);
+	f->attempts = f->ss.boot_id && strcmp(f->ss.boot_id, boot) == 0 ? f->ss.boot_attempts : 0;
+	f->next = next_renewal(set, &f->row, &f->ss, f->bootstrap, boot, f->attempts, now);
+	return 0;
+}
+
+void cps_status_facts_free(cps_status_facts *f)
+{
+	cps_ssl_status_free(&f->ss);
+	cps_cert_row_free(&f->row);
+}
+
 /* The status of SITE_ID (0: the server) as an object; NULL with ERR. */
 static json_object *status_of(cps_store *st, const cps_settings *set, long site_id,
 			      const char *subject, const char *boot, time_t now, cps_err *err)
 {
+	cps_status_facts f;
+	const cps_cert_row *row = &f.row;
+	const cps_ssl_status *ss = &f.ss;
 	json_object *o;
-	cps_ssl_status ss;
-	cps_cert_row row;
-	bool interim, bootstrap;
-	long attempts;
-	time_t next;
 
-	if (cps_cert_current(st, site_id, &row, err) != 0)
+	if (cps_status_facts_get(st, set, site_id, boot, now, &f, err) != 0)
 		return NULL;
-	if (cps_ssl_status_get(st, site_id, &ss, err) != 0) {
-		cps_cert_row_free(&row);
-		return NULL;
-	}
-	interim = row.id != 0 && strcmp(row.server, CPS_ORIGIN_INTERIM) == 0;
-	bootstrap = interim || (row.id == 0 && site_id == 0);
-	attempts = ss.boot_id && strcmp(ss.boot_id, boot) == 0 ? ss.boot_attempts : 0;
-	next = next_renewal(set, &row, &ss, bootstrap, boot, attempts, now);
 	o = json_object_new_object();
 	json_object_object_add(o, "site", json_object_new_string(subject));
-	json_object_object_add(o, "certificate", json_object_new_boolean(row.id != 0));
-	if (row.id)
-		add_certificate(o, set, &row, now);
-	json_object_object_add(o, "interim", json_object_new_boolean(interim));
-	if (bootstrap) {
+	json_object_object_add(o, "certificate", json_object_new_boolean(row->id != 0));
+	if (row->id)
+		add_certificate(o, set, row, now);
+	json_object_object_add(o, "interim", json_object_new_boolean(f.interim));
+	if (f.bootstrap) {
 		json_object *b = json_object_new_object();
 
-		json_object_object_add(b, "this_boot", json_object_new_int64(attempts));
+		json_object_object_add(b, "this_boot", json_object_new_int64(f.attempts));
 		json_object_object_add(b, "max", json_object_new_int64(set->bootstrap_attempts));
 		json_object_object_add(o, "bootstrap_attempts", b);
 	}
-	json_object_object_add(o, "due", json_object_new_boolean(next != 0 && now >= next &&
-		(bootstrap || now <= cps_window_end(&set->window, (time_t)row.not_after))));
-	json_object_object_add(o, "failures", json_object_new_int64(ss.failures));
-	json_object_object_add(o, "last_error", last_error(&ss));
+	json_object_object_add(o, "due", json_object_new_boolean(f.next != 0 && now >= f.next &&
+		(f.bootstrap || now <= cps_window_end(&set->window, (time_t)row->not_after))));
+	json_object_object_add(o, "failures", json_object_new_int64(ss->failures));
+	json_object_object_add(o, "last_error", last_error(ss));
 	/* until then the housekeeping pass leaves the site alone */
-	add_time(o, "next_attempt", ss.next_attempt > (long long)now ? (time_t)ss.next_attempt : 0);
-	add_time(o, "next_renewal", next);
-	if (row.id && cps_origin_is_ca(row.server) && strcmp(row.server, set->ca.url) != 0)
+	add_time(o, "next_attempt", ss->next_attempt > (long long)now ? (time_t)ss->next_attempt : 0);
+	add_time(o, "last_success", (time_t)ss->last_success);
+	add_time(o, "next_renewal", f.next);
+	if (row->id && cps_origin_is_ca(row->server) && strcmp(row->server, set->ca.url) != 0)
 		json_object_object_add(o, "note", json_object_new_string(
 			"issued by another CA than the configured one: letsencrypt:request orders it "
 			"from the configured CA (renew refuses)"));
-	cps_ssl_status_free(&ss);
-	cps_cert_row_free(&row);
+	cps_status_facts_free(&f);
 	return o;
 }
 

@@ -41,6 +41,17 @@ enum {
 	  "Prefix for every system path cpssl writes (site trees, haproxy "    \
 	  "ssl.d, the challenge directory). \"/\" on a real server; a temp "   \
 	  "directory for tests and the demo.")                                 \
+	X(CPSSL_METRICS, "cpssl", "metrics", CPS_CT_BOOL, "true", NULL, 0, 0, 0, \
+	  layout.metrics,                                                      \
+	  "Each housekeeping pass writes cpssl.prom (Prometheus text format: " \
+	  "each certificate's expiry, last renewal, failures and next "        \
+	  "attempt; the pass's duration and counts) into metrics_dir, when "   \
+	  "that directory exists.")                                            \
+	X(CPSSL_METRICS_DIR, "cpssl", "metrics_dir", CPS_CT_PATH, "", NULL, 0, 0, 0, \
+	  layout.metrics_dir,                                                  \
+	  "node_exporter's textfile collector directory (its "                 \
+	  "--collector.textfile.directory). Empty: "                           \
+	  "<fs_root>/var/lib/prometheus/node-exporter, Debian's.")             \
 	X(LE_DEBUG, "letsencrypt", "debug", CPS_CT_BOOL, "false", NULL, 0, 0, 0, ca.staging, \
 	  "Use the staging server (staging_server: Let's Encrypt's, with "     \
 	  "untrusted \"Fake LE\" certificates and higher rate limits) "        \

@@ -186,7 +186,10 @@ static int derive(cps_settings *s, cps_err *err)
 	s->layout.http01_root = *s->layout.challenge_dir
 					? strdup(s->layout.challenge_dir)
 					: cps_layout_path(&s->layout, CPS_CHALLENGE_DIR_DEFAULT);
-	if (s->layout.http01_root == NULL)
+	s->layout.metrics_root = *s->layout.metrics_dir
+					 ? strdup(s->layout.metrics_dir)
+					 : cps_layout_path(&s->layout, CPS_METRICS_DIR_DEFAULT);
+	if (s->layout.http01_root == NULL || s->layout.metrics_root == NULL)
 		return nomem(err);
 	s->names.http_ok = !listed(&s->names.disabled_challenges, "http");
 	s->names.dns_ok = !listed(&s->names.disabled_challenges, "dns") && *s->dns.provider;
@@ -279,5 +282,6 @@ void cps_settings_free(cps_settings *s)
 		free(s->text[i]);
 	}
 	free((char *)s->layout.http01_root);
+	free((char *)s->layout.metrics_root);
 	memset(s, 0, sizeof(*s));
 }

@@ -29,6 +29,8 @@
 
 #define CPS_LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
 #define CPS_LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+/* Below fs_root: node_exporter's textfile collector directory on Debian. */
+#define CPS_METRICS_DIR_DEFAULT "/var/lib/prometheus/node-exporter"
 /* Below fs_root: root's, outside any directory others can write to. */
 #define CPS_CHALLENGE_DIR_DEFAULT "/var/lib/cpssl/acme-challenge"
 
@@ -58,6 +60,10 @@ typedef struct cps_layout {
 	const char *challenge_dir;   /* as configured ("" for the default) */
 	const char *http01_root;     /* derived: challenge_dir, or <fs_root>
 				      * CPS_CHALLENGE_DIR_DEFAULT */
+	bool metrics;
+	const char *metrics_dir;     /* as configured ("" for the default) */
+	const char *metrics_root;    /* derived: metrics_dir, or <fs_root>
+				      * CPS_METRICS_DIR_DEFAULT */
 } cps_layout;
 
 /* How the names of a request are checked, and which mechanisms can

@@ -28,7 +28,7 @@ CPCMD=$H_DIR/cpcmd
 
 # the machine's paths the unit names, and those the test view adds: each
 # must be the same after the test as before it
-machine_paths=(/usr/local/cpssl /var/lib/cpssl /home/virtual /etc/pki /etc/httpd /etc/haproxy/ssl.d
+machine_paths=(/usr/local/cpssl /var/lib/cpssl /var/lib/prometheus /home/virtual /etc/pki /etc/httpd /etc/haproxy/ssl.d
 	/usr/local/bin/cpcmd /usr/local/sbin/systemctl /etc/apache2 /run/apache2 /run/lock/apache2
 	/run/mount/utab /run/systemd/systemd-units-load)
 snapshot() {
@@ -153,7 +153,9 @@ maps=(--map "/usr/local/cpssl=$CPSSL_HOME" --map "/usr/local/cpssl/etc=$u/etc"
 	--map "/etc/httpd/conf=$fs/etc/httpd/conf"
 	--map "/etc/haproxy/ssl.d=$fs/etc/haproxy/ssl.d" --map "/etc/apache2=$u/apache2"
 	--map "/var/run/apache2=$u/run-apache2" --map "/var/lock/apache2=$u/lock-apache2"
-	--map "/usr/local/sbin/systemctl=$u/sbin/systemctl")
+	--map "/usr/local/sbin/systemctl=$u/sbin/systemctl"
+	--map "/var/lib/prometheus/node-exporter=$fs/var/lib/prometheus/node-exporter")
+mkdir -p "$fs/var/lib/prometheus/node-exporter"
 # run_unit UNIT [-- CMD…] — the sandbox, bounded; stdout in $OUT, stderr in
 # $ERR, the sandbox's status in $URC, the command's own in $CRC
 run_unit() {
@@ -166,7 +168,8 @@ run_unit() {
 
 # --- inside, writes outside ReadWritePaths= fail ---------------------------------------------
 probe='for p in /usr/local/cpssl/etc /usr/local/cpssl /usr/local/bin /etc /etc/pki/tls /var/lib /var/spool /srv /opt \
-	/usr/local/cpssl/storage /var/lib/cpssl /home/virtual /etc/pki/tls/certs /etc/httpd/conf /etc/haproxy/ssl.d /tmp /var/tmp; do
+	/usr/local/cpssl/storage /var/lib/cpssl /home/virtual /etc/pki/tls/certs /etc/httpd/conf /etc/haproxy/ssl.d /tmp /var/tmp \
+	/var/lib/prometheus/node-exporter; do
 	[ -d "$p" ] || { echo "missing $p"; continue; }
 	if (: >"$p/.probe") 2>/dev/null; then rm -f "$p/.probe"; echo "rw $p"; else echo "ro $p"; fi
 done
@@ -186,7 +189,7 @@ for p in /usr/local/cpssl/etc /usr/local/cpssl /usr/local/bin /etc /etc/pki/tls 
 	t_like "$OUT" "(^|$nl)ro $p($nl|\$)" "  $p: a write fails (outside ReadWritePaths=)"
 done
 for p in /usr/local/cpssl/storage /var/lib/cpssl /home/virtual /etc/pki/tls/certs /etc/httpd/conf /etc/haproxy/ssl.d \
-	/tmp /var/tmp; do
+	/tmp /var/tmp /var/lib/prometheus/node-exporter; do
 	t_like "$OUT" "(^|$nl)rw $p($nl|\$)" "  $p: writable"
 done
 t_like "$OUT" "home: virtual $nl" "  /home shows virtual alone (ProtectHome=tmpfs, BindPaths=)"
@@ -242,6 +245,11 @@ served_becomes a.test "$new"
 t_ok $? "Apache serves the new certificate for a.test"
 t_ok $(($(grep -c 'resuming normal operations' "$H_DIR/apache/logs/error.log") > graceful_before ? 0 : 1)) \
 	"  after a graceful restart"
+
+prom=$fs/var/lib/prometheus/node-exporter/cpssl.prom
+out=$(promtool check metrics <"$prom" 2>&1)
+t_is "$?:$out" "0:" "the pass wrote node_exporter's cpssl.prom, which promtool accepts"
+t_is "$(grep -c '^cpssl_certificate_expiry_timestamp_seconds{site="site1"} [0-9]' "$prom")" 1 "  with site1's expiry"
 
 # --- nothing due: 3, a success ------------------------------------------------------------------
 run_unit "$unit"
