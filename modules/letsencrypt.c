@@ -19,6 +19,7 @@
 #include "cpssl/store/ssl_state.h"
 #include "modules/dispatch.h"
 #include "modules/metrics.h"
+#include "modules/passlog.h"
 #include "modules/status.h"
 
 #define RATE_LIMIT_REMINDER \
@@ -396,26 +397,6 @@ static int cmd_reload_status(cps_ctx *ctx, json_object **args, size_t nargs,
 }
 
 /* The progress bar on a terminal: counts and an estimate of the time left. */
-static void draw_progress(size_t done, size_t total, size_t failed, long long eta_ms,
-			  void *ud)
-{
-	char bar[41];
-	size_t fill = total ? done * 40 / total : 40;
-
-	(void)ud;
-	memset(bar, '#', fill);
-	memset(bar + fill, '.', 40 - fill);
-	bar[40] = '\0';
-	fprintf(stderr, "\r[%s] %zu/%zu done, %zu failed", bar, done, total, failed);
-	if (eta_ms >= 0 && done < total)
-		fprintf(stderr, ", about %llds left ", (eta_ms + 999) / 1000);
-	else
-		fputs("            ", stderr);
-	if (done == total)
-		fputc('\n', stderr);
-	fflush(stderr);
-}
-
 static json_object *pass_table(const cps_hk_result *r)
 {
 	json_object *t = json_object_new_array();
@@ -439,23 +420,28 @@ static json_object *pass_table(const cps_hk_result *r)
 static int pass(cps_ctx *ctx, bool everything, const char *dir, json_object **result,
 		cps_err *err)
 {
+	cps_progress prog;
 	cps_hk_opts o = {
 		.everything = everything, .dir = dir,
-		.progress = isatty(STDERR_FILENO), .progress_cb = draw_progress,
+		.progress = isatty(STDERR_FILENO), .progress_cb = cps_progress_draw,
+		.progress_ud = &prog,
 	};
 	cps_hk_result r;
 	time_t started = cps_now();
-	struct timespec t0, t1;
+	struct timespec t1;
+	double secs;
 	cps_err merr;
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_MONOTONIC, &prog.start);
 	if (cps_housekeeping(ctx->store, ctx->cfg, &ctx->set, &ctx->paths, &o, &r, err) != 0)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (!everything &&
-	    cps_metrics_write(ctx, &r, started, (double)(t1.tv_sec - t0.tv_sec) +
-			      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, &merr) != 0)
+	secs = (double)(t1.tv_sec - prog.start.tv_sec) +
+	       (double)(t1.tv_nsec - prog.start.tv_nsec) / 1e9;
+	if (ctx->set.syslog)
+		cps_passlog_syslog(everything ? "reissue-all" : "housekeeping", &r, secs);
+	if (!everything && cps_metrics_write(ctx, &r, started, secs, &merr) != 0)
 		cps_warn("%s", merr.msg);
 	*result = pass_table(&r);
 	cps_info("%zu renewed, %zu failed, %zu skipped", r.renewed, r.failed, r.skipped);

@@ -41,6 +41,11 @@ enum {
 	  "Prefix for every system path cpssl writes (site trees, haproxy "    \
 	  "ssl.d, the challenge directory). \"/\" on a real server; a temp "   \
 	  "directory for tests and the demo.")                                 \
+	X(CPSSL_SYSLOG, "cpssl", "syslog", CPS_CT_BOOL, "true", NULL, 0, 0, 0, syslog, \
+	  "Each housekeeping pass and reissue-all logs one line per "         \
+	  "certificate (site, names, renewed/failed/skipped and why) and its " \
+	  "counts to syslog (ident cpssl, facility daemon; the journal under " \
+	  "systemd).")                                                         \
 	X(CPSSL_METRICS, "cpssl", "metrics", CPS_CT_BOOL, "true", NULL, 0, 0, 0, \
 	  layout.metrics,                                                      \
 	  "Each housekeeping pass writes cpssl.prom (Prometheus text format: " \

@@ -127,6 +127,7 @@ typedef struct cps_settings {
 	const char *deploy_hook;
 	long concurrency;
 	long bootstrap_attempts;
+	bool syslog;                 /* a line per certificate of a pass */
 	long order_limit, order_limit_hours; /* new orders per account */
 	const char *mail_proxy;
 	bool haproxy;                /* derived: mail_proxy is "haproxy" */
