@@ -5,6 +5,7 @@
 #   make check    deps + build + unit tests (plain and ASan+UBSan) + integration tests
 #   make demo     the main job end to end on a throw-away CPSSL_HOME
 #   make install  install cpcmd, config and scripts under PREFIX / CPSSL_HOME
+#   make deb      the Debian package (build/deb/), checked by lintian
 #   make clean    remove the builds but keep build/deps; distclean removes all
 
 PKGS     := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns libpsl
@@ -50,7 +51,17 @@ LINK_DEPS  :=
 else
 $(error LINK must be curl or shared, not '$(LINK)')
 endif
-ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN) -I. $(PKG_CFLAGS)
+# LAYOUT=fhs (the Debian package's build): without CPSSL_HOME, cpcmd uses
+# /etc/cpssl/config.ini and /var/lib/cpssl/storage instead of
+# /usr/local/cpssl; its objects go to a tree of their own.
+LAYOUT   ?= home
+ifeq ($(LAYOUT),fhs)
+OUT      := $(OUT)-fhs
+LAYOUT_FLAG := -DCPS_LAYOUT_FHS
+else ifneq ($(LAYOUT),home)
+$(error LAYOUT must be home or fhs, not '$(LAYOUT)')
+endif
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(CPPFLAGS) $(SAN) $(LAYOUT_FLAG) -I. $(PKG_CFLAGS)
 
 LIB_SRC  := $(sort $(wildcard cpssl/*/*.c))
 MOD_SRC  := $(sort $(wildcard modules/*.c))
@@ -62,10 +73,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 ITEST_SRC := $(sort $(wildcard tests/integration/c/itest_*.c))
 ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(OUT)/itests/%)
 
-.PHONY: all deps check unit-bins fuzz-bins demo install clean distclean bench config-template man
+.PHONY: all deps check unit-bins fuzz-bins demo install clean distclean bench config-template man deb
 
 all: $(OUT)/cpcmd
-ifeq ($(VARIANT),plain)
+ifeq ($(VARIANT)$(LAYOUT),plainhome)
 all: cpcmd
 cpcmd: $(OUT)/cpcmd
 	cp $< $@
@@ -82,7 +93,7 @@ $(OUT)/libcpmod.a: $(MOD_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(OUT)/cpcmd: $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(LINK_DEPS)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
 
 # the small static libcurl (fetches Debian's curl source once)
 $(CURL_LIB):
@@ -150,6 +161,8 @@ install: all
 	           $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0644 man/cpcmd.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/cpssl.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/reissueAllCertificates.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 etc/bash-completion/cpcmd $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
 
 # etc/config.ini is the key table rendered; a unit test keeps them equal.
@@ -162,9 +175,14 @@ man: cpcmd
 	./cpcmd --man cpcmd > man/cpcmd.1
 	./cpcmd --man cpssl.ini > man/cpssl.ini.5
 
+# The Debian package (debian/): build/deb/cpssl_VERSION_ARCH.deb, checked
+# by lintian. Installs debhelper and lintian when missing.
+deb:
+	scripts/build-deb
+
 # keeps build/deps (the libcurl build) so that a rebuild needs no network
 clean:
-	rm -rf build/plain build/plain-shared build/asan build/fuzz cpcmd
+	rm -rf build/plain build/plain-shared build/plain-shared-fhs build/asan build/fuzz build/deb cpcmd
 
 distclean: clean
 	rm -rf build

@@ -30,7 +30,7 @@ static void usage(FILE *f)
 	      "       cpcmd --man cpcmd|cpssl.ini   a manual page (roff)\n"
 	      "\n"
 	      "Arguments are literals: [a,b]  ['k':'v']  null true false 42 'text'\n"
-	      "Environment: CPSSL_HOME (default " CPS_DEFAULT_HOME "), DEBUG=1 for detail.\n",
+	      "Environment: CPSSL_HOME (" CPS_LAYOUT_TEXT "), DEBUG=1 for detail.\n",
 	      f);
 }
 

@@ -159,15 +159,17 @@ static const char cpcmd_tail[] =
 	".TP\n.B 3\nnothing to do\n"
 	".SH ENVIRONMENT\n"
 	".TP\n.B CPSSL_HOME\n"
-	"cpssl's directory (default \\fB" CPS_DEFAULT_HOME "\\fR): \\fBetc/config.ini\\fR, the "
-	"database and \\fBstorage/\\fR.\n"
+	"a self-contained tree holding \\fBetc/config.ini\\fR and \\fBstorage/\\fR (the "
+	"database, certificates, keys and accounts); " CPS_LAYOUT_TEXT ".\n"
 	".TP\n.B DEBUG\n"
 	"\\fB1\\fR adds DEBUG messages.\n"
 	".SH FILES\n"
-	".TP\n.I $CPSSL_HOME/etc/config.ini\n"
-	"the server's settings, see \\fBcpssl.ini\\fR(5).\n"
-	".TP\n.I $CPSSL_HOME/storage/\n"
-	"the certificates, their keys (0600) and the ACME accounts.\n"
+	".TP\n.I " CPS_DEFAULT_CONFIG "\n"
+	"the server's settings, see \\fBcpssl.ini\\fR(5) (\\fI$CPSSL_HOME/etc/config.ini\\fR when "
+	"set).\n"
+	".TP\n.I " CPS_DEFAULT_STORAGE "/\n"
+	"the database, the certificates, their keys (0600) and the ACME accounts "
+	"(\\fI$CPSSL_HOME/storage/\\fR when set).\n"
 	".SH EXAMPLES\n"
 	"Request a certificate for a site's domain and its wildcard, the wildcard by dns\\-01:\n"
 	".PP\n.nf\n.RS\n"
@@ -230,7 +232,7 @@ static void render_ini(FILE *f)
 
 	page_header(f, "CPSSL.INI", 5, "cpssl configuration");
 	fputs(".SH NAME\n"
-	      "cpssl.ini \\- the settings of cpssl: $CPSSL_HOME/etc/config.ini\n"
+	      "cpssl.ini \\- the settings of cpssl: " CPS_DEFAULT_CONFIG "\n"
 	      ".SH DESCRIPTION\n"
 	      "An INI file of sections and \\fIkey\\fR \\fB=\\fR \\fIvalue\\fR lines; \\fB;\\fR starts "
 	      "a comment. A key left out has its default. \\fBcpcmd \\-\\-default\\-config\\fR prints "
@@ -262,8 +264,8 @@ static void render_ini(FILE *f)
 		key_type(f, k);
 	}
 	fputs(".SH FILES\n"
-	      ".TP\n.I $CPSSL_HOME/etc/config.ini\n"
-	      "(default \\fB" CPS_DEFAULT_HOME "/etc/config.ini\\fR)\n"
+	      ".TP\n.I " CPS_DEFAULT_CONFIG "\n"
+	      "(\\fI$CPSSL_HOME/etc/config.ini\\fR when \\fBCPSSL_HOME\\fR is set)\n"
 	      ".SH SEE ALSO\n"
 	      "\\fBcpcmd\\fR(1)\n", f);
 }

@@ -141,7 +141,9 @@ static int config_set(cps_ctx *ctx, json_object **args, size_t nargs,
 	json_object_put(secret);
 	if (rc != 0)
 		return -1;
-	etc = cps_path_join(ctx->paths.home, "etc");
+	etc = strdup(ctx->paths.config);
+	if (etc && strrchr(etc, '/'))
+		*strrchr(etc, '/') = '\0'; /* config.ini's directory */
 	rc = etc ? cps_fs_mkdir_p(etc, 0755, err)
 		 : cps_fail(err, CPS_E_NOMEM, "out of memory");
 	if (rc == 0)

@@ -327,7 +327,10 @@ static int spawn_waiter(const cps_paths *paths, cps_err *err)
 		if (fork() == 0) {
 			close_range(3, ~0U, 0);
 			signal(SIGHUP, SIG_IGN);
-			setenv("CPSSL_HOME", paths->home, 1);
+			if (paths->home)
+				setenv("CPSSL_HOME", paths->home, 1);
+			else
+				unsetenv("CPSSL_HOME"); /* the built-in layout */
 			execv(exe, argv);
 		}
 		_exit(0);

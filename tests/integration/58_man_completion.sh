@@ -22,6 +22,9 @@ for page in cpcmd:1 cpssl.ini:5; do
 	t_is "$warn" "" "  man -l renders it without a warning"
 	t_like "$(head -n 3 "$H_DIR/$name.txt")" "$(echo "$name" | tr a-z A-Z)\($sec\)" "  with its name and section"
 done
+warn=$(MANWIDTH=100 man --warnings -l "$src/man/reissueAllCertificates.8" 2>&1 >"$H_DIR/r.txt")
+t_is "$warn" "" "man/reissueAllCertificates.8 renders without a warning"
+t_like "$(head -n 1 "$H_DIR/r.txt")" "REISSUEALLCERTIFICATES\(8\)" "  as section 8"
 "$CPCMD" --man bogus >/dev/null 2>"$H_DIR/err"
 t_is "$?" 2 "an unknown page: exit 2"
 t_like "$(cat "$H_DIR/err")" "no manual page 'bogus' \(cpcmd or cpssl.ini\)" "  naming the pages there are"
