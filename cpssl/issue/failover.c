@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpssl/acme/client.h"
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
 #include "cpssl/issue/ari.h"
@@ -229,4 +230,16 @@ void cps_failover_ari_refresh(cps_session *s, long long now)
 	}
 	if (cps_session_use_ca(s, in_use, &e) != 0)
 		cps_warn("%s", e.msg);
+}
+
+int cps_failover_reach(cps_session *s, cps_err *err)
+{
+	unsigned tried = 0;
+
+	if (cps_failover_choose(s, err) != 0)
+		return -1;
+	while (cps_acme_load_directory(s->acme, err) != 0)
+		if (!cps_failover_after_failure(s, err, &tried))
+			return -1;
+	return 0;
 }

@@ -43,6 +43,11 @@ int cps_failover_view_get(cps_store *st, const cps_settings *set, long long now,
 /* Move the session S to the CA to use (cps_failover_pick). */
 int cps_failover_choose(cps_session *s, cps_err *err);
 
+/* Move the session S to the CA to use and read its directory; a CA that
+ * cannot be reached (or is passed over by its failure) gives way to the
+ * next at once, each at most once. */
+int cps_failover_reach(cps_session *s, cps_err *err);
+
 /* After an attempt that failed with ERR: record it against the session's
  * CA; when the CA is passed over by it and another not yet tried in this
  * request (*TRIED: a bit per CA, the current one's set here) can be used,

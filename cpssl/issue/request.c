@@ -137,7 +137,9 @@ static int request_locked(cps_session *s, const cps_site *site, const char *cons
 	memset(res, 0, sizeof(*res));
 	if (cps_names_plan(s->st, ns, site, names, n, &po, &plan, &np, err) != 0)
 		return cps_err_prefix(err, "%s", who(site));
-	if (caa_prune(s, site, plan, &np, po.strict, err) != 0) {
+	/* the CA the failover rule picks, reachable; its caaIdentities decide */
+	if ((np && cps_failover_reach(s, err) != 0) ||
+	    caa_prune(s, site, plan, &np, po.strict, err) != 0) {
 		cps_err_prefix(err, "%s", who(site));
 		goto out;
 	}

@@ -74,6 +74,8 @@ int cps_session_use_ca(cps_session *s, const char *url, cps_err *err)
 	s->account_ready = false;
 	s->own.ca.url = url;
 	memcpy(s->own.ca.dir_name, dir, sizeof(dir));
+	s->dir_url = s->own.ca.url;
+	s->server_dir = s->own.ca.dir_name;
 	/* the binding the CA gave is the primary's */
 	s->own.ca.eab_kid = strcmp(url, s->primary) == 0 ? s->given->ca.eab_kid : "";
 	s->own.ca.eab_hmac_key = strcmp(url, s->primary) == 0 ? s->given->ca.eab_hmac_key : "";
