@@ -49,6 +49,10 @@ enum {
 	X(LE_SERVER, "letsencrypt", "server", CPS_CT_URL, "", NULL, 0, 0, 0, ca.server, \
 	  "ACME directory URL of the CA; empty selects Let's Encrypt's "       \
 	  "production.")                                                       \
+	X(LE_STAGING_SERVER, "letsencrypt", "staging_server", CPS_CT_URL, "",  \
+	  NULL, 0, 0, 0, ca.staging_server,                                    \
+	  "ACME directory URL used while debug is true; empty selects Let's "  \
+	  "Encrypt's staging.")                                                \
 	X(LE_FALLBACK_SERVERS, "letsencrypt", "fallback_servers", CPS_CT_URLS, \
 	  "", NULL, 0, 0, 0, ca.fallbacks,                                     \
 	  "ACME directory URLs of further CAs, in order, used when server "   \
@@ -64,10 +68,6 @@ enum {
 	X(LE_FAILOVER_RETRY_HOURS, "letsencrypt", "failover_retry_hours",      \
 	  CPS_CT_INT, "24", NULL, 1, 8760, 0, ca.failover_retry_hours,         \
 	  "Hours a failed CA is passed over before it is tried again.")       \
-	X(LE_STAGING_SERVER, "letsencrypt", "staging_server", CPS_CT_URL, "",  \
-	  NULL, 0, 0, 0, ca.staging_server,                                    \
-	  "ACME directory URL used while debug is true; empty selects Let's "  \
-	  "Encrypt's staging.")                                                \
 	X(LE_CA_BUNDLE, "letsencrypt", "ca_bundle", CPS_CT_PATH, "", NULL, 0, 0, \
 	  0, ca.ca_bundle, "PEM file of extra CA certificates trusted for the ACME server's " \
 	  "HTTPS endpoint (a private CA such as Pebble). Added to the system " \
