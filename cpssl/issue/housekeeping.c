@@ -614,7 +614,7 @@ static int account_ready(cps_store *st, const cps_settings *set, const cps_paths
 	else if (email == NULL)
 		cps_warn("no administrator e-mail is set, so no ACME account can be registered "
 			 "(cpcmd common:set-email ADDRESS)");
-	else if (cps_session_account(*s, &e) != 0)
+	else if (cps_failover_choose(*s, &e) != 0 || cps_session_account(*s, &e) != 0)
 		cps_warn("the ACME account is not ready: %s", e.msg);
 	free(email);
 	return 0;

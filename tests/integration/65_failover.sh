@@ -156,4 +156,13 @@ status site3
 t_is "$(jq -r '.server, .ca.in_use, .ca.failed_over_from' <<<"$OUT" | tr '\n' ' ')" "$P2_URL $P2_URL $P1_URL " \
 	"  status: the fallback issued it and is in use"
 t_isnt "$(jq -r .ca.until <<<"$OUT")" "$until_t" "  passed over until a new time"
+
+# --- the housekeeping pass: the same rule ----------------------------------------------------
+c_run scope:set cp.config letsencrypt ari false
+q "UPDATE certificates SET not_before = $CPSSL_NOW - 85 * 86400, not_after = $CPSSL_NOW + 5 * 86400 WHERE is_current = 1 AND site_id = 2"
+c_run -o json letsencrypt:housekeeping
+t_is "$(jq -r '.[] | select(.site == "site2") | .result' <<<"$OUT")" renewed \
+	"housekeeping renews the primary's due certificate while the primary is passed over" || t_diag "$ERR"
+from "$P2_DIR" site2 p2; t_ok $? "  through the fallback"
+t_unlike "$ERR" "badNonce" "  the passed-over primary is not asked (not even for the account)"
 t_done
