@@ -165,4 +165,10 @@ t_is "$(jq -r '.[] | select(.site == "site2") | .result' <<<"$OUT")" renewed \
 	"housekeeping renews the primary's due certificate while the primary is passed over" || t_diag "$ERR"
 from "$P2_DIR" site2 p2; t_ok $? "  through the fallback"
 t_unlike "$ERR" "badNonce" "  the passed-over primary is not asked (not even for the account)"
+
+# --- revocation: at the CA that issued it ----------------------------------------------------
+c_run -d site3 letsencrypt:revoke
+t_is "$RC" 0 "the fallback's certificate is revoked" || t_diag "$ERR"
+status site3
+t_is "$(jq -r '.revoked, .server' <<<"$OUT" | tr '\n' ' ')" "true $P2_URL " "  at the fallback, which issued it"
 t_done
