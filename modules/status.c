@@ -7,7 +7,9 @@
 
 #include "cpssl/core/clock.h"
 #include "cpssl/core/output.h"
+#include "cpssl/core/log.h"
 #include "cpssl/core/window.h"
+#include "cpssl/issue/failover.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/ssl_state.h"
 #include "cpssl/store/sites.h"
@@ -82,7 +84,11 @@ static void add_certificate(json_object *o, const cps_settings *set, const cps_c
 	/* the ACME directory it came from, or import / self-signed */
 	json_object_object_add(o, "server", json_object_new_string(row->server));
 	json_object_object_add(o, "from_configured_ca",
-			       json_object_new_boolean(strcmp(row->server, set->ca.url) == 0));
+			       json_object_new_boolean(cps_failover_configured(set, row->server)));
+	/* a fallback_servers CA (not [letsencrypt] server) issued it */
+	json_object_object_add(o, "from_fallback_ca",
+			       json_object_new_boolean(strcmp(row->server, set->ca.url) != 0 &&
+						       cps_failover_configured(set, row->server)));
 	/* the ACME profile it was issued under, when the CA named one */
 	json_object_object_add(o, "profile", row->profile ? json_object_new_string(row->profile) : NULL);
 	json_object_object_add(win, "from", cps_json_time(from));
@@ -90,6 +96,31 @@ static void add_certificate(json_object *o, const cps_settings *set, const cps_c
 	json_object_object_add(o, "renewal_window", win);
 	json_object_object_add(o, "ari", ari_of(set, row));
 	json_object_object_add(o, "revoked", json_object_new_boolean(row->revoked != 0));
+}
+
+/* The CA a request uses now, and the failover state: {in_use, primary,
+ * fallbacks, failed_over_from, until, primary_failures}. */
+static json_object *ca_of(cps_store *st, const cps_settings *set, time_t now)
+{
+	json_object *o = json_object_new_object(), *fb = json_object_new_array();
+	cps_failover_view v;
+	cps_err e;
+
+	if (cps_failover_view_get(st, set, (long long)now, &v, &e) != 0) {
+		cps_warn("%s", e.msg);
+		memset(&v, 0, sizeof(v));
+		v.in_use = set->ca.url;
+	}
+	for (size_t i = 0; i < set->ca.fallbacks.n; i++)
+		json_object_array_add(fb, json_object_new_string(set->ca.fallbacks.v[i]));
+	json_object_object_add(o, "in_use", json_object_new_string(v.in_use));
+	json_object_object_add(o, "primary", json_object_new_string(set->ca.url));
+	json_object_object_add(o, "fallbacks", fb);
+	json_object_object_add(o, "failed_over_from",
+			       v.failed_over_from ? json_object_new_string(v.failed_over_from) : NULL);
+	json_object_object_add(o, "until", v.failed_over_from ? cps_json_time((time_t)v.until) : NULL);
+	json_object_object_add(o, "primary_failures", json_object_new_int64(v.failures));
+	return o;
 }
 
 static json_object *last_error(const cps_ssl_status *ss)
@@ -161,10 +192,11 @@ static json_object *status_of(cps_store *st, const cps_settings *set, long site_
 	add_time(o, "next_attempt", ss->next_attempt > (long long)now ? (time_t)ss->next_attempt : 0);
 	add_time(o, "last_success", (time_t)ss->last_success);
 	add_time(o, "next_renewal", f.next);
-	if (row->id && cps_origin_is_ca(row->server) && strcmp(row->server, set->ca.url) != 0)
+	if (row->id && cps_origin_is_ca(row->server) && !cps_failover_configured(set, row->server))
 		json_object_object_add(o, "note", json_object_new_string(
 			"issued by another CA than the configured one: letsencrypt:request orders it "
 			"from the configured CA (renew refuses)"));
+	json_object_object_add(o, "ca", ca_of(st, set, now));
 	cps_status_facts_free(&f);
 	return o;
 }
@@ -212,7 +244,7 @@ typedef struct lister {
 /* The overview keeps what `certbot certificates` shows. */
 static json_object *overview(json_object *full)
 {
-	static const char *const keep[] = { "site", "names", "issuer", "server", "profile", "expires",
+	static const char *const keep[] = { "site", "names", "issuer", "server", "from_fallback_ca", "profile", "expires",
 					    "days_left", "next_renewal", "failures", "last_error" };
 	json_object *o = json_object_new_object(), *v;
 

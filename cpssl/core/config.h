@@ -25,6 +25,7 @@ typedef enum cps_ctype {
 	CPS_CT_CHOICES,   /* comma-separated subset of choices */
 	CPS_CT_SECRET,    /* like STRING, never logged */
 	CPS_CT_FRACTION,  /* "1/3" or "0.25": from 0 (off) up to, not including, 1 */
+	CPS_CT_URLS,      /* comma-separated https:// URLs */
 } cps_ctype;
 
 /* A site may override only what cannot reach beyond the site: never a
@@ -68,6 +69,21 @@ enum {
 	  NULL, 0, 0, 0, ca.staging_server,                                    \
 	  "ACME directory URL used while debug is true; empty selects Let's "  \
 	  "Encrypt's staging.")                                                \
+	X(LE_FALLBACK_SERVERS, "letsencrypt", "fallback_servers", CPS_CT_URLS, \
+	  "", NULL, 0, 0, 0, ca.fallbacks,                                     \
+	  "ACME directory URLs of further CAs, in order, used when server "   \
+	  "fails (comma-separated https:// URLs; each has its own account "   \
+	  "and storage directory; eab_kid and eab_hmac_key are sent to "      \
+	  "server only). Empty: no failover.")                                \
+	X(LE_FAILOVER_AFTER, "letsencrypt", "failover_after", CPS_CT_INT, "3", \
+	  NULL, 1, 100, 0, ca.failover_after,                                  \
+	  "Consecutive failures of a CA (its errors, rate limits, timeouts) " \
+	  "after which the next one of server, fallback_servers is used; a "  \
+	  "CA that cannot be reached at all is left at once. A site's own "   \
+	  "failures (validation, CAA, names) never count.")                   \
+	X(LE_FAILOVER_RETRY_HOURS, "letsencrypt", "failover_retry_hours",      \
+	  CPS_CT_INT, "24", NULL, 1, 8760, 0, ca.failover_retry_hours,         \
+	  "Hours a failed CA is passed over before it is tried again.")       \
 	X(LE_CA_BUNDLE, "letsencrypt", "ca_bundle", CPS_CT_PATH, "", NULL, 0, 0, \
 	  0, ca.ca_bundle, "PEM file of extra CA certificates trusted for the ACME server's " \
 	  "HTTPS endpoint (a private CA such as Pebble). Added to the system " \

@@ -159,6 +159,13 @@ static int list_item(const cps_config_key *k, const char *item, char **out,
 		if (n < 0)
 			*out = NULL;
 		break;
+	case CPS_CT_URLS:
+		if (strncmp(item, "https://", 8) != 0 || strlen(item) == 8 ||
+		    strpbrk(item, " \t\"'<>\\"))
+			return bad_value(k, item, "a comma-separated list of https:// URLs (ACME "
+					 "directories)", err);
+		*out = strdup(item);
+		break;
 	case CPS_CT_CHOICES:
 		if (!in_choices(k->choices, item)) {
 			char want[160];
@@ -371,6 +378,7 @@ static const canon_fn canon_of[] = {
 	[CPS_CT_CHOICES] = canon_list,
 	[CPS_CT_SECRET] = canon_text,
 	[CPS_CT_FRACTION] = canon_fraction,
+	[CPS_CT_URLS] = canon_list,
 };
 
 int cps_config_canonical(const cps_config_key *k, const char *raw, char **out,
@@ -403,7 +411,7 @@ int cps_config_canonical(const cps_config_key *k, const char *raw, char **out,
 static bool is_list_type(cps_ctype t)
 {
 	return t == CPS_CT_HOSTNAMES || t == CPS_CT_HOSTPORTS ||
-	       t == CPS_CT_CHOICES;
+	       t == CPS_CT_CHOICES || t == CPS_CT_URLS;
 }
 
 int cps_config_normalize(const cps_config_key *k, json_object *value,
@@ -464,7 +472,8 @@ json_object *cps_config_typed(const cps_config_key *k, const char *text)
 		return json_object_new_int64(strtol(text, NULL, 10));
 	case CPS_CT_HOSTNAMES:
 	case CPS_CT_HOSTPORTS:
-	case CPS_CT_CHOICES: {
+	case CPS_CT_CHOICES:
+	case CPS_CT_URLS: {
 		json_object *arr = json_object_new_array();
 		char *copy = strdup(text), *save = NULL;
 

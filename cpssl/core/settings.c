@@ -24,7 +24,7 @@ typedef enum storage {
 	 : (t) == CPS_CT_INT || (t) == CPS_CT_DURATION ? ST_LONG               \
 	 : (t) == CPS_CT_FRACTION ? ST_DOUBLE                                  \
 	 : (t) == CPS_CT_COMMAND ? ST_ARGV                                     \
-	 : (t) == CPS_CT_HOSTNAMES || (t) == CPS_CT_CHOICES ? ST_LIST          \
+	 : (t) == CPS_CT_HOSTNAMES || (t) == CPS_CT_CHOICES || (t) == CPS_CT_URLS ? ST_LIST         \
 	 : ST_TEXT)
 
 #define STORAGE_OF_FIELD(m)                                                    \
@@ -183,6 +183,12 @@ static int derive(cps_settings *s, cps_err *err)
 		s->ca.url = *s->ca.server ? s->ca.server : CPS_LE_PRODUCTION;
 	if (cps_server_dirname(s->ca.url, s->ca.dir_name, sizeof(s->ca.dir_name), err) != 0)
 		return -1;
+	for (size_t i = 0; i < s->ca.fallbacks.n; i++) {
+		char d[256];
+
+		if (cps_server_dirname(s->ca.fallbacks.v[i], d, sizeof(d), err) != 0)
+			return cps_err_prefix(err, "[letsencrypt] fallback_servers");
+	}
 	s->layout.http01_root = *s->layout.challenge_dir
 					? strdup(s->layout.challenge_dir)
 					: cps_layout_path(&s->layout, CPS_CHALLENGE_DIR_DEFAULT);

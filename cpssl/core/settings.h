@@ -49,7 +49,11 @@ typedef struct cps_ca_settings {
 	const char *profile;         /* "" = the CA's default */
 	const char *eab_kid;         /* external account binding, "" = none */
 	const char *eab_hmac_key;    /* its MAC key, base64url (a secret) */
-	const char *url;             /* derived: the ACME directory in use */
+	cps_strlist fallbacks;       /* [letsencrypt] fallback_servers, in order */
+	long failover_after;         /* consecutive failures before the next CA */
+	long failover_retry_hours;   /* how long a failed CA is passed over */
+	const char *url;             /* derived: the ACME directory in use (the
+				      * primary; a session may move to a fallback) */
 	char dir_name[256];          /* derived: its storage name, e.g.
 				      * acme-v02.api.letsencrypt.org.directory */
 } cps_ca_settings;

@@ -22,6 +22,7 @@
 #include "cpssl/deploy/reload.h"
 #include "cpssl/deploy/storage.h"
 #include "cpssl/issue/ari.h"
+#include "cpssl/issue/failover.h"
 #include "cpssl/issue/session.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/server.h"
@@ -133,7 +134,7 @@ static job *request_job(jobs *js, long site_id, const char *site, const char *na
 static job *job_for(jobs *js, const cps_settings *set, long site_id, const char *site,
 		    const char *server, const char *names, long long expires)
 {
-	if (strcmp(server, set->ca.url) != 0)
+	if (!cps_failover_configured(set, server))
 		return request_job(js, site_id, site, names, expires);
 	return job_add(js, site_id, site, names, expires);
 }
@@ -613,7 +614,7 @@ static int account_ready(cps_store *st, const cps_settings *set, const cps_paths
 	else if (email == NULL)
 		cps_warn("no administrator e-mail is set, so no ACME account can be registered "
 			 "(cpcmd common:set-email ADDRESS)");
-	else if (cps_session_account(*s, &e) != 0)
+	else if (cps_failover_choose(*s, &e) != 0 || cps_session_account(*s, &e) != 0)
 		cps_warn("the ACME account is not ready: %s", e.msg);
 	free(email);
 	return 0;
@@ -653,7 +654,6 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 	size_t warned;
 	char stale[512];
 	cps_session *s = NULL;
-	cps_ari_pass ari;
 	cps_err e;
 	int rc = -1;
 
@@ -665,7 +665,7 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 	finish_deployments(st, cfg, paths);
 	/* the CA's windows first: they decide what is due */
 	if (s && !opts->everything)
-		cps_ari_refresh(s, (long long)cps_now(), &ari);
+		cps_failover_ari_refresh(s, (long long)cps_now());
 	cps_session_free(s);
 	if (collect_jobs(st, set, paths, opts, &js, err) != 0 || pace(st, set, &js, err) != 0 ||
 	    run_jobs(st, set, opts, &js, err) != 0)

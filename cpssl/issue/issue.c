@@ -32,6 +32,7 @@
 #include "cpssl/crypto/key.h"
 #include "cpssl/deploy/deploy.h"
 #include "cpssl/issue/ari.h"
+#include "cpssl/issue/failover.h"
 #include "cpssl/issue/internal.h"
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/ssl_state.h"
@@ -308,24 +309,19 @@ static void failed(run *r, cps_issue_result *res, const cps_err *err)
 	cps_issue_result_free(res);
 }
 
-int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
-	      cps_err *err)
+/* One attempt at the session's CA, under the site's lock; *MOVABLE tells
+ * whether the request may go on at another CA after a failure (nothing
+ * was finalized here that a later run would fetch). */
+static int attempt(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
+		   bool *movable, cps_err *err)
 {
 	run r = { .s = s, .req = req };
 	long long t0 = cps_monotonic_ms();
 	unsigned req0 = cps_acme_stats_get(s->acme)->requests;
 	unsigned bad0 = cps_acme_stats_get(s->acme)->bad_nonces;
-	cps_err e;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	if (req->n == 0)
-		return cps_fail(err, CPS_E_INVAL, "no hostnames to register");
-	/* one order per site at a time, across processes */
-	if (cps_site_lock(s->paths, req->site_name, err) != 0)
-		return -1;
-	if (cps_issue_cleanup(s, req->site_id, &e) != 0)
-		cps_warn("%s", e.msg);
 	r.names = calloc(req->n, sizeof(*r.names));
 	for (size_t i = 0; r.names && i < req->n; i++)
 		r.names[i] = req->plan[i].name;
@@ -351,9 +347,37 @@ int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
 	cps_ari_after_issue(s, req->site_id);
 	rc = 0;
 out:
+	*movable = !r.finalized;
 	if (rc != 0)
 		failed(&r, res, err);
 	run_free(&r);
+	return rc;
+}
+
+int cps_issue(cps_session *s, const cps_issue_req *req, cps_issue_result *res,
+	      cps_err *err)
+{
+	unsigned tried = 0;
+	bool movable = true;
+	cps_err e;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (req->n == 0)
+		return cps_fail(err, CPS_E_INVAL, "no hostnames to register");
+	/* one order per site at a time, across processes */
+	if (cps_site_lock(s->paths, req->site_name, err) != 0)
+		return -1;
+	/* the CA the failover rule picks; at most each CA once */
+	if ((rc = cps_failover_choose(s, err)) == 0) {
+		if (cps_issue_cleanup(s, req->site_id, &e) != 0)
+			cps_warn("%s", e.msg);
+		while ((rc = attempt(s, req, res, &movable, err)) != 0 && movable &&
+		       cps_failover_after_failure(s, err, &tried))
+			;
+		if (rc == 0)
+			cps_failover_succeeded(s);
+	}
 	cps_site_unlock(req->site_name);
 	return rc;
 }

@@ -6,18 +6,22 @@
 #include <stdio.h>
 
 #include "cpssl/core/log.h"
+#include "cpssl/issue/failover.h"
 #include "cpssl/store/acme_state.h"
 
 int cps_pace(cps_store *st, const cps_settings *set, long long now, size_t waiting,
 	     size_t *let, char *why, size_t len, cps_err *err)
 {
+	const char *ca;
 	long used;
 
 	*let = waiting;
 	why[0] = '\0';
 	if (set->order_limit <= 0 || waiting == 0)
 		return 0;
-	if (cps_order_count_since(st, set->ca.url, now - set->order_limit_hours * 3600LL, &used,
+	/* the limit is the account's: at the CA the pass orders from */
+	if (cps_failover_pick(st, set, now, &ca, err) != 0 ||
+	    cps_order_count_since(st, ca, now - set->order_limit_hours * 3600LL, &used,
 				  err) != 0)
 		return -1;
 	*let = used >= set->order_limit ? 0 : (size_t)(set->order_limit - used);

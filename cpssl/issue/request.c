@@ -9,6 +9,7 @@
 #include "cpssl/acme/client.h"
 #include "cpssl/deploy/deploy.h"
 #include "cpssl/issue/caa.h"
+#include "cpssl/issue/failover.h"
 #include "cpssl/core/fs.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/server.h"
@@ -136,7 +137,9 @@ static int request_locked(cps_session *s, const cps_site *site, const char *cons
 	memset(res, 0, sizeof(*res));
 	if (cps_names_plan(s->st, ns, site, names, n, &po, &plan, &np, err) != 0)
 		return cps_err_prefix(err, "%s", who(site));
-	if (caa_prune(s, site, plan, &np, po.strict, err) != 0) {
+	/* the CA the failover rule picks, reachable; its caaIdentities decide */
+	if ((np && cps_failover_reach(s, err) != 0) ||
+	    caa_prune(s, site, plan, &np, po.strict, err) != 0) {
 		cps_err_prefix(err, "%s", who(site));
 		goto out;
 	}
@@ -199,19 +202,23 @@ static int current_names(cps_session *s, const cps_site *site, bool renewing, ch
 				"%s has no certificate yet: order one with letsencrypt:request",
 				who(site));
 	}
-	if (renewing && cps_origin_is_ca(row.server) && strcmp(row.server, s->dir_url) != 0) {
+	/* any configured CA's (server or a fallback) renews, through the CA
+	 * the failover rule picks */
+	if (renewing && cps_origin_is_ca(row.server) &&
+	    !cps_failover_configured(s->given, row.server)) {
 		rc = cps_fail(err, CPS_E_INVAL,
 			      "%s's current certificate came from %s, not from the configured CA %s "
-			      "(was [letsencrypt] debug or server changed?); renew keeps the CA: order "
-			      "it from the configured one with cpcmd%s%s letsencrypt:request '[%s]'",
-			      who(site), row.server, s->dir_url, site ? " -d " : "",
+			      "or a fallback_servers one (was [letsencrypt] debug or server changed?); "
+			      "renew keeps the CA: order it from the configured one with cpcmd%s%s "
+			      "letsencrypt:request '[%s]'",
+			      who(site), row.server, s->primary, site ? " -d " : "",
 			      site ? site->name : "", row.names);
 		cps_cert_row_free(&row);
 		return rc;
 	}
-	if (strcmp(row.server, s->dir_url) != 0)
+	if (!cps_failover_configured(s->given, row.server))
 		cps_warn("%s's current certificate is not from the configured CA %s (it came from %s)",
-			 who(site), s->dir_url, row.server);
+			 who(site), s->primary, row.server);
 	*names = calloc(strlen(row.names) / 2 + 2, sizeof(char *));
 	for (char *t = *names ? strtok_r(row.names, ",", &save) : NULL; t;
 	     t = strtok_r(NULL, ",", &save))
@@ -340,7 +347,7 @@ static int replace_locked(cps_session *s, const cps_site *site, const char *why,
 		goto out;
 	}
 	/* from the CA it came from, a new one (with a new key) */
-	if (strcmp(row.server, s->dir_url) == 0) {
+	if (cps_failover_configured(s->given, row.server)) {
 		rc = cps_request(s, site, keep, nkeep, &o, &res, &e);
 		if (rc == 0) {
 			cps_info("%s: replaced by certificate %s", who(site), res.info.serial);

@@ -10,6 +10,7 @@
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
 #include "cpssl/crypto/cert.h"
+#include "cpssl/issue/failover.h"
 #include "cpssl/store/certs.h"
 
 static const char *const reasons[] = {
@@ -48,12 +49,15 @@ int cps_revoke_current(cps_session *s, long site_id, const char *site_name,
 		cps_fail(err, CPS_E_NOTFOUND, "%s has no certificate to revoke", site_name);
 		goto out;
 	}
-	if (strcmp(row.server, s->dir_url) != 0) {
+	/* at the CA that issued it: server or one of fallback_servers */
+	if (!cps_failover_configured(s->given, row.server)) {
 		cps_fail(err, CPS_E_INVAL,
 			 "%s's certificate was not issued by the configured CA %s (it came from %s)",
-			 site_name, s->dir_url, row.server);
+			 site_name, s->primary, row.server);
 		goto out;
 	}
+	if (cps_session_use_ca(s, row.server, err) != 0)
+		goto out;
 	if (row.revoked) {
 		cps_fail(err, CPS_E_INVAL, "%s's certificate %s is already revoked", site_name, row.serial);
 		goto out;

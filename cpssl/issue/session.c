@@ -39,16 +39,46 @@ int cps_session_open(cps_store *st, const cps_settings *set,
 	if (s == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	s->st = st;
-	s->set = set;
+	s->own = *set;
+	s->set = &s->own;
+	s->given = set;
+	s->primary = set->ca.url;
 	s->paths = paths;
-	s->dir_url = set->ca.url;
-	s->server_dir = set->ca.dir_name;
+	s->dir_url = s->own.ca.url;
+	s->server_dir = s->own.ca.dir_name;
 	if (cps_http_new(set->ca.ca_bundle, &http, err) != 0 ||
 	    cps_acme_new(s->dir_url, http, &s->acme, err) != 0) {
 		cps_session_free(s);
 		return -1;
 	}
 	*out = s;
+	return 0;
+}
+
+int cps_session_use_ca(cps_session *s, const char *url, cps_err *err)
+{
+	char dir[sizeof(s->own.ca.dir_name)];
+	cps_acme *acme = NULL;
+	cps_http *http;
+
+	if (strcmp(url, s->dir_url) == 0)
+		return 0;
+	if (cps_server_dirname(url, dir, sizeof(dir), err) != 0 ||
+	    cps_http_new(s->own.ca.ca_bundle, &http, err) != 0 ||
+	    cps_acme_new(url, http, &acme, err) != 0)
+		return -1;
+	cps_acme_free(s->acme);
+	s->acme = acme;
+	EVP_PKEY_free(s->account_key);
+	s->account_key = NULL;
+	s->account_ready = false;
+	s->own.ca.url = url;
+	memcpy(s->own.ca.dir_name, dir, sizeof(dir));
+	s->dir_url = s->own.ca.url;
+	s->server_dir = s->own.ca.dir_name;
+	/* the binding the CA gave is the primary's */
+	s->own.ca.eab_kid = strcmp(url, s->primary) == 0 ? s->given->ca.eab_kid : "";
+	s->own.ca.eab_hmac_key = strcmp(url, s->primary) == 0 ? s->given->ca.eab_hmac_key : "";
 	return 0;
 }
 

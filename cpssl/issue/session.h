@@ -18,7 +18,12 @@
 
 typedef struct cps_session {
 	cps_store *st;
-	const cps_settings *set; /* of the site (or the server) being served */
+	const cps_settings *set; /* of the site (or the server) being served:
+				  * the session's own copy, its CA the one in
+				  * use (cps_session_use_ca) */
+	cps_settings own;        /* that copy (the strings stay the caller's) */
+	const cps_settings *given; /* the caller's */
+	const char *primary;     /* [letsencrypt] server (or staging_server) */
 	const cps_paths *paths;
 	const char *dir_url;     /* the ACME directory in use (set->ca.url) */
 	const char *server_dir;  /* its storage name (set->ca.dir_name) */
@@ -27,9 +32,14 @@ typedef struct cps_session {
 	bool account_ready;
 } cps_session;
 
-/* No request is sent until one is needed. */
+/* No request is sent until one is needed. SET must outlive the session. */
 int cps_session_open(cps_store *st, const cps_settings *set,
 		     const cps_paths *paths, cps_session **out, cps_err *err);
+
+/* Move the session to the CA at URL (the primary or one of [letsencrypt]
+ * fallback_servers): its own client, account and storage directory; the
+ * external account binding is sent to the primary only. */
+int cps_session_use_ca(cps_session *s, const char *url, cps_err *err);
 void cps_session_free(cps_session *s);
 
 /* Make sure the account exists and matches the administrator's e-mail,

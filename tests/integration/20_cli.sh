@@ -163,7 +163,7 @@ t_is "$RC" 1 "scope:set refuses a bad int"
 t_like "$ERR" "expected a whole number from -999 to 999" "  saying what is expected"
 run scope:set cp.config letsencrypt nosuch 1
 t_is "$RC" 1 "scope:set refuses an unknown key"
-t_like "$ERR" "valid keys: debug, server, staging_server, ca_bundle" "  listing the valid keys"
+t_like "$ERR" "valid keys: debug, server, staging_server, fallback_servers, failover_after, failover_retry_hours, ca_bundle" "  listing the valid keys"
 run scope:set cp.config nosuch debug 1
 t_like "$ERR" "valid sections: cpssl, letsencrypt, httpd, mail, dns" "  and for a section, the sections"
 t_is "$(sha256sum <"$cfg")" "$sum" "refused edits leave config.ini byte for byte"
