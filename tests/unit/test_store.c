@@ -38,7 +38,7 @@ int main(void)
 	db = cps_path_join(dir, "storage/cpssl.db");
 
 	CHECK(cps_store_open(db, &st, &err) == 0, "open creates the database");
-	CHECK_INT(cps_store_version(st), 13, "  migrated to the latest schema");
+	CHECK_INT(cps_store_version(st), 14, "  migrated to the latest schema");
 	CHECK(stat(db, &sb) == 0 && (sb.st_mode & 0777) == 0600, "  database file is 0600");
 	{
 		char *sd = cps_path_join(dir, "storage");
@@ -46,7 +46,7 @@ int main(void)
 		CHECK(stat(sd, &sb) == 0 && (sb.st_mode & 0777) == 0700, "  storage dir is 0700");
 		free(sd);
 	}
-	CHECK(cps_store_open(db, &st2, &err) == 0 && cps_store_version(st2) == 13,
+	CHECK(cps_store_open(db, &st2, &err) == 0 && cps_store_version(st2) == 14,
 	      "a second open finds it migrated");
 
 	/* sites */
