@@ -248,7 +248,7 @@ static int cmd_solve(cps_ctx *ctx, json_object **args, size_t nargs,
 			goto out;
 		if (val == NULL || !json_object_is_type(val, json_type_string) ||
 		    cps_mech_parse(json_object_get_string(val), &mechs[n]) != 0) {
-			cps_fail(err, CPS_E_INVAL, "the mechanism for %s must be 'http' or 'dns'", key);
+			cps_fail(err, CPS_E_INVAL, "the mechanism for %s must be 'http', 'dns' or 'persist'", key);
 			goto out;
 		}
 		if ((site && cps_site_check_owns(ctx->store, site, names[n], err) != 0))

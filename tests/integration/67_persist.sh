@@ -132,6 +132,23 @@ t_like "$ERR" "the one there, \"pebble\.test; accounturi=https://127\.0\.0\.1:1/
 	"  and what is wrong with the one there"
 t_is "$(count /chalZ/)" 0 "  no challenge answered"
 
+# --- staged: challenges lists the persist record, solve looks it up first --
+c_run -o json -d site3 letsencrypt:challenges '[o.test]'
+t_is "$RC" 0 "challenges o.test" || t_diag "$ERR"
+t_is "$(jq_out '."o.test"[] | select(.type == "dns-persist-01") | .record + " " + .value')" \
+	"_validation-persist.o.test pebble.test; accounturi=$acct" "  the dns-persist-01 challenge with its record and value"
+DEBUG=1 c_run -o json -d site3 letsencrypt:solve "['o.test':'persist']"
+t_is "$RC:$(jq_out '."o.test".status')" "1:unpublished" "solve with the wrong record: unpublished"
+t_like "$ERR" "publish the TXT record _validation-persist\.o\.test \"pebble\.test; accounturi=$acct\"" "  naming the record"
+t_is "$(count /chalZ/)" 0 "  no challenge answered"
+h_dns_del _validation-persist.o.test TXT
+h_dns_add _validation-persist.o.test TXT "pebble.test; accounturi=$acct" || t_bail "cannot add"
+DEBUG=1 c_run -o json -d site3 letsencrypt:solve "['o.test':'persist']"
+t_is "$RC:$(jq_out '."o.test".status'):$(count /chalZ/)" "0:valid:1" "with the record: solved" || t_diag "$ERR"
+DEBUG=1 c_run -d site3 letsencrypt:request '[o.test]'
+t_is "$RC:$(count /order-plz)" "0:0" "the request finishes the staged order" || t_diag "$ERR"
+t_like "$ERR" "o\.test already resolved by persist" "  resolved by persist"
+
 # --- ownership -----------------------------------------------------------
 c_run -d site3 letsencrypt:persist-record p.test
 t_is "$RC" 1 "a site asking for a name it does not own is refused"
