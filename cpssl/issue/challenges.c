@@ -135,6 +135,7 @@ static int persist_ready(run *r, const cps_acme_authz *az, const cps_acme_challe
 			 char *bad, size_t badlen, cps_err *err)
 {
 	size_t used = strlen(bad);
+	char why[900];
 	int un;
 
 	if (ch == NULL)
@@ -142,10 +143,9 @@ static int persist_ready(run *r, const cps_acme_authz *az, const cps_acme_challe
 				"%s cannot be validated with persist; use dns or http for it "
 				"(letsencrypt:use-mechanism)", az->name, r->s->dir_url, az->name);
 	un = cps_persist_unready(r->s, r->req->site_id ? r->req->site_name : NULL, az->name,
-				 ch->issuers, ch->nissuers, bad + used + (used ? 2 : 0),
-				 badlen - used - 2, err);
-	if (un == 1 && used)
-		memcpy(bad + used, "; ", 2);
+				 ch->issuers, ch->nissuers, why, sizeof(why), err);
+	if (un == 1)
+		snprintf(bad + used, badlen - used, "%s%s", used ? "; " : "", why);
 	return un;
 }
 

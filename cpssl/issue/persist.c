@@ -64,13 +64,19 @@ int cps_persist_show(cps_session *s, const char *name, bool wildcard, bool publi
 				"use dns or http for it", s->dir_url, name);
 	if (cps_session_account(s, err) != 0)
 		return cps_err_prefix(err, "cannot make the persist record for %s", name);
-	if ((out->record = strdup(rec)) == NULL || (out->issuer = strdup(meta->caa_ids[0])) == NULL ||
-	    (out->account = strdup(cps_acme_kid(s->acme))) == NULL) {
+	if (cps_acme_kid(s->acme) == NULL)
+		return cps_fail(err, CPS_E_CA, "the CA at %s gave no account URL", s->dir_url);
+	if ((out->record = strdup(rec)) == NULL || (out->account = strdup(cps_acme_kid(s->acme))) == NULL) {
 		cps_fail(err, CPS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (cps_persist_value(out->issuer, out->account, out->wildcard, &out->value, err) != 0)
+	if (cps_persist_value(meta->caa_ids[0], out->account, out->wildcard, &out->value, err) != 0)
 		goto out;
+	/* the issuer as the value names it (lower case) */
+	if ((out->issuer = strndup(out->value, strcspn(out->value, ";"))) == NULL) {
+		cps_fail(err, CPS_E_NOMEM, "out of memory");
+		goto out;
+	}
 	out->present = txt_values(s, rec, &r, &n) == 0 && holds(r, n, out->value);
 	if (publish && !out->present) {
 		cps_dns_provider *dns = NULL;
