@@ -13,6 +13,7 @@ static const cps_command *const modules[] = {
 	cps_mod_dns,
 	cps_mod_letsencrypt,
 	cps_mod_account,
+	cps_mod_persist,
 	cps_mod_misc,
 	cps_mod_scope,
 	cps_mod_site,

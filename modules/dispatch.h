@@ -76,6 +76,7 @@ extern const cps_command cps_mod_common[];
 extern const cps_command cps_mod_dns[];
 extern const cps_command cps_mod_letsencrypt[];
 extern const cps_command cps_mod_misc[];
+extern const cps_command cps_mod_persist[];
 extern const cps_command cps_mod_scope[];
 extern const cps_command cps_mod_site[];
 extern const cps_command cps_mod_ssl[];

@@ -250,7 +250,7 @@ static int cmd_solve(cps_ctx *ctx, json_object **args, size_t nargs,
 			goto out;
 		if (val == NULL || !json_object_is_type(val, json_type_string) ||
 		    cps_mech_parse(json_object_get_string(val), &mechs[n]) != 0) {
-			cps_fail(err, CPS_E_INVAL, "the mechanism for %s must be 'http' or 'dns'", key);
+			cps_fail(err, CPS_E_INVAL, "the mechanism for %s must be 'http', 'dns' or 'persist'", key);
 			goto out;
 		}
 		if ((site && cps_site_check_owns(ctx->store, site, names[n], err) != 0))
@@ -283,7 +283,7 @@ static int cmd_use_mechanism(cps_ctx *ctx, json_object **args, size_t nargs,
 				   name, err) != 0)
 		return -1;
 	if (mech && cps_mech_parse(mech, &m) != 0)
-		return cps_fail(err, CPS_E_INVAL, "'%.40s' is not a mechanism: use http, dns, or null", mech);
+		return cps_fail(err, CPS_E_INVAL, "'%.40s' is not a mechanism: use http, dns, persist, or null", mech);
 	/* the same ownership rules as a request */
 	if (cps_names_may_name(st, &ctx->set.names, site, name, err) != 0)
 		return -1;
@@ -490,7 +490,8 @@ const cps_command cps_mod_letsencrypt[] = {
 	  CPS_CMD_SESSION | CPS_CMD_LOCKS,
 	  { { "names", CPS_T_ARRAY | CPS_T_STRING, NULL } },
 	  "Stage an order: every challenge the CA offers per name, raw (domain, status, type, url, "
-	  "token, payload; record and value for dns-01), for the operator to publish." },
+	  "token, payload; record and value for dns-01 and dns-persist-01), for the operator to "
+	  "publish." },
 	{ "letsencrypt", "solve", cmd_solve, CPS_SITE_OPTIONAL, CPS_CMD_SESSION | CPS_CMD_LOCKS,
 	  { { "mechanisms", CPS_T_ARRAY, NULL } },
 	  "Answer staged challenges, e.g. \"['*.d.example':'dns','d.example':'http']\"; a later "
@@ -498,7 +499,8 @@ const cps_command cps_mod_letsencrypt[] = {
 	{ "letsencrypt", "use-mechanism", cmd_use_mechanism, CPS_SITE_OPTIONAL,
 	  CPS_CMD_SETTINGS | CPS_CMD_STORE,
 	  { { "name", CPS_T_STRING, NULL }, { "mechanism", CPS_T_STRING | CPS_T_NULL, NULL } },
-	  "Force http or dns for a name; null reverts to automatic." },
+	  "Force http, dns or persist (dns-persist-01: see persist-record) for a name; null "
+	  "reverts to automatic." },
 	{ "letsencrypt", "status", cps_cmd_le_status, CPS_SITE_OPTIONAL,
 	  CPS_CMD_SETTINGS | CPS_CMD_STORE, { { 0 } },
 	  "Names, expiry, issuer, days left, the CA it came from, renewal window, whether it is an "

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "cpssl/acme/jws.h"
+#include "cpssl/acme/persist.h"
 #include "cpssl/core/b64.h"
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
+#include "cpssl/names/hostname.h"
 
 /* Polling without Retry-After: a quick first look (a CA on the same network
  * has often validated or issued by then), then 40 ms doubling up to 2 s. A
@@ -235,11 +237,46 @@ void cps_acme_authz_free(cps_acme_authz *a)
 		free(a->ch[i].url);
 		free(a->ch[i].token);
 		free(a->ch[i].error);
+		for (size_t k = 0; k < a->ch[i].nissuers; k++)
+			free(a->ch[i].issuers[k]);
+		free(a->ch[i].issuers);
+		free(a->ch[i].accounturi);
 	}
 	free(a->ch);
 	free(a->url);
 	free(a->name);
 	memset(a, 0, sizeof(*a));
+}
+
+/* dns-persist-01's "issuer-domain-names" (at most 10, each a hostname,
+ * kept lower case) and "accounturi" (printable ASCII without ';'). */
+static int persist_from_json(cps_acme_challenge *x, json_object *ch)
+{
+	json_object *v;
+	const char *acct = cps_acme_str(ch, "accounturi");
+	size_t n;
+
+	if (acct && *acct && strlen(acct) < 1024 && strspn(acct, CPS_PERSIST_URI_CHARS) == strlen(acct) &&
+	    (x->accounturi = strdup(acct)) == NULL)
+		return -1;
+	if (!json_object_object_get_ex(ch, "issuer-domain-names", &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return 0;
+	n = json_object_array_length(v);
+	if ((x->issuers = calloc(n ? n : 1, sizeof(char *))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n && i < 10; i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(v, i));
+		char name[CPS_HOSTNAME_MAX + 1];
+		cps_err e;
+
+		if (s == NULL || cps_hostname_normalize(s, 0, name, &e) != 0)
+			continue;
+		if ((x->issuers[x->nissuers] = strdup(name)) == NULL)
+			return -1;
+		x->nissuers++;
+	}
+	return 0;
 }
 
 static int authz_from_json(cps_acme_authz *a, json_object *j, cps_err *err)
@@ -282,6 +319,8 @@ static int authz_from_json(cps_acme_authz *a, json_object *j, cps_err *err)
 		x->token = tok && cps_b64url_valid(tok, 16, 256) ? strdup(tok) : NULL;
 		x->error = problem_detail(ch);
 		a->nch++;
+		if (strcmp(x->type, "dns-persist-01") == 0 && persist_from_json(x, ch) != 0)
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	}
 	return 0;
 }

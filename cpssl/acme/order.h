@@ -33,11 +33,17 @@ const char *cps_acme_status_name(cps_acme_status st);
 cps_acme_status cps_acme_status_parse(const char *s);
 
 typedef struct cps_acme_challenge {
-	char *type;   /* "http-01", "dns-01", "tls-alpn-01", … */
+	char *type;   /* "http-01", "dns-01", "tls-alpn-01", "dns-persist-01", … */
 	char *url;
 	char *token;  /* validated base64url; NULL when missing or unsafe */
 	cps_acme_status status;
 	char *error;  /* the CA's problem detail for an invalid challenge */
+	/* dns-persist-01 (draft-ietf-acme-dns-persist): the CA's issuer domain
+	 * names (lower case, each a valid hostname; others are dropped) and the
+	 * account URL it will look for when it names one (else NULL). */
+	char **issuers;
+	size_t nissuers;
+	char *accounturi;
 } cps_acme_challenge;
 
 typedef struct cps_acme_authz {

@@ -159,9 +159,10 @@ enum {
 	  1, 64, 0, concurrency,                                               \
 	  "How many certificates housekeeping and reissue-all order at once.") \
 	X(LE_DISABLED_CHALLENGES, "letsencrypt", "disabled_challenges",        \
-	  CPS_CT_CHOICES, "tls-alpn", "http|dns|tls-alpn", 0, 0, 0, names.disabled_challenges, \
+	  CPS_CT_CHOICES, "tls-alpn", "http|dns|persist|tls-alpn", 0, 0, 0,     \
+	  names.disabled_challenges,                                           \
 	  "Challenge mechanisms never used (comma-separated: http, dns, "      \
-	  "tls-alpn).")                                                        \
+	  "persist, tls-alpn).")                                                        \
 	X(LE_DNS_VALIDATION_WAIT, "letsencrypt", "dns_validation_wait",        \
 	  CPS_CT_INT, "30", NULL, 0, 3600, 0, dns.validation_wait,             \
 	  "Seconds to wait for a dns-01 TXT record to appear on the zone's "   \

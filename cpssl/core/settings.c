@@ -199,6 +199,7 @@ static int derive(cps_settings *s, cps_err *err)
 		return nomem(err);
 	s->names.http_ok = !listed(&s->names.disabled_challenges, "http");
 	s->names.dns_ok = !listed(&s->names.disabled_challenges, "dns") && *s->dns.provider;
+	s->names.persist_ok = !listed(&s->names.disabled_challenges, "persist");
 	s->names.resolvers = s->dns.resolvers;
 	s->reload.delay_text = s->text[CPS_CFG_HTTPD_RELOAD_DELAY];
 	s->haproxy = strcmp(s->mail_proxy, "haproxy") == 0;

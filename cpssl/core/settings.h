@@ -78,6 +78,8 @@ typedef struct cps_name_settings {
 	cps_strlist disabled_challenges;
 	bool http_ok, dns_ok;        /* derived: not disabled; dns also needs a
 				      * provider */
+	bool persist_ok;             /* derived: not disabled (used only when
+				      * forced with use-mechanism) */
 	const char *resolvers;       /* derived: [dns] resolvers */
 } cps_name_settings;
 

@@ -1,12 +1,15 @@
 /* The challenges of one issuance: which one answers each authorization,
  * publishing the responses (an http-01 file, a dns-01 TXT record) after
- * recording them, removing them again, and what a failed validation says. */
+ * recording them, removing them again, and what a failed validation says.
+ * A persist (dns-persist-01) name publishes nothing: its record is looked
+ * up before anything is answered. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cpssl/core/log.h"
+#include "cpssl/issue/persist.h"
 #include "cpssl/issue/internal.h"
 #include "cpssl/solvers/solvers.h"
 #include "cpssl/store/acme_state.h"
@@ -95,13 +98,16 @@ int cps_run_probe_dns(run *r, cps_err *err)
 
 static const char *mech_of_type(const char *type)
 {
-	return strcmp(type, "dns-01") == 0 ? "dns" : strcmp(type, "http-01") == 0 ? "http" : type;
+	return strcmp(type, "dns-01") == 0 ? "dns" : strcmp(type, "http-01") == 0 ? "http"
+	       : strcmp(type, "dns-persist-01") == 0 ? "persist" : type;
 }
 
 /* The response P will publish for challenge CH (record and value). */
 static int response_of(run *r, const cps_acme_authz *az, const cps_acme_challenge *ch,
 		       pending *p, cps_err *err)
 {
+	if (p->mech == CPS_MECH_PERSIST)
+		return 0; /* nothing is published */
 	if (cps_acme_key_authorization(r->s->acme, ch->token, &p->keyauth, err) != 0)
 		return -1;
 	if (p->mech == CPS_MECH_HTTP) {
@@ -123,8 +129,30 @@ static int response_of(run *r, const cps_acme_authz *az, const cps_acme_challeng
 	return 0;
 }
 
-/* One pending authorization: its challenge for the planned mechanism. */
-static int prepare_one(run *r, const cps_acme_authz *az, cps_err *err)
+/* A persist name: 0 when its record is in place, 1 with why appended to
+ * BAD when it is not. */
+static int persist_ready(run *r, const cps_acme_authz *az, const cps_acme_challenge *ch,
+			 char *bad, size_t badlen, cps_err *err)
+{
+	size_t used = strlen(bad);
+	char why[900];
+	int un;
+
+	if (ch == NULL)
+		return cps_fail(err, CPS_E_CA, "%s: the CA at %s offers no dns-persist-01 challenge, so "
+				"%s cannot be validated with persist; use dns or http for it "
+				"(letsencrypt:use-mechanism)", az->name, r->s->dir_url, az->name);
+	un = cps_persist_unready(r->s, r->req->site_id ? r->req->site_name : NULL, az->name,
+				 ch->issuers, ch->nissuers, why, sizeof(why), err);
+	if (un == 1)
+		snprintf(bad + used, badlen - used, "%s%s", used ? "; " : "", why);
+	return un;
+}
+
+/* One pending authorization: its challenge for the planned mechanism. 1
+ * (with why in BAD) for a persist name whose record is not in place. */
+static int prepare_one(run *r, const cps_acme_authz *az, char *bad, size_t badlen,
+		       cps_err *err)
 {
 	const cps_name_plan *plan = cps_run_plan_of(r, az->name);
 	const cps_acme_challenge *ch;
@@ -134,10 +162,16 @@ static int prepare_one(run *r, const cps_acme_authz *az, cps_err *err)
 		return cps_fail(err, CPS_E_PROTO, "the CA asked to authorize %s, which was not requested",
 				az->name);
 	ch = cps_acme_authz_challenge(az, cps_mech_challenge(plan->mech));
-	if (ch == NULL)
+	if (plan->mech == CPS_MECH_PERSIST) {
+		int un = persist_ready(r, az, ch, bad, badlen, err);
+
+		if (un != 0)
+			return un;
+	} else if (ch == NULL) {
 		return cps_fail(err, CPS_E_CA, "%s: the CA offers no %s challenge", az->name,
 				cps_mech_challenge(plan->mech));
-	if (ch->token == NULL)
+	}
+	if (ch->token == NULL && plan->mech != CPS_MECH_PERSIST)
 		return cps_fail(err, CPS_E_PROTO, "%s: the CA's %s challenge has no usable token",
 				az->name, ch->type);
 	p = &r->p[r->np];
@@ -150,7 +184,7 @@ static int prepare_one(run *r, const cps_acme_authz *az, cps_err *err)
 	if (response_of(r, az, ch, p, err) != 0)
 		return -1;
 	return cps_challenge_put(r->s->st, r->order_id, az->name, az->url, ch->type, ch->url,
-				 ch->token,
+				 ch->token ? ch->token : "",
 				 cps_acme_status_name(ch->status != CPS_ACME_ABSENT ? ch->status
 										    : CPS_ACME_PENDING),
 				 err);
@@ -158,6 +192,8 @@ static int prepare_one(run *r, const cps_acme_authz *az, cps_err *err)
 
 int cps_run_prepare(run *r, cps_err *err)
 {
+	char bad[sizeof(err->msg) - 64] = "";
+
 	cps_run_pending_free(r);
 	r->p = calloc(r->order.nauthz, sizeof(*r->p));
 	if (r->p == NULL)
@@ -177,7 +213,8 @@ int cps_run_prepare(run *r, cps_err *err)
 			cps_debug("%s already resolved by %s", az.name, how);
 			break;
 		case CPS_ACME_PENDING:
-			rc = prepare_one(r, &az, err);
+			rc = prepare_one(r, &az, bad, sizeof(bad), err);
+			rc = rc > 0 ? 0 : rc;
 			break;
 		default:
 			rc = cps_fail(err, CPS_E_CA, "%s: the authorization is %s", az.name,
@@ -187,6 +224,13 @@ int cps_run_prepare(run *r, cps_err *err)
 		cps_acme_authz_free(&az);
 		if (rc != 0)
 			return -1;
+	}
+	if (bad[0]) {
+		/* nothing was answered: the authorizations stay pending */
+		cps_fail(err, CPS_E_CA, "%s", bad);
+		if (err)
+			err->input = true;
+		return -1;
 	}
 	return 0;
 }
@@ -200,6 +244,8 @@ int cps_run_publish(run *r, cps_err *err)
 		int rc;
 
 		cps_debug("SSL challenge attempt: %s (%s)", p->name, cps_mech_name(p->mech));
+		if (p->mech == CPS_MECH_PERSIST)
+			continue; /* its record is the owner's, published once */
 		/* recorded first: a crash from here on leaves a trace to clean up */
 		if (cps_challenge_set_published(r->s->st, p->ch_url, p->tag, err) != 0)
 			return -1;

@@ -13,12 +13,12 @@
 
 const char *cps_mech_name(cps_mech m)
 {
-	return m == CPS_MECH_DNS ? "dns" : "http";
+	return m == CPS_MECH_PERSIST ? "persist" : m == CPS_MECH_DNS ? "dns" : "http";
 }
 
 const char *cps_mech_challenge(cps_mech m)
 {
-	return m == CPS_MECH_DNS ? "dns-01" : "http-01";
+	return m == CPS_MECH_PERSIST ? "dns-persist-01" : m == CPS_MECH_DNS ? "dns-01" : "http-01";
 }
 
 int cps_mech_parse(const char *s, cps_mech *out)
@@ -27,6 +27,8 @@ int cps_mech_parse(const char *s, cps_mech *out)
 		*out = CPS_MECH_HTTP;
 	else if (strcmp(s, "dns") == 0 || strcmp(s, "dns-01") == 0)
 		*out = CPS_MECH_DNS;
+	else if (strcmp(s, "persist") == 0 || strcmp(s, "dns-persist-01") == 0)
+		*out = CPS_MECH_PERSIST;
 	else
 		return -1;
 	return 0;
@@ -107,6 +109,9 @@ static int choose_mech(cps_store *st, const cps_name_settings *ns, const cps_sit
 		cps_mech_parse(forced, &p->mech);
 		free(forced);
 		p->forced = true;
+		if (p->mech == CPS_MECH_PERSIST && !ns->persist_ok)
+			return cps_fail(err, CPS_E_CONFIG, "%s is forced to persist, which is listed "
+					"in [letsencrypt] disabled_challenges", p->name);
 		if ((p->mech == CPS_MECH_HTTP && !ns->http_ok) ||
 		    (p->mech == CPS_MECH_DNS && !ns->dns_ok))
 			return cps_fail(err, CPS_E_CONFIG,

@@ -12,7 +12,8 @@
  * The mechanism per name: the one forced with use-mechanism; else dns for
  * a wildcard; else http, or dns when IP verification is off and the name
  * does not resolve to the site; never one listed in disabled_challenges, and
- * dns only with a DNS provider. When the chosen mechanism fails and the
+ * dns only with a DNS provider; persist (dns-persist-01) only when forced.
+ * When the chosen mechanism fails and the
  * other one is possible (and none was forced), the other is tried. */
 #ifndef CPSSL_ISSUE_NAMES_H
 #define CPSSL_ISSUE_NAMES_H
@@ -29,11 +30,14 @@
 typedef enum cps_mech {
 	CPS_MECH_HTTP = 0,
 	CPS_MECH_DNS,
+	CPS_MECH_PERSIST,   /* dns-persist-01: a TXT record published once by the
+			     * name's owner; only when forced (use-mechanism) */
 } cps_mech;
 
-const char *cps_mech_name(cps_mech m);          /* "http", "dns" */
-const char *cps_mech_challenge(cps_mech m);     /* "http-01", "dns-01" */
-/* "http" / "dns" (also "http-01" / "dns-01") → mechanism; -1 if neither. */
+const char *cps_mech_name(cps_mech m);          /* "http", "dns", "persist" */
+const char *cps_mech_challenge(cps_mech m);     /* "http-01", "dns-01", "dns-persist-01" */
+/* "http" / "dns" / "persist" (also "http-01" / "dns-01" / "dns-persist-01")
+ * → mechanism; -1 if none. */
 int cps_mech_parse(const char *s, cps_mech *out);
 
 typedef struct cps_name_plan {

@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "cpssl/core/clock.h"
+#include "cpssl/acme/persist.h"
 #include "cpssl/core/log.h"
 #include "cpssl/dns/record.h"
 #include "cpssl/issue/issue.h"
+#include "cpssl/issue/persist.h"
 #include "cpssl/solvers/solvers.h"
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/sites.h"
@@ -58,6 +60,14 @@ static int staged_of(cps_session *s, const cps_acme_authz *az,
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
 	if (ch->token && cps_acme_key_authorization(s->acme, ch->token, &out->payload, err) != 0)
 		return -1;
+	if (strcmp(ch->type, "dns-persist-01") == 0 && ch->nissuers) {
+		if (cps_persist_record(az->name, rec, sizeof(rec), err) != 0 ||
+		    cps_persist_value(ch->issuers[0], cps_acme_kid(s->acme), az->name[0] == '*',
+				      &out->value, err) != 0)
+			return -1;
+		if ((out->record = strdup(rec)) == NULL)
+			return cps_fail(err, CPS_E_NOMEM, "out of memory");
+	}
 	if (out->payload && strcmp(ch->type, "dns-01") == 0 &&
 	    cps_dns01_record(az->name, rec, sizeof(rec), err) == 0 &&
 	    cps_acme_dns_value(out->payload, &out->value, err) == 0 &&
@@ -82,9 +92,11 @@ static int stage_authz(cps_session *s, long long order_id, const char *url,
 	for (size_t j = 0; rc == 0 && j < az.nch; j++) {
 		const cps_acme_challenge *ch = &az.ch[j];
 
-		if (ch->token == NULL)
+		/* dns-persist-01 has no token */
+		if (ch->token == NULL && strcmp(ch->type, "dns-persist-01") != 0)
 			continue;
-		rc = cps_challenge_put(s->st, order_id, az.name, az.url, ch->type, ch->url, ch->token,
+		rc = cps_challenge_put(s->st, order_id, az.name, az.url, ch->type, ch->url,
+				       ch->token ? ch->token : "",
 				       cps_acme_status_name(ch->status != CPS_ACME_ABSENT
 								    ? ch->status : CPS_ACME_PENDING),
 				       err);
@@ -221,6 +233,29 @@ out:
 	return rc;
 }
 
+/* A persist name's record, looked up before its challenge is answered:
+ * 0 when in place (or the CA decides), 1 with WHY. */
+static int persist_unpublished(cps_session *s, long site_id, const cps_challenge_row *row,
+			       char *why, size_t len, cps_err *err)
+{
+	cps_acme_authz az;
+	const cps_acme_challenge *ch;
+	cps_site site;
+	bool have = false;
+	int rc;
+
+	if (cps_acme_authz_get(s->acme, row->authz_url, &az, err) != 0)
+		return -1;
+	if (site_id && cps_site_get(s->st, site_id, &site, err) == 0)
+		have = true;
+	ch = cps_acme_authz_challenge(&az, "dns-persist-01");
+	rc = ch ? cps_persist_unready(s, have ? site.name : NULL, az.name, ch->issuers,
+				      ch->nissuers, why, len, err)
+		: 0;
+	cps_acme_authz_free(&az);
+	return rc;
+}
+
 /* One name: answer its staged challenge and wait for the verdict. */
 static int solve_one(cps_session *s, long site_id, cps_mech mech, cps_solved *o,
 		     char *bad, size_t badlen, cps_err *err)
@@ -241,9 +276,11 @@ static int solve_one(cps_session *s, long site_id, cps_mech mech, cps_solved *o,
 		return 0;
 	}
 	cps_debug("SSL challenge attempt: %s (%s)", cps_mech_name(mech), name);
-	if (mech == CPS_MECH_DNS && row.token) {
-		char why[600];
-		int un = dns_unpublished(s, name, row.token, why, sizeof(why), err);
+	if ((mech == CPS_MECH_DNS && row.token) || mech == CPS_MECH_PERSIST) {
+		char why[900];
+		int un = mech == CPS_MECH_DNS
+				 ? dns_unpublished(s, name, row.token, why, sizeof(why), err)
+				 : persist_unpublished(s, site_id, &row, why, sizeof(why), err);
 
 		if (un != 0) {
 			cps_challenge_row_free(&row);

@@ -37,6 +37,7 @@ static const char *const migrations[] = {
 	cps_schema_certs_v4,
 	cps_schema_ari_v1,
 	cps_schema_ca_health_v1,
+	cps_schema_ssl_state_v4,
 };
 
 sqlite3 *cps_store_db(cps_store *st)

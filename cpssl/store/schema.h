@@ -16,5 +16,6 @@ extern const char cps_schema_ssl_state_v3[]; /* ssl_state.c: bootstrap, warnings
 extern const char cps_schema_certs_v4[];     /* certs.c: profile */
 extern const char cps_schema_ari_v1[];       /* ari.c: the CA's renewal information */
 extern const char cps_schema_ca_health_v1[]; /* ca_health.c: failover between CAs */
+extern const char cps_schema_ssl_state_v4[]; /* ssl_state.c: persist may be forced */
 
 #endif

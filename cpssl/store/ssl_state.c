@@ -37,6 +37,19 @@ const char cps_schema_ssl_state_v3[] =
 	"ALTER TABLE ssl_status ADD COLUMN boot_attempts INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE ssl_status ADD COLUMN warned_at INTEGER NOT NULL DEFAULT 0;";
 
+/* a name may be forced to persist (dns-persist-01): the table is made again
+ * with the wider CHECK, its rows kept */
+const char cps_schema_ssl_state_v4[] =
+	"CREATE TABLE forced_mechanisms_new ("
+	"  site_id INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  mechanism TEXT NOT NULL CHECK (mechanism IN ('http', 'dns', 'persist')),"
+	"  PRIMARY KEY (site_id, name)) WITHOUT ROWID;"
+	"INSERT INTO forced_mechanisms_new (site_id, name, mechanism)"
+	"  SELECT site_id, name, mechanism FROM forced_mechanisms;"
+	"DROP TABLE forced_mechanisms;"
+	"ALTER TABLE forced_mechanisms_new RENAME TO forced_mechanisms;";
+
 int cps_mech_force(cps_store *st, long site_id, const char *name,
 		   const char *mech, cps_err *err)
 {

@@ -22,6 +22,7 @@
 #include "cpssl/acme/account.h"
 #include "cpssl/acme/ari.h"
 #include "cpssl/acme/order.h"
+#include "cpssl/acme/persist.h"
 #include "cpssl/acme/problem.h"
 #include "cpssl/core/b64.h"
 #include "cpssl/core/clock.h"
@@ -163,6 +164,17 @@ static void check_authz(cps_acme *c, const cps_acme_authz *a)
 			abort();
 		if (cps_acme_authz_challenge(a, ch->type) == NULL)
 			abort();
+		/* dns-persist-01: issuer names and account URL fit a TXT value */
+		if (ch->accounturi && strspn(ch->accounturi, CPS_PERSIST_URI_CHARS) != strlen(ch->accounturi))
+			abort();
+		for (size_t k = 0; k < ch->nissuers; k++) {
+			if (cps_persist_value(ch->issuers[k], "https://ca.test/acct/1", true, &txt, &err) != 0 ||
+			    cps_persist_check(txt, ch->issuers, ch->nissuers, "https://ca.test/acct/1", true,
+					      0) != CPS_PERSIST_OK)
+				abort();
+			free(txt);
+			txt = NULL;
+		}
 		if (ch->token == NULL)
 			continue;
 		/* an accepted token is safe as a file name below the root */

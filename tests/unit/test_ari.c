@@ -361,8 +361,8 @@ static void store_tests(void)
 	if (mkdtemp(dir) == NULL)
 		return;
 	db = cps_path_join(dir, "cpssl.db");
-	CHECK(cps_store_open(db, &st, &err) == 0 && cps_store_version(st) == 14,
-	      "a store at schema version 14");
+	CHECK(cps_store_open(db, &st, &err) == 0 && cps_store_version(st) == 15,
+	      "a store at schema version 15");
 	/* 1: a CA's, asked at once; 2: imported, never asked; 3: expired;
 	 * 4: another CA's; 5: 5 days left, the configured window due */
 	add_cert(st, 1, CA, NOW - 10 * DAY, NOW + 80 * DAY);

@@ -150,7 +150,7 @@ int main(void)
 	normalizes("dns", "resolvers", "127.0.0.1, [::1]:5353", "127.0.0.1:53,[::1]:5353");
 	refuses("dns", "rfc2136_server", "127.0.0.1:1,127.0.0.2:2", "single host:port");
 	normalizes("letsencrypt", "disabled_challenges", "tls-alpn,http,tls-alpn", "tls-alpn,http");
-	refuses("letsencrypt", "disabled_challenges", "smtp", "http,dns,tls-alpn");
+	refuses("letsencrypt", "disabled_challenges", "smtp", "http,dns,persist,tls-alpn");
 	refuses("dns", "rfc2136_key_name", "a ;b", "starts a comment");
 	refuses("dns", "rfc2136_key_name", "a\nb", "one line");
 

@@ -12,6 +12,40 @@
 
 static char dir[] = "/tmp/cpssl-test-store-XXXXXX";
 
+/* Schema 15: a store made before it (forced_mechanisms allowing http and
+ * dns only) keeps its forced names and takes persist afterwards. */
+static void forced_migration(void)
+{
+	char *db = cps_path_join(dir, "old.db"), *m = NULL;
+	cps_store *st = NULL;
+	sqlite3 *h;
+	cps_err err;
+
+	CHECK(cps_store_open(db, &st, &err) == 0, "a store for the forced-mechanism migration");
+	h = cps_store_db(st);
+	CHECK(sqlite3_exec(h, "DROP TABLE forced_mechanisms;"
+			   "CREATE TABLE forced_mechanisms (site_id INTEGER NOT NULL, name TEXT NOT NULL,"
+			   " mechanism TEXT NOT NULL CHECK (mechanism IN ('http', 'dns')),"
+			   " PRIMARY KEY (site_id, name)) WITHOUT ROWID;"
+			   "INSERT INTO forced_mechanisms VALUES (1, 'a.test', 'dns');"
+			   "PRAGMA user_version = 14;", NULL, NULL, NULL) == SQLITE_OK,
+	      "  set back to schema 14 with a forced name");
+	CHECK(cps_mech_force(st, 1, "b.test", "persist", &err) == -1, "  where persist is refused");
+	cps_store_close(st);
+	CHECK(cps_store_open(db, &st, &err) == 0 && cps_store_version(st) == 15, "  migrated to 15");
+	CHECK(cps_mech_forced(st, 1, "a.test", &m, &err) == 0 && m && strcmp(m, "dns") == 0,
+	      "  the forced name is kept");
+	free(m);
+	m = NULL;
+	CHECK(cps_mech_force(st, 1, "b.test", "persist", &err) == 0 &&
+	      cps_mech_forced(st, 1, "b.test", &m, &err) == 0 && m && strcmp(m, "persist") == 0,
+	      "  persist can be forced");
+	free(m);
+	CHECK(cps_mech_force(st, 1, "c.test", "tls-alpn", &err) == -1, "  anything else still cannot");
+	cps_store_close(st);
+	free(db);
+}
+
 static long owner_of(cps_store *st, const char *name)
 {
 	long id = -1;
@@ -38,7 +72,7 @@ int main(void)
 	db = cps_path_join(dir, "storage/cpssl.db");
 
 	CHECK(cps_store_open(db, &st, &err) == 0, "open creates the database");
-	CHECK_INT(cps_store_version(st), 14, "  migrated to the latest schema");
+	CHECK_INT(cps_store_version(st), 15, "  migrated to the latest schema");
 	CHECK(stat(db, &sb) == 0 && (sb.st_mode & 0777) == 0600, "  database file is 0600");
 	{
 		char *sd = cps_path_join(dir, "storage");
@@ -46,7 +80,7 @@ int main(void)
 		CHECK(stat(sd, &sb) == 0 && (sb.st_mode & 0777) == 0700, "  storage dir is 0700");
 		free(sd);
 	}
-	CHECK(cps_store_open(db, &st2, &err) == 0 && cps_store_version(st2) == 14,
+	CHECK(cps_store_open(db, &st2, &err) == 0 && cps_store_version(st2) == 15,
 	      "a second open finds it migrated");
 
 	/* sites */
@@ -222,6 +256,7 @@ int main(void)
 	cps_store_close(st2);
 	cps_store_close(st);
 	free(db);
+	forced_migration();
 	unit_rmtree(dir);
 	return unit_done();
 }
