@@ -23,6 +23,7 @@
 #include "cpssl/deploy/storage.h"
 #include "cpssl/issue/ari.h"
 #include "cpssl/issue/failover.h"
+#include "cpssl/issue/hk_jobs.h"
 #include "cpssl/issue/session.h"
 #include "cpssl/store/certs.h"
 #include "cpssl/store/server.h"
@@ -33,79 +34,6 @@
 #define JOB_TIMEOUT_MS (15 * 60 * 1000LL)
 #define JOB_OUTPUT_MAX (64 * 1024)
 #define POLL_MS 10
-
-typedef enum job_state { JOB_WAITING, JOB_RUNNING, JOB_DONE } job_state;
-
-typedef struct job {
-	long site_id;
-	char site[32];        /* "siteN" or "server" */
-	char *names;          /* comma-joined */
-	bool request;         /* no certificate yet: request NAMES */
-	long long expires;    /* before; after a renewal, the new expiry */
-	job_state state;
-	pid_t pid;
-	int out;
-	long long started;
-	const char *result;   /* "renewed", "failed", "skipped" */
-	char *detail;
-} job;
-
-typedef struct jobs {
-	job *v;
-	size_t n, cap;
-} jobs;
-
-static job *job_add(jobs *js, long site_id, const char *site, const char *names,
-		    long long expires)
-{
-	job *j;
-
-	if (js->n == js->cap) {
-		size_t cap = js->cap ? js->cap * 2 : 64;
-		job *nv = realloc(js->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return NULL;
-		js->v = nv;
-		js->cap = cap;
-	}
-	j = &js->v[js->n];
-	memset(j, 0, sizeof(*j));
-	j->site_id = site_id;
-	snprintf(j->site, sizeof(j->site), "%s", site);
-	j->names = strdup(names ? names : "");
-	j->expires = expires;
-	j->out = -1;
-	if (j->names == NULL)
-		return NULL;
-	js->n++;
-	return j;
-}
-
-static void jobs_free(jobs *js)
-{
-	for (size_t i = 0; i < js->n; i++) {
-		free(js->v[i].names);
-		free(js->v[i].detail);
-		if (js->v[i].out >= 0)
-			close(js->v[i].out);
-	}
-	free(js->v);
-}
-
-static job *skip(jobs *js, long site_id, const char *site, const char *names,
-		 long long expires, const char *why)
-{
-	job *j = job_add(js, site_id, site, names, expires);
-
-	if (j) {
-		j->state = JOB_DONE;
-		j->result = "skipped";
-		j->detail = strdup(why);
-		cps_warn("%s: %s; skipping it", site, why);
-	}
-	return j;
-}
 
 /* ---- what is due -------------------------------------------------------------- */
 
@@ -118,27 +46,6 @@ typedef struct collect {
 	int rc;
 } collect;
 
-/* A job that orders NAMES from the configured CA (letsencrypt:request)
- * rather than renewing: the current certificate is an interim self-signed
- * one, or from another CA than the configured one (renew refuses that). */
-static job *request_job(jobs *js, long site_id, const char *site, const char *names,
-			long long expires)
-{
-	job *j = job_add(js, site_id, site, names, expires);
-
-	if (j)
-		j->request = true;
-	return j;
-}
-
-static job *job_for(jobs *js, const cps_settings *set, long site_id, const char *site,
-		    const char *server, const char *names, long long expires)
-{
-	if (!cps_failover_configured(set, server))
-		return request_job(js, site_id, site, names, expires);
-	return job_add(js, site_id, site, names, expires);
-}
-
 static int due_one(const cps_due_cert *c, void *ud)
 {
 	collect *col = ud;
@@ -147,7 +54,7 @@ static int due_one(const cps_due_cert *c, void *ud)
 	cps_err e;
 
 	if (c->site_id == 0) {
-		if (job_for(col->js, col->set, 0, "server", c->server, c->names, c->not_after) == NULL)
+		if (hk_job_for(col->js, col->set, 0, "server", c->server, c->names, c->not_after) == NULL)
 			return col->rc = -1;
 		return 0;
 	}
@@ -156,10 +63,10 @@ static int due_one(const cps_due_cert *c, void *ud)
 		if (e.code != CPS_E_NOTFOUND)
 			return col->rc = -1;
 		/* an orphan: the certificate outlived its site */
-		skip(col->js, c->site_id, site, c->names, c->not_after, "the site no longer exists");
+		hk_skip(col->js, c->site_id, site, c->names, c->not_after, "the site no longer exists");
 		return 0;
 	}
-	if (job_for(col->js, col->set, c->site_id, site, c->server, c->names, c->not_after) == NULL)
+	if (hk_job_for(col->js, col->set, c->site_id, site, c->server, c->names, c->not_after) == NULL)
 		return col->rc = -1;
 	return 0;
 }
@@ -183,7 +90,7 @@ static int fallback_one(const cps_due_cert *c, void *ud)
 	if (c->site_id > 0 && cps_site_get(col->st, c->site_id, &s, &e) != 0) {
 		if (e.code != CPS_E_NOTFOUND)
 			return col->rc = -1;
-		skip(col->js, c->site_id, site, c->names, c->not_after, "the site no longer exists");
+		hk_skip(col->js, c->site_id, site, c->names, c->not_after, "the site no longer exists");
 		return 0;
 	}
 	go = cps_ssl_bootstrap_try(col->st, c->site_id, col->boot, max, col->now, &attempts, &e);
@@ -207,9 +114,9 @@ static int fallback_one(const cps_due_cert *c, void *ud)
 			 c->server ? "its interim self-signed certificate was not replaced"
 				   : "no certificate was obtained",
 			 attempts, attempts == 1 ? "" : "s", next);
-		skip(col->js, c->site_id, site, c->names, c->not_after, why);
+		hk_skip(col->js, c->site_id, site, c->names, c->not_after, why);
 	}
-	if (go == 1 && request_job(col->js, c->site_id, site, c->names, c->not_after) == NULL)
+	if (go == 1 && hk_request_job(col->js, c->site_id, site, c->names, c->not_after) == NULL)
 		return col->rc = -1;
 	return 0;
 }
@@ -224,13 +131,17 @@ static int not_dot(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
-/* reissue-all: the sites stored in DIR, whatever their window. */
-static int collect_dir(cps_store *st, const cps_settings *set, const char *dir, jobs *js,
-		       cps_err *err)
+/* reissue-all: the sites stored in DIR, whatever their window (once each
+ * when several CAs' directories hold a site); a missing DIR is nothing to
+ * do when MISSING_OK. */
+static int collect_dir(cps_store *st, const cps_settings *set, const char *dir, bool missing_ok,
+		       jobs *js, cps_err *err)
 {
 	struct dirent **list = NULL;
 	int n = scandir(dir, &list, not_dot, by_name), rc = 0;
 
+	if (n < 0 && missing_ok && errno == ENOENT)
+		return 0;
 	if (n < 0)
 		return cps_fail(err, CPS_E_NOTFOUND, "cannot list the certificate directory %s: %s",
 				dir, strerror(errno));
@@ -241,24 +152,25 @@ static int collect_dir(cps_store *st, const cps_settings *set, const char *dir, 
 		long id = 0;
 		cps_err e;
 
-		if (rc != 0 || (strcmp(name, "server") != 0 && cps_site_name_parse(name, &id, &e) != 0)) {
+		if (rc != 0 || (strcmp(name, "server") != 0 && cps_site_name_parse(name, &id, &e) != 0) ||
+		    hk_queued(js, name)) {
 			free(list[i]);
-			continue; /* after an error, or not a site's directory */
+			continue; /* after an error, not a site's directory, or seen */
 		}
 		if (id > 0 && cps_site_get(st, id, &s, &e) != 0) {
 			if (e.code != CPS_E_NOTFOUND)
 				rc = cps_fail(err, e.code, "%s", e.msg);
-			else if (skip(js, id, name, "", 0, "the site no longer exists") == NULL)
+			else if (hk_skip(js, id, name, "", 0, "the site no longer exists") == NULL)
 				rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
 		} else if (cps_cert_current(st, id, &row, &e) != 0) {
 			rc = cps_fail(err, e.code, "%s", e.msg);
 		} else {
 			if (row.id == 0)
-				skip(js, id, name, "", 0, "no current certificate is recorded for it");
+				hk_skip(js, id, name, "", 0, "no current certificate is recorded for it");
 			else if (strcmp(row.server, CPS_ORIGIN_IMPORT) == 0)
-				skip(js, id, name, row.names, row.not_after,
-				     "its certificate was imported; it is not reissued by ACME");
-			else if (job_for(js, set, id, name, row.server, row.names, row.not_after) == NULL)
+				hk_skip(js, id, name, row.names, row.not_after,
+					"its certificate was imported; it is not reissued by ACME");
+			else if (hk_job_for(js, set, id, name, row.server, row.names, row.not_after) == NULL)
 				rc = cps_fail(err, CPS_E_NOMEM, "out of memory");
 			cps_cert_row_free(&row);
 		}
@@ -630,12 +542,22 @@ static int collect_jobs(cps_store *st, const cps_settings *set, const cps_paths 
 	int rc;
 
 	if (opts->everything && opts->dir)
-		return collect_dir(st, set, opts->dir, js, err);
-	if (opts->everything) {
+		return collect_dir(st, set, opts->dir, false, js, err);
+	if (opts->everything) { /* the CA's directory, then each fallback's */
+		char name[256];
+
 		if ((dir = cps_storage_ca_dir(paths, set->ca.dir_name)) == NULL)
 			return cps_fail(err, CPS_E_NOMEM, "out of memory");
-		rc = collect_dir(st, set, dir, js, err);
+		rc = collect_dir(st, set, dir, set->ca.fallbacks.n > 0, js, err);
 		free(dir);
+		for (size_t i = 0; rc == 0 && i < set->ca.fallbacks.n; i++) {
+			if (cps_server_dirname(set->ca.fallbacks.v[i], name, sizeof(name), err) != 0)
+				return -1;
+			if ((dir = cps_storage_ca_dir(paths, name)) == NULL)
+				return cps_fail(err, CPS_E_NOMEM, "out of memory");
+			rc = collect_dir(st, set, dir, true, js, err);
+			free(dir);
+		}
 		return rc;
 	}
 	cps_boot_id(col.boot, sizeof(col.boot));
@@ -677,6 +599,6 @@ int cps_housekeeping(cps_store *st, const cps_config *cfg, const cps_settings *s
 		cps_error("%s", e.msg);
 	rc = result_of(&js, out, err);
 out:
-	jobs_free(&js);
+	hk_jobs_free(&js);
 	return rc;
 }

@@ -171,4 +171,11 @@ c_run -d site3 letsencrypt:revoke
 t_is "$RC" 0 "the fallback's certificate is revoked" || t_diag "$ERR"
 status site3
 t_is "$(jq -r '.revoked, .server' <<<"$OUT" | tr '\n' ' ')" "true $P2_URL " "  at the fallback, which issued it"
+
+# --- reissue-all: the sites under every configured CA's directory ------------------------------
+# site1 and site2 have directories under both CAs' storage, site3 under the fallback's only
+c_run -o json letsencrypt:reissue-all
+t_is "$(jq -r '[.[] | .site] | sort | join(" ")' <<<"$OUT")" "site1 site2 site3" \
+	"reissue-all takes every site stored under the primary's or a fallback's directory, each once" || t_diag "$ERR"
+t_is "$(jq -r '[.[] | .result] | unique | join(" ")' <<<"$OUT")" "renewed" "  and reissues them (through the fallback)"
 t_done
