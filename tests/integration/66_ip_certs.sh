@@ -74,6 +74,9 @@ t_like "$ERR" "WARNING : site1 may not name the IP address 127\.0\.0\.2: a site 
 c_run -d site1 letsencrypt:request "['a.test','0:0:0:0:0:0:0:1']" true true
 t_like "$RC:$ERR" "^1:.*site1 may not name the IP address ::1: a site may name only its own address" \
 	"  ::1 (written long) is refused too, named in its canonical form"
+c_run -d site1 letsencrypt:request '[a.test,::1]'
+t_like "$RC:$ERR" "^2:.*malformed argument literal: .* \(quote an IPv6 address inside a list: \"\['a\.example','2001:db8::1'\]\"\)" \
+	"  an unquoted IPv6 address in a list: a usage error saying to quote it"
 c_run -d site1 letsencrypt:request '[a.test,127.0.0.01]' true true
 t_like "$RC:$ERR" "^1:.*'127\.0\.0\.01' is not a valid hostname: nor a valid IP address \(write IPv4 as 192\.0\.2\.1, without leading zeros\)" "  a malformed address is not a name, saying how to write one"
 c_run -d site1 letsencrypt:request "['::ffff:127.0.0.1']" true true
