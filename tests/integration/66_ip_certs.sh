@@ -13,7 +13,9 @@
 . "$(dirname "$0")/../harness/cpssl.sh"
 h_init
 h_new_pebble || t_bail "the newer Pebble is missing (scripts/fetch-pebble)"
-c_servers test
+# zone "1": a CAA record up the tree of 127.0.0.1 read as a name, which
+# would forbid Pebble — an address has no CAA records, so it must not count
+c_servers test 1
 c_configure
 plog=$H_DIR/pebble/pebble.log
 # newOrder requests Pebble has answered so far
@@ -23,6 +25,9 @@ cn_of() { openssl x509 -in "$1" -noout -subject -nameopt multiline | sed -n 's/^
 for n in a.test b.test; do h_dns_add "$n" A 127.0.0.1 || t_bail "cannot add $n"; done
 c_run site:add a.test "['ip':'127.0.0.1']"
 c_run site:add b.test "['ip':'127.0.0.2']"
+h_dns_add 1 CAA '0 issue "other.example"' || t_bail "cannot add the CAA record"
+t_is "$(curl -sS --cacert "$H_PEBBLE_TLS_CA" "$H_PEBBLE_DIR_URL" | jq -r '.meta.caaIdentities | length')" 1 \
+	"the CA names its caaIdentities (so cpssl checks CAA)"
 
 # --- a site's own address ------------------------------------------------------------------
 o0=$(orders)
@@ -34,6 +39,7 @@ t_ok "$(grep -qF 'Identifier:acme.Identifier{Type:"ip", Value:"127.0.0.1"}' "$pl
 t_ok "$(grep -qF "Attempting to validate w/ HTTP: http://127.0.0.1:$H_HTTP_PORT/.well-known/acme-challenge/" "$plog"; echo $?)" \
 	"  which Pebble validated by http-01 on the address itself"
 t_like "$ERR" "DEBUG   : SSL challenge attempt: 127\.0\.0\.1 \(http\)" "  with cpssl's http-01 response"
+t_unlike "$ERR" "CAA" "  no CAA check for the address (the record at 1. is not its)"
 cert=$(c_site_dir site1)/cert.pem
 t_is "$(ip_sans "$cert")" "127.0.0.1" "  the certificate names the address as an iPAddress SAN"
 t_is "$(c_sans "$cert")" "a.test" "  and a.test as a DNS SAN"
