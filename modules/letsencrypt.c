@@ -279,11 +279,15 @@ static int cmd_use_mechanism(cps_ctx *ctx, json_object **args, size_t nargs,
 	cps_mech m;
 
 	(void)nargs;
-	if (cps_hostname_normalize(json_object_get_string(args[0]), CPS_NAME_ALLOW_WILDCARD,
-				   name, err) != 0)
+	if (cps_hostname_normalize(json_object_get_string(args[0]),
+				   CPS_NAME_ALLOW_WILDCARD | CPS_NAME_ALLOW_IP, name, err) != 0)
 		return -1;
 	if (mech && cps_mech_parse(mech, &m) != 0)
 		return cps_fail(err, CPS_E_INVAL, "'%.40s' is not a mechanism: use http, dns, persist, or null", mech);
+	if (mech && m != CPS_MECH_HTTP && cps_name_is_ip(name))
+		return cps_fail(err, CPS_E_INVAL,
+				"%s is an IP address, which only http-01 can validate: %s cannot be "
+				"forced for it (use http, or null)", name, mech);
 	/* the same ownership rules as a request */
 	if (cps_names_may_name(st, &ctx->set.names, site, name, err) != 0)
 		return -1;

@@ -146,7 +146,9 @@ static char *order_payload(const char *const *names, size_t n, const char *profi
 	for (size_t i = 0; i < n; i++) {
 		json_object *id = json_object_new_object();
 
-		json_object_object_add(id, "type", json_object_new_string("dns"));
+		/* RFC 8738: an address is an "ip" identifier */
+		json_object_object_add(id, "type",
+				       json_object_new_string(cps_name_is_ip(names[i]) ? "ip" : "dns"));
 		json_object_object_add(id, "value", json_object_new_string(names[i]));
 		json_object_array_add(ids, id);
 	}
@@ -296,6 +298,11 @@ static int authz_from_json(cps_acme_authz *a, json_object *j, cps_err *err)
 	if (json_object_object_get_ex(j, "wildcard", &wild) && json_object_get_boolean(wild)) {
 		if (asprintf(&a->name, "*.%s", value) < 0)
 			a->name = NULL;
+	} else if (cps_name_is_ip(value)) {
+		char ip[CPS_IP_TEXT_MAX];
+
+		/* the form the order was placed with, whatever text the CA uses */
+		a->name = strdup(cps_ip_normalize(value, ip, NULL) == 0 ? ip : value);
 	} else {
 		a->name = strdup(value);
 	}

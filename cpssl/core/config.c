@@ -114,6 +114,7 @@ const char *cps_ctype_name(cps_ctype type)
 	case CPS_CT_SECRET: return "secret";
 	case CPS_CT_FRACTION: return "fraction";
 	case CPS_CT_URLS: return "url list";
+	case CPS_CT_IPS: return "IP address list";
 	}
 	return "?";
 }

@@ -19,13 +19,14 @@ typedef enum cps_ctype {
 	CPS_CT_WEB_URL,   /* http:// or https:// URL, or empty */
 	CPS_CT_PATH,      /* absolute path, or empty */
 	CPS_CT_COMMAND,   /* argv split on spaces; absolute program path or name */
-	CPS_CT_HOSTNAMES, /* comma-separated hostnames */
+	CPS_CT_HOSTNAMES, /* comma-separated hostnames or IP addresses */
 	CPS_CT_HOSTPORT,  /* host:port (port 53 when omitted), or empty */
 	CPS_CT_HOSTPORTS, /* comma-separated host:port */
 	CPS_CT_CHOICES,   /* comma-separated subset of choices */
 	CPS_CT_SECRET,    /* like STRING, never logged */
 	CPS_CT_FRACTION,  /* "1/3" or "0.25": from 0 (off) up to, not including, 1 */
 	CPS_CT_URLS,      /* comma-separated https:// URLs */
+	CPS_CT_IPS,       /* comma-separated IP addresses (canonical text) */
 } cps_ctype;
 
 /* A site may override only what cannot reach beyond the site: never a
@@ -103,7 +104,13 @@ enum {
 	X(LE_ADDITIONAL_CERTS, "letsencrypt", "additional_certs",              \
 	  CPS_CT_HOSTNAMES, "", NULL, 0, 0, 0, names.additional_certs,         \
 	  "Extra names for the server's own certificate, besides the server "  \
-	  "hostname (comma-separated).")                                       \
+	  "hostname (comma-separated); an IP address must be one of the "      \
+	  "server's own (on its interfaces, or in server_addresses).")         \
+	X(LE_SERVER_ADDRESSES, "letsencrypt", "server_addresses", CPS_CT_IPS,  \
+	  "", NULL, 0, 0, 0, names.server_addresses,                           \
+	  "The server's own IP addresses that are not on its interfaces (a "   \
+	  "public address behind NAT), which additional_certs may name "       \
+	  "(comma-separated).")                                                \
 	X(LE_LOOKAHEAD_DAYS, "letsencrypt", "lookahead_days", CPS_CT_INT, "10", \
 	  NULL, -999, 999, 0, window.lookahead_days,                           \
 	  "Start renewing a certificate this many days before it expires, or "  \

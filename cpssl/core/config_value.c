@@ -145,8 +145,13 @@ static int list_item(const cps_config_key *k, const char *item, char **out,
 
 	switch (k->type) {
 	case CPS_CT_HOSTNAMES:
-		if (cps_hostname_normalize(item, CPS_NAME_ALLOW_WILDCARD, host,
-					   err) != 0)
+		if (cps_hostname_normalize(item, CPS_NAME_ALLOW_WILDCARD | CPS_NAME_ALLOW_IP,
+					   host, err) != 0)
+			return cps_err_prefix(err, "[%s] %s", k->section, k->key);
+		*out = strdup(host);
+		break;
+	case CPS_CT_IPS:
+		if (cps_ip_normalize(item, host, err) != 0)
 			return cps_err_prefix(err, "[%s] %s", k->section, k->key);
 		*out = strdup(host);
 		break;
@@ -379,6 +384,7 @@ static const canon_fn canon_of[] = {
 	[CPS_CT_SECRET] = canon_text,
 	[CPS_CT_FRACTION] = canon_fraction,
 	[CPS_CT_URLS] = canon_list,
+	[CPS_CT_IPS] = canon_list,
 };
 
 int cps_config_canonical(const cps_config_key *k, const char *raw, char **out,
@@ -411,7 +417,7 @@ int cps_config_canonical(const cps_config_key *k, const char *raw, char **out,
 static bool is_list_type(cps_ctype t)
 {
 	return t == CPS_CT_HOSTNAMES || t == CPS_CT_HOSTPORTS ||
-	       t == CPS_CT_CHOICES || t == CPS_CT_URLS;
+	       t == CPS_CT_CHOICES || t == CPS_CT_URLS || t == CPS_CT_IPS;
 }
 
 int cps_config_normalize(const cps_config_key *k, json_object *value,
@@ -473,7 +479,8 @@ json_object *cps_config_typed(const cps_config_key *k, const char *text)
 	case CPS_CT_HOSTNAMES:
 	case CPS_CT_HOSTPORTS:
 	case CPS_CT_CHOICES:
-	case CPS_CT_URLS: {
+	case CPS_CT_URLS:
+	case CPS_CT_IPS: {
 		json_object *arr = json_object_new_array();
 		char *copy = strdup(text), *save = NULL;
 

@@ -296,8 +296,13 @@ int cps_literal_parse(const char *text, json_object **out, cps_err *err)
 				"argument is too long (%zu bytes; the limit is %d)",
 				len, CPS_LITERAL_MAX_LEN);
 	if (len > 0 && text[0] == '[') {
-		if (parse_list(&p, 1, out) != 0)
+		if (parse_list(&p, 1, out) != 0) {
+			/* an unquoted IPv6 address reads as key:value pairs */
+			if (err && strstr(text, "::"))
+				snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+					 " (quote an IPv6 address inside a list: \"['a.example','2001:db8::1']\")");
 			return -1;
+		}
 		skip_ws(&p);
 		if (p.pos != p.len) {
 			json_object_put(*out);

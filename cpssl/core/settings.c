@@ -24,7 +24,8 @@ typedef enum storage {
 	 : (t) == CPS_CT_INT || (t) == CPS_CT_DURATION ? ST_LONG               \
 	 : (t) == CPS_CT_FRACTION ? ST_DOUBLE                                  \
 	 : (t) == CPS_CT_COMMAND ? ST_ARGV                                     \
-	 : (t) == CPS_CT_HOSTNAMES || (t) == CPS_CT_CHOICES || (t) == CPS_CT_URLS ? ST_LIST         \
+	 : (t) == CPS_CT_HOSTNAMES || (t) == CPS_CT_CHOICES || (t) == CPS_CT_URLS ||   \
+	   (t) == CPS_CT_IPS ? ST_LIST                                         \
 	 : ST_TEXT)
 
 #define STORAGE_OF_FIELD(m)                                                    \

@@ -75,6 +75,8 @@ typedef struct cps_layout {
 typedef struct cps_name_settings {
 	bool verify_ip, strict_mode, alternative_form;
 	cps_strlist additional_certs; /* the server certificate's extra names */
+	cps_strlist server_addresses; /* the server's addresses not on its
+				       * interfaces (canonical IPs) */
 	cps_strlist disabled_challenges;
 	bool http_ok, dns_ok;        /* derived: not disabled; dns also needs a
 				      * provider */

@@ -283,6 +283,14 @@ static int get_sans(X509 *cert, cps_cert_info *info, cps_err *err)
 		s[len] = '\0';
 		info->sans[info->nsans++] = s;
 	}
+	/* every name, as the certificate's names are listed and compared */
+	for (size_t i = 0; i < info->nip_sans; i++)
+		if ((info->sans[info->nsans] = strdup(info->ip_sans[i])) == NULL) {
+			cps_fail(err, CPS_E_NOMEM, "out of memory reading the names");
+			goto out;
+		} else {
+			info->nsans++;
+		}
 	rc = 0;
 out:
 	GENERAL_NAMES_free(gens);

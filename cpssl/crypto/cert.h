@@ -14,9 +14,10 @@
 #define CPS_FINGERPRINT_LEN 96 /* "AB:CD:…" for SHA-256 plus NUL */
 
 typedef struct cps_cert_info {
-	char **sans;            /* dNSName SANs, lower case, in certificate order */
+	char **sans;            /* every name: the dNSName SANs, lower case, in
+				 * certificate order, then the iPAddress SANs */
 	size_t nsans;
-	char **ip_sans;         /* iPAddress SANs, as text */
+	char **ip_sans;         /* iPAddress SANs alone, as canonical text */
 	size_t nip_sans;
 	char subject_cn[256];   /* "" when none */
 	char issuer[512];       /* one line, RFC 2253 */

@@ -1,10 +1,14 @@
 #include "cpssl/crypto/internal.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "cpssl/names/hostname.h"
 
 /* Fail with OpenSSL's most recent reason appended, and leave its error
  * queue empty so the next failure does not report a stale reason. */
@@ -100,7 +104,16 @@ int cps_crypto_check_names(const char *const *names, size_t n, const char *what,
 	return 0;
 }
 
-/* subjectAltName with one dNSName per name, in order. */
+const char *cps_crypto_cn_name(const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!cps_name_is_ip(names[i]))
+			return strlen(names[i]) <= CPS_CRYPTO_CN_MAX ? names[i] : NULL;
+	return NULL;
+}
+
+/* subjectAltName with one dNSName per hostname and one iPAddress per
+ * address (RFC 8738), in order. */
 GENERAL_NAMES *cps_crypto_dns_names(const char *const *names, size_t n)
 {
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
@@ -109,15 +122,21 @@ GENERAL_NAMES *cps_crypto_dns_names(const char *const *names, size_t n)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		GENERAL_NAME *g = GENERAL_NAME_new();
-		ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+		ASN1_STRING *s = ASN1_STRING_new();
+		unsigned char a[16];
+		bool v6 = strchr(names[i], ':') != NULL;
+		bool ip = inet_pton(v6 ? AF_INET6 : AF_INET, names[i], a) == 1;
 
 		if (g == NULL || s == NULL ||
-		    ASN1_STRING_set(s, names[i], (int)strlen(names[i])) != 1) {
+		    (ip ? ASN1_OCTET_STRING_set(s, a, v6 ? 16 : 4)
+			: ASN1_STRING_set(s, names[i], (int)strlen(names[i]))) != 1) {
 			GENERAL_NAME_free(g);
-			ASN1_IA5STRING_free(s);
+			ASN1_STRING_free(s);
 			goto fail;
 		}
-		GENERAL_NAME_set0_value(g, GEN_DNS, s);
+		if (!ip)
+			s->type = V_ASN1_IA5STRING;
+		GENERAL_NAME_set0_value(g, ip ? GEN_IPADD : GEN_DNS, s);
 		if (sk_GENERAL_NAME_push(gens, g) <= 0) {
 			GENERAL_NAME_free(g);
 			goto fail;

@@ -10,9 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* RFC 5280's upper bound for a commonName. */
-#define CN_MAX 64
-
 
 
 
@@ -24,7 +21,7 @@ int cps_csr_create(EVP_PKEY *key, const char *const *names, size_t n,
 	GENERAL_NAMES *gens = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	unsigned char *out = NULL;
-	bool with_cn;
+	const char *cn;
 	int len, rc = -1;
 
 	*der = NULL;
@@ -35,7 +32,7 @@ int cps_csr_create(EVP_PKEY *key, const char *const *names, size_t n,
 				"a certificate request needs a key");
 	if (cps_crypto_check_names(names, n, "certificate request", err) != 0)
 		return -1;
-	with_cn = strlen(names[0]) <= CN_MAX;
+	cn = cps_crypto_cn_name(names, n);
 
 	req = X509_REQ_new();
 	subject = X509_NAME_new();
@@ -44,11 +41,12 @@ int cps_csr_create(EVP_PKEY *key, const char *const *names, size_t n,
 		cps_ossl_fail(err, "out of memory building a certificate request");
 		goto out;
 	}
-	/* A name longer than a CN may be lives in the SAN only; the subject
-	 * stays empty, and RFC 5280 then wants the SAN marked critical. */
-	if (with_cn &&
+	/* A name longer than a CN may be, or IP addresses only, live in the
+	 * SAN only; the subject stays empty, and RFC 5280 then wants the SAN
+	 * marked critical. */
+	if (cn &&
 	    X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_UTF8,
-				       (const unsigned char *)names[0], -1, -1,
+				       (const unsigned char *)cn, -1, -1,
 				       0) != 1) {
 		cps_ossl_fail(err, "cannot set the common name of the request");
 		goto out;
@@ -59,7 +57,7 @@ int cps_csr_create(EVP_PKEY *key, const char *const *names, size_t n,
 		cps_ossl_fail(err, "cannot fill in the certificate request");
 		goto out;
 	}
-	if (X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, with_cn ? 0 : 1,
+	if (X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, cn ? 0 : 1,
 			    X509V3_ADD_DEFAULT) != 1 ||
 	    X509_REQ_add_extensions(req, exts) != 1) {
 		cps_ossl_fail(err, "cannot add the names to the certificate request");

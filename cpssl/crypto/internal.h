@@ -29,7 +29,16 @@ size_t cps_pem_line_of(const char *pem, size_t off);
 int cps_crypto_check_names(const char *const *names, size_t n, const char *what,
 			   cps_err *err);
 
-/* subjectAltName with one dNSName per name, in order (NULL: out of memory). */
+/* RFC 5280's upper bound for a commonName. */
+#define CPS_CRYPTO_CN_MAX 64
+
+/* The subject CN for a certificate or CSR of NAMES: the first hostname when
+ * it fits in a CN, NULL (an empty subject) otherwise and when every name is
+ * an IP address — Let's Encrypt puts no IP address in the CN. */
+const char *cps_crypto_cn_name(const char *const *names, size_t n);
+
+/* subjectAltName with one dNSName per hostname and one iPAddress per IP
+ * address (RFC 8738), in order (NULL: out of memory). */
 GENERAL_NAMES *cps_crypto_dns_names(const char *const *names, size_t n);
 
 #endif

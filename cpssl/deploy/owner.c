@@ -11,6 +11,7 @@
 
 #include "cpssl/deploy/deploy.h"
 #include "cpssl/names/hostname.h"
+#include "cpssl/store/addresses.h"
 #include "cpssl/store/server.h"
 #include "cpssl/store/sites.h"
 
@@ -59,13 +60,33 @@ static int check_name(cps_store *st, const owner *o, const char *name, const cha
 	return 0;
 }
 
-static int check_ip(const owner *o, const char *ip, cps_err *err)
+/* IP (from the certificate) must be an address O may name: the site's own
+ * and no other site's, or one of the server's names and own addresses. */
+static int check_ip(cps_store *st, const cps_settings *set, const owner *o, const char *ip,
+		    cps_err *err)
 {
-	if (o->site && (same_ip(ip, o->site->ip) || same_ip(ip, o->site->ip6)))
+	char canon[CPS_IP_TEXT_MAX];
+	bool listed = false;
+	cps_err e;
+
+	if (cps_ip_normalize(ip, canon, &e) != 0)
+		return cps_fail(err, CPS_E_PERM, "the certificate names the IP address %.64s: %s; "
+				"refusing to serve it", ip, e.msg);
+	if (o->site && (same_ip(canon, o->site->ip) || same_ip(canon, o->site->ip6)) &&
+	    cps_site_check_owns_ip(st, o->site, canon, &e) == 0)
 		return 0;
+	for (size_t j = 0; !o->site && j < o->nserver && !listed; j++)
+		listed = strcmp(o->server[j], canon) == 0;
+	if (listed && cps_server_check_owns_ip(&set->names.server_addresses, canon, &e) == 0)
+		return 0;
+	if (!o->site && !listed)
+		snprintf(e.msg, sizeof(e.msg), "it is not in [letsencrypt] additional_certs");
+	else if (o->site && !same_ip(canon, o->site->ip) && !same_ip(canon, o->site->ip6))
+		snprintf(e.msg, sizeof(e.msg), "%s's address is %s%s%s", o->site->name, o->site->ip,
+			 o->site->ip6[0] ? " or " : "", o->site->ip6);
 	return cps_fail(err, CPS_E_PERM,
-			"the certificate names the IP address %s, which is not %s's address; refusing "
-			"to serve it", ip, o->who);
+			"the certificate names the IP address %s, which is not %s's address (%s); "
+			"refusing to serve it", canon, o->who, e.msg);
 }
 
 int cps_deploy_check_names(cps_store *st, const cps_settings *set, long site_id,
@@ -86,12 +107,17 @@ int cps_deploy_check_names(cps_store *st, const cps_settings *set, long site_id,
 	if (info->nsans == 0 && info->nip_sans == 0)
 		rc = cps_fail(err, CPS_E_PERM,
 			      "the certificate names no hostname (no subjectAltName); refusing to serve it");
+	/* a CN may hold an address too (a self-signed certificate's) */
 	if (rc == 0 && info->subject_cn[0])
-		rc = check_name(st, &o, info->subject_cn, "subject CN", err);
+		rc = cps_name_is_ip(info->subject_cn)
+			     ? check_ip(st, set, &o, info->subject_cn, err)
+			     : check_name(st, &o, info->subject_cn, "subject CN", err);
+	/* the addresses among the names are checked as addresses */
 	for (size_t i = 0; rc == 0 && i < info->nsans; i++)
-		rc = check_name(st, &o, info->sans[i], "subjectAltName", err);
+		if (!cps_name_is_ip(info->sans[i]))
+			rc = check_name(st, &o, info->sans[i], "subjectAltName", err);
 	for (size_t i = 0; rc == 0 && i < info->nip_sans; i++)
-		rc = check_ip(&o, info->ip_sans[i], err);
+		rc = check_ip(st, set, &o, info->ip_sans[i], err);
 	cps_strv_free(o.server, o.nserver);
 	return rc;
 }

@@ -18,6 +18,10 @@ static void registered_domain(cps_store *st, const char *name,
 	const char *p = name + strlen(name);
 	int dots = 0;
 
+	if (cps_name_is_ip(name)) { /* an address counts as itself */
+		snprintf(out, CPS_HOSTNAME_MAX + 1, "%s", name);
+		return;
+	}
 	if (cps_site_domain_of(st, name, out, NULL) == 0 && out[0])
 		return;
 	while (p > name && dots < 2)

@@ -8,6 +8,7 @@
 
 #include "cpssl/core/log.h"
 #include "cpssl/dns/resolve.h"
+#include "cpssl/store/addresses.h"
 #include "cpssl/store/server.h"
 #include "cpssl/store/ssl_state.h"
 
@@ -59,6 +60,11 @@ int cps_names_verify_ip(const char *servers, const cps_site *site,
 	char **addrs = NULL, list[400] = "";
 	size_t n = 0;
 
+	if (cps_name_is_ip(name)) /* the identifier is the address: no lookup */
+		return same_ip(name, site->ip) || same_ip(name, site->ip6)
+			       ? 0
+			       : cps_fail(err, CPS_E_PERM, "%s is not %s's address (%s%s%s)", name,
+					  site->name, site->ip, site->ip6[0] ? " or " : "", site->ip6);
 	if (cps_dns_addresses(servers, name, &addrs, &n, err) != 0)
 		return cps_err_prefix(err, "cannot verify the IP address of %s", name);
 	for (size_t i = 0; i < n; i++) {
@@ -82,14 +88,19 @@ int cps_names_verify_ip(const char *servers, const cps_site *site,
 			name, list, site->ip, site->ip6[0] ? " or " : "", site->ip6);
 }
 
-/* Why NAME may not be ordered, or 0 when it may. */
-static int check_one(cps_store *st, const cps_site *site, char **server,
-		     size_t nserver, const char *name, cps_err *err)
+/* Why NAME may not be ordered, or 0 when it may. An IP address (RFC 8738)
+ * must be the site's own, or one of the server's own addresses listed in
+ * additional_certs. */
+static int check_one(cps_store *st, const cps_name_settings *ns, const cps_site *site,
+		     char **server, size_t nserver, const char *name, cps_err *err)
 {
+	bool ip = cps_name_is_ip(name);
+
 	if (site)
-		return cps_site_check_owns(st, site, name, err);
+		return ip ? cps_site_check_owns_ip(st, site, name, err)
+			  : cps_site_check_owns(st, site, name, err);
 	if (contains(server, nserver, name))
-		return 0;
+		return ip ? cps_server_check_owns_ip(&ns->server_addresses, name, err) : 0;
 	return cps_fail(err, CPS_E_PERM,
 			"the server certificate may only name the server hostname and "
 			"[letsencrypt] additional_certs, and %s is neither (use -d SITE for a site's names)",
@@ -105,6 +116,26 @@ static int choose_mech(cps_store *st, const cps_name_settings *ns, const cps_sit
 
 	if (cps_mech_forced(st, site ? site->id : 0, p->name, &forced, err) != 0)
 		return -1;
+	if (cps_name_is_ip(p->name)) {
+		/* RFC 8738: only http-01 (and tls-alpn-01) can validate an address */
+		bool other = forced && strcmp(forced, "http") != 0;
+		char how[16];
+
+		snprintf(how, sizeof(how), "%s", forced ? forced : "");
+		p->forced = forced != NULL;
+		free(forced);
+		p->mech = CPS_MECH_HTTP;
+		if (other)
+			return cps_fail(err, CPS_E_CONFIG,
+					"%s is an IP address, which only http-01 can validate, and it is "
+					"forced to %s (undo it with letsencrypt:use-mechanism %s null)",
+					p->name, how, p->name);
+		if (!ns->http_ok)
+			return cps_fail(err, CPS_E_CONFIG,
+					"%s is an IP address, which only http-01 can validate, and http is "
+					"listed in [letsencrypt] disabled_challenges", p->name);
+		return 0;
+	}
 	if (forced) {
 		cps_mech_parse(forced, &p->mech);
 		free(forced);
@@ -151,7 +182,7 @@ static int choose_mech(cps_store *st, const cps_name_settings *ns, const cps_sit
 static void alternative(const char *name, char alt[CPS_HOSTNAME_MAX + 1])
 {
 	alt[0] = '\0';
-	if (cps_hostname_is_wildcard(name))
+	if (cps_hostname_is_wildcard(name) || cps_name_is_ip(name))
 		return;
 	if (strncmp(name, "www.", 4) == 0) {
 		if (strchr(name + 4, '.'))
@@ -211,7 +242,8 @@ static int candidates(planning *pl, const char *const *in, size_t n, cps_err *er
 	for (size_t i = 0; i < n; i++) {
 		cps_err e;
 
-		if (cps_hostname_normalize(in[i], CPS_NAME_ALLOW_WILDCARD, canon, &e) != 0) {
+		if (cps_hostname_normalize(in[i], CPS_NAME_ALLOW_WILDCARD | CPS_NAME_ALLOW_IP, canon,
+					   &e) != 0) {
 			refuse(pl, &e);
 			continue;
 		}
@@ -263,8 +295,10 @@ int cps_names_plan(cps_store *st, const cps_name_settings *ns, const cps_site *s
 
 		if (planned(plan, len, p.name))
 			continue;
-		if (check_one(st, site, server, nserver, p.name, &e) != 0 ||
+		/* an IP address is its own address: nothing to resolve */
+		if (check_one(st, ns, site, server, nserver, p.name, &e) != 0 ||
 		    (opts->verify_ip && site && !cps_hostname_is_wildcard(p.name) &&
+		     !cps_name_is_ip(p.name) &&
 		     cps_names_verify_ip(ns->resolvers, site, p.name, &e) != 0) ||
 		    (opts->mechanisms && choose_mech(st, ns, site, opts->verify_ip, &p, &e) != 0)) {
 			if (fatal(&e)) {
@@ -314,7 +348,7 @@ int cps_names_may_name(cps_store *st, const cps_name_settings *ns, const cps_sit
 
 	if (site == NULL && cps_server_names(st, &ns->additional_certs, &server, &nserver, err) != 0)
 		return -1;
-	rc = check_one(st, site, server, nserver, name, err);
+	rc = check_one(st, ns, site, server, nserver, name, err);
 	cps_strv_free(server, nserver);
 	return rc;
 }

@@ -4,7 +4,10 @@
  * owned by the site (or, for the server's own certificate, be the server
  * hostname or in [letsencrypt] additional_certs); with IP verification its
  * A and AAAA records, resolved through [dns] resolvers, must include the
- * site's address (wildcards are exempt). A failing name fails the request
+ * site's address (wildcards are exempt). An IP address (RFC 8738) must be
+ * the site's own ip or ip6, shared with no other site (for the server: in
+ * additional_certs and one of its own addresses, store/addresses.h); it is
+ * never resolved and only http can validate it. A failing name fails the request
  * in strict mode and is dropped with a WARNING otherwise; with
  * alternative_form, www.D is added for D and D for www.D when it passes
  * (a failing alternative is dropped with INFO; strict: fails).
@@ -69,8 +72,9 @@ void cps_name_plans_free(cps_name_plan *p, size_t n);
 int cps_names_may_name(cps_store *st, const cps_name_settings *ns, const cps_site *site,
 		       const char *name, cps_err *err);
 
-/* 0 when NAME resolves (through SERVERS) to the site's IP or IPv6 address;
- * -1 with the resolved addresses in the message otherwise. */
+/* 0 when NAME resolves (through SERVERS) to the site's IP or IPv6 address
+ * (an IP address NAME: is one of them, without a lookup); -1 with the
+ * resolved addresses in the message otherwise. */
 int cps_names_verify_ip(const char *servers, const cps_site *site,
 			const char *name, cps_err *err);
 

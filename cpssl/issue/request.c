@@ -74,7 +74,7 @@ static bool adds_any(const cps_name_plan *plan, size_t np, const char *const *na
 	return false;
 }
 
-/* Names whose CAA records forbid the CA (cps_caa_check) leave the plan
+/* Names (not IP addresses) whose CAA records forbid the CA (cps_caa_check) leave the plan
  * before anything is ordered, with a WARNING; in strict mode nothing is
  * ordered. A CA that names no caaIdentities is not second-guessed. */
 static int caa_prune(cps_session *s, const cps_site *site, cps_name_plan *plan, size_t *np,
@@ -95,7 +95,9 @@ static int caa_prune(cps_session *s, const cps_site *site, cps_name_plan *plan, 
 		return 0;
 	}
 	for (size_t i = 0; i < *np; i++) {
-		if (cps_caa_check(s->set->names.resolvers, (const char *const *)meta->caa_ids,
+		/* CAA (RFC 8659) is about domain names; an IP address has none */
+		if (cps_name_is_ip(plan[i].name) ||
+		    cps_caa_check(s->set->names.resolvers, (const char *const *)meta->caa_ids,
 				  meta->ncaa_ids, plan[i].name, why, sizeof(why), err) == 0) {
 			plan[kept++] = plan[i];
 			continue;
@@ -291,33 +293,26 @@ int cps_append(cps_session *s, const cps_site *site, const char *const *add,
 	return rc;
 }
 
-/* Of NAMES (the current certificate's), those SITE (NULL: the server) owns
- * now; the rest dropped with an INFO saying why. */
+/* Of NAMES (the current certificate's), those SITE (NULL: the server) may
+ * name now — the ownership rule of a request, addresses included; the rest
+ * dropped with an INFO saying why. */
 static int owned_now(cps_session *s, const cps_site *site, char **names, size_t n,
 		     const char **out, size_t *nout, cps_err *err)
 {
-	char **server = NULL;
-	size_t nserver = 0;
-
 	*nout = 0;
-	if (site == NULL && cps_server_names(s->st, &s->set->names.additional_certs, &server,
-					     &nserver, err) != 0)
-		return -1;
 	for (size_t i = 0; i < n; i++) {
-		bool ok = false;
 		cps_err e;
 
-		if (site)
-			ok = cps_site_check_owns(s->st, site, names[i], &e) == 0;
-		for (size_t j = 0; !site && j < nserver && !ok; j++)
-			ok = strcmp(server[j], names[i]) == 0;
-		if (ok)
+		if (cps_names_may_name(s->st, &s->set->names, site, names[i], &e) == 0) {
 			out[(*nout)++] = names[i];
-		else
+		} else if (e.code != CPS_E_PERM) {
+			*err = e;
+			return -1;
+		} else {
 			cps_info("%s: %s is no longer %s's; the new certificate leaves it out", who(site),
 				 names[i], who(site));
+		}
 	}
-	cps_strv_free(server, nserver);
 	return 0;
 }
 

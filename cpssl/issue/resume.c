@@ -186,6 +186,23 @@ static int place(run *r, const char *replaces, cps_err *err)
 	return cps_acme_order_new(c, r->names, r->req->n, r->profile, NULL, &r->order, err);
 }
 
+/* A CA that refuses an order naming an IP address most likely issues none
+ * (RFC 8738 is optional; Let's Encrypt issues them only in its shortlived
+ * profile): the message says so. */
+static void ip_refused(const run *r, cps_err *e)
+{
+	bool ip = false;
+
+	for (size_t i = 0; i < r->req->n && !ip; i++)
+		ip = cps_name_is_ip(r->names[i]);
+	if (ip && (strcmp(e->problem, "rejectedIdentifier") == 0 ||
+		   strcmp(e->problem, "unsupportedIdentifier") == 0 ||
+		   strcmp(e->problem, "malformed") == 0))
+		snprintf(e->msg + strlen(e->msg), sizeof(e->msg) - strlen(e->msg), " (the order names an IP address: this CA may not issue certificates "
+			       "for IP addresses, or only in a profile such as Let's Encrypt's shortlived — "
+			       "set [letsencrypt] profile, or leave the address out)");
+}
+
 /* A CA that lost the account (a reset test CA) gets it registered again,
  * once. */
 static int new_order(run *r, cps_err *err)
@@ -197,6 +214,7 @@ static int new_order(run *r, cps_err *err)
 
 	if (place(r, replaces, &e) != 0) {
 		if (strcmp(e.problem, "accountDoesNotExist") != 0) {
+			ip_refused(r, &e);
 			if (err)
 				*err = e;
 			goto out;

@@ -52,6 +52,8 @@ int cps_hostname_normalize(const char *in, unsigned flags,
 
 	if (n == 0)
 		return cps_fail(err, CPS_E_INVAL, "empty hostname");
+	if ((flags & CPS_NAME_ALLOW_IP) && cps_name_is_ip(in))
+		return cps_ip_normalize(in, out, err);
 	if (strchr(in, ':') && inet_pton(AF_INET6, in, a6) == 1)
 		return bad(err, in, "it is an IP address; certificates here are for hostnames");
 	if (n > 1 && in[n - 1] == '.')
@@ -104,8 +106,11 @@ int cps_hostname_normalize(const char *in, unsigned flags,
 		labels++;
 		if (dot == NULL) {
 			if (all_digits(p, len))
-				return bad(err, in, labels == 4 ? "it is an IP address; certificates here are for hostnames"
-							       : "the top-level label is numeric");
+				return bad(err, in, (flags & CPS_NAME_ALLOW_IP) && labels == 4
+							    ? "nor a valid IP address (write IPv4 as 192.0.2.1, "
+							      "without leading zeros)"
+						    : labels == 4 ? "it is an IP address; certificates here are for hostnames"
+								  : "the top-level label is numeric");
 			break;
 		}
 		p = dot + 1;
@@ -119,6 +124,36 @@ int cps_hostname_normalize(const char *in, unsigned flags,
 bool cps_hostname_is_wildcard(const char *name)
 {
 	return name[0] == '*' && name[1] == '.';
+}
+
+bool cps_name_is_ip(const char *name)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+}
+
+int cps_ip_normalize(const char *in, char out[CPS_IP_TEXT_MAX], cps_err *err)
+{
+	static const unsigned char zero[16], mapped[12] = { [10] = 0xff, [11] = 0xff };
+	unsigned char a[16];
+	int af = strchr(in, ':') ? AF_INET6 : AF_INET;
+	char s[80];
+
+	if (inet_pton(af, in, a) != 1)
+		return cps_fail(err, CPS_E_INVAL,
+				"'%s' is not a valid IP address (write IPv4 as 192.0.2.1, IPv6 as 2001:db8::1, "
+				"without a prefix or zone)", shown(in, s, sizeof(s)));
+	if (memcmp(a, zero, af == AF_INET6 ? 16 : 4) == 0)
+		return cps_fail(err, CPS_E_INVAL, "'%s' is the unspecified address, which no certificate can name",
+				shown(in, s, sizeof(s)));
+	if (af == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0)
+		return cps_fail(err, CPS_E_INVAL,
+				"'%s' is an IPv4 address written as IPv6: write it as %u.%u.%u.%u",
+				shown(in, s, sizeof(s)), a[12], a[13], a[14], a[15]);
+	if (inet_ntop(af, a, out, CPS_IP_TEXT_MAX) == NULL)
+		return cps_fail(err, CPS_E_INVAL, "'%s' is not a valid IP address", shown(in, s, sizeof(s)));
+	return 0;
 }
 
 bool cps_hostname_within(const char *name, const char *domain)

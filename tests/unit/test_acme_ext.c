@@ -2,7 +2,8 @@
  * externalAccountRequired), the profile in newOrder and in the CA's order,
  * the external account binding of RFC 8555 §7.3.4 (known answers for its
  * HS256 MAC and for a whole binding, then its structure as a CA checks it),
- * and the choice among alternate chains by the top certificate's issuer. */
+ * the choice among alternate chains by the top certificate's issuer, and IP
+ * identifiers (RFC 8738) in newOrder and in an authorization. */
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -62,6 +63,7 @@ typedef struct fake_ca {
 	char *last_url;
 	chain chains[4];
 	unsigned downloads;
+	const char *authz;     /* the answer for CA/authz/1, or NULL */
 } fake_ca;
 
 static int fake_send(void *ud, const cps_http_req *req, cps_http_resp *r, cps_err *err)
@@ -102,6 +104,10 @@ static int fake_send(void *ud, const cps_http_req *req, cps_http_resp *r, cps_er
 		r->location = strdup(CA "/order/1");
 		r->body = strdup("{\"status\":\"pending\",\"profile\":\"shortlived\",\"authorizations\":"
 				 "[\"" CA "/authz/1\"],\"finalize\":\"" CA "/order/1/finalize\"}");
+		return 0;
+	}
+	if (ca->authz && strcmp(req->url, CA "/authz/1") == 0) {
+		r->body = strdup(ca->authz);
 		return 0;
 	}
 	for (size_t i = 0; i < 4 && ca->chains[i].url; i++) {
@@ -223,6 +229,51 @@ static void order_profile_tests(void)
 	CHECK(!json_object_object_get_ex(p, "profile", &v), "  is no profile either");
 	json_object_put(p);
 	cps_acme_order_free(&o);
+	cps_acme_free(c);
+	EVP_PKEY_free(key);
+	free(ca.last_body);
+	free(ca.last_url);
+}
+
+/* An address is an "ip" identifier, a hostname a "dns" one; an
+ * authorization's address is read in the canonical form whatever text the
+ * CA uses, so it matches the name it was ordered as. */
+static void order_ip_tests(void)
+{
+	fake_ca ca = { .authz = "{\"status\":\"pending\",\"identifier\":{\"type\":\"ip\","
+			       "\"value\":\"2001:0DB8:0:0:0:0:0:1\"},\"challenges\":[{\"type\":\"http-01\","
+			       "\"url\":\"" CA "/chal/1\",\"token\":\"abc\",\"status\":\"pending\"}]}" };
+	const char *names[] = { "a.example", "192.0.2.1", "2001:db8::1" };
+	const char *want[][2] = { { "dns", "a.example" }, { "ip", "192.0.2.1" }, { "ip", "2001:db8::1" } };
+	EVP_PKEY *key = NULL;
+	cps_acme_order o;
+	cps_acme_authz a;
+	json_object *p, *ids;
+	cps_acme *c;
+	cps_err err;
+	bool same = true;
+
+	cps_key_generate(CPS_KEY_EC256, &key, &err);
+	c = session(&ca, key);
+	cps_acme_set_kid(c, CA "/acct/7", &err);
+	CHECK(cps_acme_order_new(c, names, 3, NULL, NULL, &o, &err) == 0, "a new order for a hostname and two addresses");
+	p = last_payload(&ca);
+	CHECK(json_object_object_get_ex(p, "identifiers", &ids) && json_object_array_length(ids) == 3,
+	      "  three identifiers");
+	for (size_t i = 0; i < 3 && ids && json_object_array_length(ids) == 3; i++) {
+		json_object *id = json_object_array_get_idx(ids, i);
+		const char *t = cps_acme_str(id, "type"), *v = cps_acme_str(id, "value");
+
+		same = same && t && v && strcmp(t, want[i][0]) == 0 && strcmp(v, want[i][1]) == 0;
+	}
+	CHECK(same, "  dns for the hostname, ip for IPv4 and IPv6, in order");
+	json_object_put(p);
+	cps_acme_order_free(&o);
+	memset(&a, 0, sizeof(a));
+	CHECK(cps_acme_authz_get(c, CA "/authz/1", &a, &err) == 0, "an authorization for an ip identifier");
+	CHECK_STR(a.name, "2001:db8::1", "  names the address in its canonical form (RFC 5952)");
+	CHECK(cps_acme_authz_challenge(&a, "http-01") != NULL, "  with its http-01 challenge");
+	cps_acme_authz_free(&a);
 	cps_acme_free(c);
 	EVP_PKEY_free(key);
 	free(ca.last_body);
@@ -467,6 +518,7 @@ int main(void)
 {
 	meta_tests();
 	order_profile_tests();
+	order_ip_tests();
 	hs256_tests();
 	eab_kat_tests();
 	eab_request_tests();

@@ -218,11 +218,14 @@ static void test_parse_and_info(struct pki *p)
 	      "  the chain is the intermediate");
 
 	CHECK(cps_cert_info_get(leaf, &info, &err) == 0, "the leaf's facts are read");
-	CHECK_INT(info.nsans, 3, "  three DNS SANs (the IP SAN is not one)");
-	CHECK(info.nsans == 3 && strcmp(info.sans[0], "example.com") == 0 &&
+	CHECK_INT(info.nsans, 4, "  four names: three DNS SANs, then the IP SAN");
+	CHECK(info.nsans == 4 && strcmp(info.sans[0], "example.com") == 0 &&
 	      strcmp(info.sans[1], "*.example.com") == 0 &&
-	      strcmp(info.sans[2], "www.example.com") == 0,
-	      "  lower-cased, in certificate order");
+	      strcmp(info.sans[2], "www.example.com") == 0 &&
+	      strcmp(info.sans[3], "192.0.2.1") == 0,
+	      "  lower-cased, in certificate order, the address last");
+	CHECK(info.nip_sans == 1 && strcmp(info.ip_sans[0], "192.0.2.1") == 0,
+	      "  the IP SAN alone among the addresses");
 	CHECK_STR(info.subject_cn, "example.com", "  subject CN");
 	CHECK_STR(info.issuer_cn, "Test Intermediate", "  issuer CN");
 	CHECK_STR(info.issuer, "CN=Test Intermediate,O=cpssl tests", "  issuer in RFC 2253");

@@ -1,6 +1,7 @@
 /* Certificate requests: DER that parses back, a SHA-256 signature that
  * verifies with the request's own key, every name as a SAN in order, and the
  * CN rule (first name when it fits 64 characters, else an empty subject). */
+#include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -21,8 +22,9 @@ static X509_REQ *parse(const unsigned char *der, size_t len)
 	return req;
 }
 
-/* The request's dNSName SANs joined by ',' (and whether the extension is
- * critical), or NULL when there is no SAN extension. */
+/* The request's dNSName SANs and iPAddress SANs ("IP:" and the address)
+ * joined by ',' (and whether the extension is critical), or NULL when there
+ * is no SAN extension. */
 static char *sans_of(X509_REQ *req, int *critical)
 {
 	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
@@ -43,6 +45,16 @@ static char *sans_of(X509_REQ *req, int *critical)
 		for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
 			GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 
+			if (g->type == GEN_IPADD) {
+				char ip[64] = "";
+				int n = ASN1_STRING_length(g->d.iPAddress);
+
+				inet_ntop(n == 16 ? AF_INET6 : AF_INET, ASN1_STRING_get0_data(g->d.iPAddress),
+					  ip, sizeof(ip));
+				used += (size_t)snprintf(out + used, 4096 - used, "%sIP:%s/%d", used ? "," : "",
+							 ip, n);
+				continue;
+			}
 			if (g->type != GEN_DNS)
 				continue;
 			used += (size_t)snprintf(out + used, 4096 - used, "%s%.*s",
@@ -161,6 +173,48 @@ static void test_cn_rule(void)
 	EVP_PKEY_free(key);
 }
 
+/* RFC 8738: an address is an iPAddress SAN (4 or 16 octets), never a
+ * dNSName; the CN is the first hostname, and with addresses only the subject
+ * is empty and the SAN critical (Let's Encrypt puts no address in a CN). */
+static void test_ip_names(void)
+{
+	const char *mixed[] = { "192.0.2.1", "a.example", "2001:db8::1" };
+	const char *only[] = { "2001:db8::1" };
+	unsigned char *der = NULL;
+	size_t len = 0;
+	EVP_PKEY *key = NULL;
+	X509_REQ *req;
+	char cn[256], *sans;
+	int crit = -1;
+	cps_err err;
+
+	cps_key_generate(CPS_KEY_EC256, &key, &err);
+	CHECK(cps_csr_create(key, mixed, 3, &der, &len, &err) == 0, "a request for two addresses and a hostname");
+	req = parse(der, len);
+	sans = req ? sans_of(req, &crit) : NULL;
+	CHECK_STR(sans, "IP:192.0.2.1/4,a.example,IP:2001:db8::1/16",
+		  "  each address an iPAddress SAN of 4 or 16 octets, in order");
+	if (req)
+		subject_cn(req, cn, sizeof(cn));
+	CHECK_STR(req ? cn : NULL, "a.example", "  the CN is the hostname, not the first address");
+	CHECK_INT(crit, 0, "  the SAN is not critical beside a subject");
+	free(sans);
+	X509_REQ_free(req);
+	OPENSSL_free(der);
+	CHECK(cps_csr_create(key, only, 1, &der, &len, &err) == 0, "a request for an address alone");
+	req = parse(der, len);
+	CHECK_INT(req ? X509_NAME_entry_count(X509_REQ_get_subject_name(req)) : -1, 0,
+		  "  has an empty subject");
+	sans = req ? sans_of(req, &crit) : NULL;
+	CHECK_STR(sans, "IP:2001:db8::1/16", "  the address in the SAN");
+	CHECK_INT(crit, 1, "  which is critical");
+	CHECK(req && X509_REQ_verify(req, X509_REQ_get0_pubkey(req)) == 1, "  the request verifies");
+	free(sans);
+	X509_REQ_free(req);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
 static void test_refusals(void)
 {
 	const char *const good[] = { "example.com" };
@@ -194,6 +248,7 @@ int main(void)
 	test_request(CPS_KEY_EC384, NID_ecdsa_with_SHA256);
 	test_request(CPS_KEY_RSA2048, NID_sha256WithRSAEncryption);
 	test_cn_rule();
+	test_ip_names();
 	test_refusals();
 	return unit_done();
 }

@@ -57,6 +57,29 @@ int main(void)
 		accepts(with63, 0, with63);
 	}
 
+	/* IP addresses (RFC 8738): only when asked for, in canonical form */
+	accepts("192.0.2.1", CPS_NAME_ALLOW_IP, "192.0.2.1");
+	accepts("127.0.0.1", W | CPS_NAME_ALLOW_IP, "127.0.0.1");
+	accepts("2001:DB8:0:0:0:0:0:1", CPS_NAME_ALLOW_IP, "2001:db8::1");
+	accepts("2001:db8:0:0:1:0:0:1", CPS_NAME_ALLOW_IP, "2001:db8::1:0:0:1");
+	accepts("2001:db8:0:1:1:1:1:1", CPS_NAME_ALLOW_IP, "2001:db8:0:1:1:1:1:1");
+	accepts("0:0:0:0:0:0:0:1", CPS_NAME_ALLOW_IP, "::1");
+	accepts("a.com", CPS_NAME_ALLOW_IP, "a.com");
+	refuses("192.0.2.1", 0, "it is an IP address");
+	refuses("::1", W, "it is an IP address");
+	refuses("0.0.0.0", CPS_NAME_ALLOW_IP, "the unspecified address");
+	refuses("::", CPS_NAME_ALLOW_IP, "the unspecified address");
+	refuses("::ffff:192.0.2.1", CPS_NAME_ALLOW_IP, "an IPv4 address written as IPv6: write it as 192.0.2.1");
+	refuses("192.0.2.01", CPS_NAME_ALLOW_IP, "nor a valid IP address (write IPv4 as 192.0.2.1, without leading zeros)");
+	refuses("fe80::1%eth0", CPS_NAME_ALLOW_IP, "not allowed");
+	CHECK(cps_name_is_ip("192.0.2.1") && cps_name_is_ip("::1") && !cps_name_is_ip("a.com") &&
+	      !cps_name_is_ip("192.0.2.1/24"), "cps_name_is_ip: addresses only, no prefixes");
+	{
+		char ip[CPS_IP_TEXT_MAX];
+
+		CHECK(cps_ip_normalize("2001:db8::1/64", ip, &err) == -1, "cps_ip_normalize refuses a prefix");
+		CHECK_HAS(err.msg, "is not a valid IP address", "  saying so");
+	}
 	refuses("", 0, "empty hostname");
 	refuses("../x", 0, "'/' is not allowed");
 	refuses("a/b.com", 0, "'/' is not allowed");

@@ -104,6 +104,9 @@ int main(void)
 	refuses("[a,b]]", "unexpected text after ']'");
 	refuses("['a", "unterminated ' quote");
 	refuses("[a,,b]", "empty value");
+	/* an IPv6 address unquoted in a list reads as key:value: the error says to quote it */
+	refuses("[a.example,2001:db8::1]", "(quote an IPv6 address inside a list: \"['a.example','2001:db8::1']\")");
+	parses("['a.example','2001:db8::1']", "[\"a.example\",\"2001:db8::1\"]");
 	refuses("[k:]", "empty value");
 	refuses("[a[b]]", "unexpected '['");
 	refuses("[k:v, k:w]", "duplicate key 'k'");
