@@ -124,7 +124,8 @@ $(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(OUT)/libcpmod.a $(OUT)/libcps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
 
-$(OUT)/tests/test_acmems%: tests/unit/test_acmems%.c tests/unit/unit.h $(OUT)/libacmems.a $(OUT)/libcpssl.a
+AM_UNIT_BIN := $(filter $(OUT)/tests/test_acmems%,$(UNIT_BIN))
+$(AM_UNIT_BIN): $(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(OUT)/libacmems.a $(OUT)/libcpssl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(OUT)/libacmems.a $(OUT)/libcpssl.a $(PKG_LIBS) $(AM_LIBS)
 
