@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# also-asan
 # cpssl-acmems against real Pebble and BIND: register (terms accepted
 # explicitly), serve; the seed's wget --post-file /sign command lines with
 # and without the openssl dgst -hmac header; http-01 answered by the
@@ -11,7 +12,8 @@
 . "$(dirname "$0")/../harness/lib.sh"
 h_init
 top=$(cd "$(dirname "$0")/../.." && pwd)
-AM=${ACMEMS:-$top/build/plain/cpssl-acmems}
+# the cpssl-acmems of the build under test (run.sh sets CPCMD per variant)
+AM=${ACMEMS:-$(dirname "${CPCMD:-$top/build/plain/cpcmd}")/cpssl-acmems}
 [ -x "$AM" ] || t_bail "$AM is missing (make)"
 h_start_bind test || t_bail "cannot start BIND"
 h_start_pebble || t_bail "cannot start Pebble"
