@@ -9,6 +9,10 @@
 # without an explicit glob, oversize, malformed, no Content-Length, a
 # spoofed X-Forwarded-For); a slow client does not stop another; 50
 # concurrent clients; status; one log line per request without secrets.
+# Two web nodes (Apache, mod_proxy) forward /.well-known/acme-challenge/ to
+# the daemon's challenge listener: node A on Pebble's http-01 port for the
+# requests above; then A goes down and node B takes the address over and
+# gets a certificate for its own key the same way.
 . "$(dirname "$0")/../harness/lib.sh"
 h_init
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +28,7 @@ for n in web.test www.web.test open.test www.open.test secure.test far.test othe
 	h_dns_add "$n" A 127.0.0.1 || t_bail "cannot add $n"
 done
 MGMT=$(h_free_port) || t_bail "no port"
+CHAL=$(h_free_port) || t_bail "no port"
 W=$H_DIR/am
 mkdir -p "$W"
 cd "$W" || t_bail "no $W"
@@ -41,7 +46,7 @@ default-storage = file
 
 [verification "http"]
 type = http01
-listener = 127.0.0.1:$H_HTTP_PORT
+listener = 127.0.0.1:$CHAL
 
 [verification "dns"]
 type = dns01-dnsUpdate
@@ -111,7 +116,47 @@ t_like "$out" "account: https://127\.0\.0\.1:$H_PEBBLE_PORT/" "  prints the acco
 AMPID=$!
 h__record_pid acmems "$AMPID" >/dev/null
 h__wait_listen "$MGMT" "$AMPID" 15 || t_bail "cpssl-acmems does not listen on $MGMT: $(cat "$W/serve.log")"
-h__wait_listen "$H_HTTP_PORT" "$AMPID" 15 || t_bail "no challenge listener on $H_HTTP_PORT"
+h__wait_listen "$CHAL" "$AMPID" 15 || t_bail "no challenge listener on $CHAL"
+
+# web_node NAME — an Apache on Pebble's http-01 port forwarding the
+# challenge path to the daemon (ACMEMS's "proxy_pass" prerequisite)
+web_node() {
+	local d=$H_DIR/node-$1 pid='' i
+	mkdir -p "$d/run" "$d/logs" "$d/htdocs" && chmod 0755 "$d" "$d/htdocs"
+	cat >"$d/httpd.conf" <<NODEEOF
+ServerRoot "$d"
+DefaultRuntimeDir "$d/run"
+PidFile "$d/run/httpd.pid"
+Mutex file:$d/run default
+ErrorLog "$d/logs/error.log"
+ServerName $1.web.test
+User www-data
+Group www-data
+LoadModule mpm_event_module $H_APACHE_MODDIR/mod_mpm_event.so
+LoadModule authz_core_module $H_APACHE_MODDIR/mod_authz_core.so
+LoadModule proxy_module $H_APACHE_MODDIR/mod_proxy.so
+LoadModule proxy_http_module $H_APACHE_MODDIR/mod_proxy_http.so
+Listen 127.0.0.1:$H_HTTP_PORT
+LogFormat "%h \"%r\" %>s" node
+CustomLog "$d/logs/access.log" node
+DocumentRoot "$d/htdocs"
+<Directory />
+    Require all granted
+</Directory>
+ProxyPreserveHost On
+ProxyPass /.well-known/acme-challenge/ http://127.0.0.1:$CHAL/.well-known/acme-challenge/
+NODEEOF
+	apache2 -f "$d/httpd.conf" -k start </dev/null >"$d/logs/startup.log" 2>&1 || return 1
+	for ((i = 0; i < 150; i++)); do
+		[ -s "$d/run/httpd.pid" ] && read -r pid <"$d/run/httpd.pid" && [[ $pid =~ ^[0-9]+$ ]] && break
+		sleep 0.1
+	done
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	h__record_pid "apache-$1" "$pid" >/dev/null
+	h__wait_listen "$H_HTTP_PORT" "$pid" 15 || return 1
+	printf '%s\n' "$pid"
+}
+NODE_A=$(web_node a) || t_bail "web node a does not start: $(cat "$H_DIR"/node-a/logs/*.log)"
 t_is "$(h_listen_addrs "$AMPID" | grep -vc '^127\.0\.0\.1:')" 0 "every listener is on 127.0.0.1"
 URL=http://127.0.0.1:$MGMT/sign
 chain_ok() { openssl verify -CAfile "$H_PEBBLE_ROOT" -untrusted "$1" "$1" >/dev/null 2>&1; }
@@ -222,8 +267,10 @@ post open.csr -H "Transfer-Encoding: chunked"
 t_like "$CODE:$BODY" "^411:.*Content-Length header is required" "no Content-Length: refused (411)"
 CODE=$(curl -s -o /dev/null -w '%{http_code}' "$URL")
 t_is "$CODE" 405 "GET /sign: 405"
-CODE=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$H_HTTP_PORT/.well-known/acme-challenge/nosuchtoken")
+CODE=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CHAL/.well-known/acme-challenge/nosuchtoken")
 t_is "$CODE" 404 "the challenge listener answers 404 for a token it did not publish"
+t_is "$(curl -s "http://127.0.0.1:$H_HTTP_PORT/.well-known/acme-challenge/nosuchtoken")" "no such challenge" \
+	"  and so does web node a, forwarding it"
 t_is "$(($(orders) - o3))" 2 "refusals reach no CA (two orders: secure.test, x.pat.test)"
 t_unlike "$(cat "$W/serve.log" "$W/account/requests.log")" "S3cretSeedKeyA1YP67|KEY" "no HMAC key in the logs"
 
@@ -260,10 +307,25 @@ t_is "$good" 50 "50 concurrent clients all get a valid chain for their own key a
 t_is "$(($(orders) - o4))" 10 "  one order per distinct CSR (identical concurrent requests share it)"
 t_is "$(fp out1.pem)" "$(fp out11.pem)" "  clients with the same CSR get the same certificate"
 
+# --- web nodes: the challenges went through node a; b takes over -----------------------
+t_like "$(cat "$H_DIR/node-a/logs/access.log")" '"GET /\.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1\.1" 200' \
+	"Pebble's http-01 requests went through web node a to the daemon"
+h__stop_pid "$NODE_A" "$(h__recorded_start "$NODE_A")" apache-a
+h__unrecord_pid "$NODE_A"
+NODE_B=$(web_node b) || t_bail "web node b does not start: $(cat "$H_DIR"/node-b/logs/*.log)"
+csr nb.key nb.csr www.web.test
+post nb.csr -H "Authentication: hmac name=sha256, hash=$(openssl dgst -sha256 -hmac '$KEY' -r nb.csr | cut -d' ' -f1)"
+t_is "$CODE" 200 "web node b, with its own key, is signed after it took the address over"
+printf '%s\n' "$BODY" >nb.pem
+keymatch nb.pem nb.key
+t_ok $? "  for its own key"
+t_like "$(cat "$H_DIR/node-b/logs/access.log")" '"GET /\.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1\.1" 200' \
+	"  validated through web node b"
+
 # --- status ------------------------------------------------------------------------------
 st=$("$AM" -c "$W/acmems.ini" status -o json)
 t_is "$?" 0 "status -o json"
-t_is "$(jq -r '[.listeners[].address] | join(" ")' <<<"$st")" "127.0.0.1:$MGMT 127.0.0.1:$H_HTTP_PORT" "  the listeners"
+t_is "$(jq -r '[.listeners[].address] | join(" ")' <<<"$st")" "127.0.0.1:$MGMT 127.0.0.1:$CHAL" "  the listeners"
 t_is "$(jq -r '[.auth[].name] | join(" ")' <<<"$st")" "web secure open dns pat far" "  the auth blocks"
 t_unlike "$st" "S3cretSeedKeyA1YP67" "  without their keys"
 jq -e '[.cached[] | select(.names == ["web.test","www.web.test"])] | length == 1' <<<"$st" >/dev/null
