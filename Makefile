@@ -65,6 +65,11 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(CPPFLAGS) $(SAN) $(LAYOUT_FLAG) -I. $(PKG_CFLAG
 
 LIB_SRC  := $(sort $(wildcard cpssl/*/*.c))
 MOD_SRC  := $(sort $(wildcard modules/*.c))
+# cpssl-acmems: a layer above the library like modules/; only it links
+# libmicrohttpd
+AM_SRC   := $(sort $(filter-out acmems/main.c,$(wildcard acmems/*.c)))
+AM_OBJ   := $(AM_SRC:%.c=$(OUT)/%.o)
+AM_LIBS   = $(shell pkg-config --libs libmicrohttpd)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/%.o)
 MOD_OBJ  := $(MOD_SRC:%.c=$(OUT)/%.o)
@@ -75,7 +80,7 @@ ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(OUT)/itests/%)
 
 .PHONY: all deps check unit-bins fuzz-bins demo install clean distclean bench config-template man deb
 
-all: $(OUT)/cpcmd
+all: $(OUT)/cpcmd $(OUT)/cpssl-acmems
 ifeq ($(VARIANT)$(LAYOUT),plainhome)
 all: cpcmd
 cpcmd: $(OUT)/cpcmd
@@ -95,6 +100,12 @@ $(OUT)/libcpmod.a: $(MOD_OBJ)
 $(OUT)/cpcmd: $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(LINK_DEPS)
 	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(OUT)/cpcmd.o $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
 
+$(OUT)/libacmems.a: $(AM_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(OUT)/cpssl-acmems: $(OUT)/acmems/main.o $(OUT)/libacmems.a $(OUT)/libcpssl.a $(LINK_DEPS)
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(OUT)/acmems/main.o $(OUT)/libacmems.a $(OUT)/libcpssl.a $(PKG_LIBS) $(AM_LIBS)
+
 # the small static libcurl (fetches Debian's curl source once)
 $(CURL_LIB):
 	scripts/build-libcurl $(CURL_DIR)
@@ -113,11 +124,16 @@ $(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(OUT)/libcpmod.a $(OUT)/libcps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
 
+AM_UNIT_BIN := $(filter $(OUT)/tests/test_acmems%,$(UNIT_BIN))
+$(AM_UNIT_BIN): $(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(OUT)/libacmems.a $(OUT)/libcpssl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(OUT)/libacmems.a $(OUT)/libcpssl.a $(PKG_LIBS) $(AM_LIBS)
+
 $(OUT)/itests/%: tests/integration/c/%.c tests/unit/unit.h $(OUT)/libcpmod.a $(OUT)/libcpssl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(OUT)/libcpmod.a $(OUT)/libcpssl.a $(PKG_LIBS)
 
-unit-bins: $(UNIT_BIN) $(ITEST_BIN) $(OUT)/cpcmd
+unit-bins: $(UNIT_BIN) $(ITEST_BIN) $(OUT)/cpcmd $(OUT)/cpssl-acmems
 
 deps:
 	@scripts/install-deps

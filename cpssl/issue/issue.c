@@ -32,16 +32,12 @@
 #include "cpssl/crypto/key.h"
 #include "cpssl/deploy/deploy.h"
 #include "cpssl/issue/ari.h"
+#include "cpssl/issue/drive.h"
 #include "cpssl/issue/failover.h"
 #include "cpssl/issue/internal.h"
 #include "cpssl/store/acme_state.h"
 #include "cpssl/store/ssl_state.h"
 
-#define VALIDATION_TIMEOUT_MS 120000
-#define FINALIZE_TIMEOUT_MS 120000
-/* pending, ready, processing, valid, and one retry of the same: any order
- * that takes more steps than this is broken */
-#define MAX_STEPS 12
 
 static int by_str(const void *a, const void *b)
 {
@@ -72,9 +68,16 @@ char *cps_name_set(const char *const *names, size_t n)
 
 /* ---- the steps of the loop ------------------------------------------------ */
 
+typedef struct step_ctx {
+	run *r;
+	cps_issue_result *res;
+} step_ctx;
+
 /* pending: answer every authorization and wait for the CA's verdict. */
-static int authorize(run *r, cps_err *err)
+static int authorize(void *ctx, cps_err *err)
 {
+	run *r = ((step_ctx *)ctx)->r;
+
 	if (cps_run_prepare(r, err) != 0 || cps_run_publish(r, err) != 0)
 		return -1;
 	CPS_FAULT("issue-after-publish");
@@ -82,7 +85,7 @@ static int authorize(run *r, cps_err *err)
 		if (cps_acme_challenge_respond(r->s->acme, r->p[i].ch_url, err) != 0)
 			return -1;
 	if (cps_acme_order_poll(r->s->acme, &r->order, CPS_ACME_IN(CPS_ACME_PENDING),
-				cps_monotonic_ms() + VALIDATION_TIMEOUT_MS, err) != 0)
+				cps_monotonic_ms() + CPS_VALIDATION_TIMEOUT_MS, err) != 0)
 		return -1;
 	cps_run_unpublish(r);
 	if (r->order.status == CPS_ACME_READY || r->order.status == CPS_ACME_VALID)
@@ -95,8 +98,10 @@ static int authorize(run *r, cps_err *err)
 
 /* ready when taken up (a staged order, say): say how each name was
  * resolved before it is finalized. */
-static int recall(run *r, cps_err *err)
+static int recall(void *ctx, cps_err *err)
 {
+	run *r = ((step_ctx *)ctx)->r;
+
 	if (cps_run_prepare(r, err) != 0)
 		return -1;
 	r->authorized = true;
@@ -106,8 +111,9 @@ static int recall(run *r, cps_err *err)
 /* invalid before finalize: the failed names, and once, a new order with the
  * other mechanism for those whose plan allows it (a failed authorization is
  * final). */
-static int after_invalid(run *r, cps_err *err)
+static int after_invalid(void *ctx, cps_err *err)
 {
+	run *r = ((step_ctx *)ctx)->r;
 	bool retry = false;
 	int rc = cps_run_failed_names(r, !r->retried, &retry, err);
 
@@ -126,8 +132,9 @@ static int after_invalid(run *r, cps_err *err)
 
 /* ready: the CSR of the new key, its key kept until the certificate is
  * deployed. */
-static int finalize(run *r, cps_err *err)
+static int finalize(void *ctx, cps_err *err)
 {
+	run *r = ((step_ctx *)ctx)->r;
 	unsigned char *csr = NULL;
 	size_t len = 0;
 	int rc = -1;
@@ -174,8 +181,10 @@ out:
 }
 
 /* valid: download, check, deploy, and record the issuance. */
-static int download(run *r, cps_issue_result *res, cps_err *err)
+static int download(void *ctx, cps_err *err)
 {
+	run *r = ((step_ctx *)ctx)->r;
+	cps_issue_result *res = ((step_ctx *)ctx)->res;
 	cps_session *s = r->s;
 	char *pem = NULL;
 	int rc = -1;
@@ -198,61 +207,19 @@ static int download(run *r, cps_issue_result *res, cps_err *err)
 	return rc;
 }
 
-/* processing (or ready after the CSR): until the CA has issued. */
-static int wait_issued(run *r, cps_err *err)
-{
-	return cps_acme_order_poll(r->s->acme, &r->order,
-				   CPS_ACME_IN(CPS_ACME_PROCESSING) | CPS_ACME_IN(CPS_ACME_READY),
-				   cps_monotonic_ms() + FINALIZE_TIMEOUT_MS, err);
-}
-
-/* The order cannot go on from its status. */
-static int ended(const run *r, cps_err *err)
-{
-	return cps_fail(err, CPS_E_CA, "the order for %s ended %s: %s", r->name_set,
-			cps_acme_status_name(r->order.status),
-			r->order.error ? r->order.error : "the CA gave no reason");
-}
-
 /* The loop: one step per status until the certificate is deployed (0) or
  * the order cannot go on (-1). */
 static int drive(run *r, cps_issue_result *res, cps_err *err)
 {
+	static const cps_drive_steps steps = { authorize, recall, finalize, download,
+					       after_invalid };
+	step_ctx ctx = { r, res };
+
 	if (cps_run_open_order(r, err) != 0)
 		return -1;
-	for (int step = 0; step < MAX_STEPS; step++) {
-		int rc;
-
-		switch (r->order.status) {
-		case CPS_ACME_PENDING:
-			rc = authorize(r, err);
-			break;
-		case CPS_ACME_READY:
-			if (r->finalized) /* a CA still busy after the CSR may answer ready */
-				rc = wait_issued(r, err);
-			else if (r->authorized)
-				rc = finalize(r, err);
-			else
-				rc = recall(r, err);
-			break;
-		case CPS_ACME_PROCESSING:
-			rc = wait_issued(r, err);
-			break;
-		case CPS_ACME_VALID:
-			return download(r, res, err);
-		case CPS_ACME_INVALID:
-			if (r->finalized) /* refused after the CSR */
-				return ended(r, err);
-			rc = after_invalid(r, err);
-			break;
-		default:
-			return ended(r, err);
-		}
-		if (rc != 0)
-			return -1;
-	}
-	return cps_fail(err, CPS_E_PROTO, "the order for %s did not finish after %d steps (now %s)",
-			r->name_set, MAX_STEPS, cps_acme_status_name(r->order.status));
+	return cps_drive_order(&(cps_drive){ r->s->acme, &r->order, r->name_set, &r->authorized,
+					     &r->finalized },
+			       &steps, &ctx, err);
 }
 
 /* ---- one issuance ---------------------------------------------------------- */
