@@ -203,4 +203,4 @@ clean:
 distclean: clean
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(MOD_OBJ:.o=.d) $(OUT)/cpcmd.d
+-include $(LIB_OBJ:.o=.d) $(MOD_OBJ:.o=.d) $(AM_OBJ:.o=.d) $(OUT)/cpcmd.d $(OUT)/acmems/main.d

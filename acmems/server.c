@@ -341,6 +341,7 @@ static void dns_settings(const am_verification *v, cps_dns_settings *d)
 	d->authoritative_ns = v->dns_server; /* asked directly for propagation */
 	d->resolvers = v->dns_server;
 	d->validation_wait = v->timeout;
+	d->txt_ttl = v->ttl;
 	d->hook = "";
 	d->public_ip_url = "";
 }

@@ -96,6 +96,8 @@ typedef struct cps_dns_settings {
 	const char *resolvers;       /* host:port, …; "" = resolv.conf */
 	long validation_wait;        /* seconds for a TXT record to propagate */
 	const char *public_ip_url;   /* "" = no discovery of the public address */
+	long txt_ttl;                /* a challenge TXT record's TTL; 0: 60 s
+				      * (no key: cpssl-acmems's ttl sets it) */
 } cps_dns_settings;
 
 /* The services a deployment reloads. */

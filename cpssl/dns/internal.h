@@ -99,6 +99,7 @@ struct cps_dns_provider {
 	char *hook;
 	char *authoritative_ns;  /* "" = the zone's NS */
 	char *resolvers;         /* "" = /etc/resolv.conf */
+	long txt_ttl;            /* of the challenge TXT records it adds */
 };
 
 typedef enum cps_dns_op {

@@ -184,6 +184,7 @@ int cps_dns_provider_new(const cps_dns_settings *s, cps_dns_provider **out,
 	if (rc == 0)
 		rc = check_list(s->resolvers, "resolvers", err);
 	if (rc == 0) {
+		p->txt_ttl = s->txt_ttl > 0 ? s->txt_ttl : 60;
 		p->authoritative_ns = strdup(s->authoritative_ns ? s->authoritative_ns : "");
 		p->resolvers = strdup(s->resolvers ? s->resolvers : "");
 		if (!p->authoritative_ns || !p->resolvers)

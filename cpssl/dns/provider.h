@@ -20,7 +20,7 @@ void cps_dns_provider_free(cps_dns_provider *p);
 const char *cps_dns_provider_name(const cps_dns_provider *p);
 
 /* Add one TXT record VALUE at NAME (e.g. "_acme-challenge.example.com"),
- * TTL 60. Other TXT records at NAME are kept (two challenges for d and *.d
+ * TTL the settings' txt_ttl (60 s by default). Other TXT records at NAME are kept (two challenges for d and *.d
  * coexist). Errors name the provider, the zone and the server's answer
  * (e.g. NOTAUTH for a wrong TSIG key, REFUSED, a timeout). */
 int cps_dns_txt_add(cps_dns_provider *p, const char *name, const char *value,

@@ -11,7 +11,6 @@
 #include "cpssl/dns/resolve.h"
 
 #define UPDATE_TIMEOUT_S 5
-#define TXT_TTL          60
 #define TSIG_FUDGE       300
 
 enum { TSIG_BADSIG = 16, TSIG_BADKEY = 17, TSIG_BADTIME = 18 };
@@ -227,7 +226,7 @@ int cps_dns_rfc2136_update(cps_dns_provider *p, const char *name,
 
 	/* class NONE removes this exact record (RFC 2136 2.5.4) */
 	rr = cps_dns_txt_rr(name, value, add ? LDNS_RR_CLASS_IN : LDNS_RR_CLASS_NONE,
-			    add ? TXT_TTL : 0, err);
+			    add ? p->txt_ttl : 0, err);
 	if (send_update(p, name, rr, zone, err) < 0)
 		return cps_err_prefix(err, "rfc2136: %s %.253s", doing[op], name);
 	cps_debug("rfc2136: %s TXT at %s in zone %s on %s",

@@ -223,6 +223,8 @@ t_is "$CODE" 200 "a wildcard + apex through the dns01-dnsUpdate block" || t_diag
 printf '%s\n' "$BODY" >d.pem
 t_is "$(sans d.pem)" "*.dns.test dns.test " "  both names"
 t_is "$(h_dig _acme-challenge.dns.test TXT)" "" "  the TXT records are gone again"
+t_like "$(named-journalprint "$H_DIR/bind/zones/test.db.jnl" 2>/dev/null | grep '^add _acme-challenge\.dns\.test\. ' | sort -u)" \
+	"^add _acme-challenge\.dns\.test\.[[:space:]]+5[[:space:]]+IN[[:space:]]+TXT[[:space:]]" "  they were published with the block's ttl (5 s), as the zone's journal shows"
 o2=$(orders)
 post d.csr
 t_is "$CODE:$(($(orders) - o2))" "200:1" "  storage none: the same CSR orders again"
