@@ -180,9 +180,18 @@ void cps_ari_refresh(cps_session *s, long long now, cps_ari_pass *out)
 	memset(out, 0, sizeof(*out));
 	if (!s->set->window.ari)
 		return;
+	/* nothing to ask about yet: not even the directory is fetched */
+	if (cps_cert_ari_waiting(s->st, s->dir_url, now, &out->waiting, &e) == 0 &&
+	    out->waiting == 0) {
+		cps_debug("renewal information: no certificate of %s is due to be asked about",
+			  s->dir_url);
+		return;
+	}
 	if (!(out->offered = offered(s))) {
 		cps_debug("renewal information: the CA offers none (no renewalInfo in its directory); "
-			  "the configured window applies");
+			  "the configured window applies, and its directory is looked at again in a day");
+		if (cps_cert_ari_postpone(s->st, s->dir_url, now, now + RETRY_MAX_S, &e) != 0)
+			cps_warn("renewal information: %s", e.msg);
 		return;
 	}
 	if (cps_cert_ari_claim(s->st, s->dir_url, now, now + LEASE_S, CPS_ARI_PER_PASS, &v, &n, &e) != 0) {

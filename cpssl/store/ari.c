@@ -115,6 +115,21 @@ fail:
 	return -1;
 }
 
+int cps_cert_ari_postpone(cps_store *st, const char *server, long long now, long long until,
+			  cps_err *err)
+{
+	sqlite3_stmt *s = cps_store_prepare(st,
+		"UPDATE certificates SET ari_check_at = ?3 WHERE is_current = 1 "
+		"AND ari_check_at <= ?1 AND server = ?2", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, server, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, until);
+	return cps_store_exec(st, s, "postponing the renewal information checks", err);
+}
+
 int cps_cert_ari_waiting(cps_store *st, const char *server, long long now,
 			 long *n, cps_err *err)
 {

@@ -34,6 +34,12 @@ int cps_cert_ari_claim(cps_store *st, const char *server, long long now,
 		       size_t *n, cps_err *err);
 void cps_cert_ari_claims_free(cps_ari_claim *v, size_t n);
 
+/* Every current certificate from SERVER waiting to be asked at NOW waits
+ * until UNTIL instead (a CA whose directory offers no renewalInfo is
+ * looked at again then). */
+int cps_cert_ari_postpone(cps_store *st, const char *server, long long now, long long until,
+			  cps_err *err);
+
 /* How many current certificates from SERVER are waiting to be asked at
  * NOW (what a pass left for the next one). */
 int cps_cert_ari_waiting(cps_store *st, const char *server, long long now,

@@ -162,4 +162,15 @@ t_is "$RC:$(jq -r 'map(select(.result == "renewed") | .site) | join(" ")' <<<"$O
 t_like "$ERR" "renewal information: the CA offers none \(no renewalInfo in its directory\); the configured window applies" \
 	"  the pass says the CA has no ARI (DEBUG)"
 t_is "$(tail -n +"$l0" "$plog" | grep -c 'renewalInfo')" 0 "  and Pebble 2.4 was never asked"
+# the CA's directory is looked at again a day later, not every pass (the
+# next pass looks once more, for the certificate just renewed)
+c_run letsencrypt:housekeeping
+l1=$(wc -l <"$plog")
+DEBUG=1 c_run letsencrypt:housekeeping
+t_is "$RC" 3 "a later pass: nothing due"
+t_is "$(tail -n +"$((l1 + 1))" "$plog" | grep -c -- '-> calling handler()')" 0 \
+	"  and not a single request to the CA, which offered no renewal information an hour ago" ||
+	t_diag "$(tail -n +"$((l1 + 1))" "$plog" | grep -- '-> calling handler()'; echo "$ERR" | grep -i 'http\|renewal')"
+CPSSL_NOW=$(($(date +%s) + 86400 + 60)) DEBUG=1 c_run letsencrypt:housekeeping
+t_like "$ERR" "renewal information: the CA offers none" "  a day later its directory is looked at again"
 t_done
