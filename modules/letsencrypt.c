@@ -400,7 +400,6 @@ static int cmd_reload_status(cps_ctx *ctx, json_object **args, size_t nargs,
 	return 0;
 }
 
-/* The progress bar on a terminal: counts and an estimate of the time left. */
 static json_object *pass_table(const cps_hk_result *r)
 {
 	json_object *t = json_object_new_array();
