@@ -10,6 +10,7 @@
 
 #include "acmems/auth.h"
 #include "acmems/cache.h"
+#include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
 #include "cpssl/issue/csr.h"
 #include "cpssl/issue/issue.h"
@@ -141,14 +142,11 @@ static void client_ip(struct MHD_Connection *cn, char *out, size_t len, const st
 static void log_request(am_srv *sv, const char *ip, const char *auth, const char *names,
 			unsigned code, const char *outcome)
 {
-	char line[2048], ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
+	char line[2048], ts[CPS_ISO_TIME_LEN];
 	FILE *f;
 
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(line, sizeof(line), "%s client=%s auth=%s names=%s status=%u %s", ts, ip,
+	snprintf(line, sizeof(line), "%s client=%s auth=%s names=%s status=%u %s",
+		 cps_time_iso(time(NULL), ts), ip,
 		 auth ? auth : "-", names && *names ? names : "-", code, outcome);
 	cps_text_clean(line);
 	pthread_mutex_lock(&sv->log_lock);

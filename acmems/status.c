@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpssl/core/clock.h"
 #include "cpssl/core/fs.h"
 #include "cpssl/crypto/cert.h"
 
@@ -64,7 +65,7 @@ static json_object *auths(const am_conf *c)
 
 static void cached_one(json_object *a, const am_storage *s, const char *file)
 {
-	char *path = cps_path_join(s->directory, file), *pem = NULL, when[32];
+	char *path = cps_path_join(s->directory, file), *pem = NULL, when[CPS_ISO_TIME_LEN];
 	STACK_OF(X509) *chain = NULL;
 	cps_cert_info info = { 0 };
 	X509 *leaf = NULL;
@@ -75,12 +76,10 @@ static void cached_one(json_object *a, const am_storage *s, const char *file)
 	    cps_cert_parse_pem(pem, len, &leaf, &chain, &e) == 0 &&
 	    cps_cert_info_get(leaf, &info, &e) == 0) {
 		json_object *o = json_object_new_object(), *n = json_object_new_array();
-		struct tm tm;
 
 		for (size_t i = 0; i < info.nsans; i++)
 			json_object_array_add(n, json_object_new_string(info.sans[i]));
-		gmtime_r(&info.not_after, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		cps_time_iso(info.not_after, when);
 		json_object_object_add(o, "storage", json_object_new_string(s->name));
 		json_object_object_add(o, "file", json_object_new_string(path));
 		json_object_object_add(o, "names", n);

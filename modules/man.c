@@ -211,15 +211,11 @@ static void key_type(FILE *f, const cps_config_key *k)
 {
 	fprintf(f, ".br\nType: %s", cps_ctype_name(k->type));
 	if (k->choices) {
-		fputs(", one of: ", f);
-		for (const char *c = k->choices; *c; c++) {
-			char one[2] = { *c, 0 };
+		char choices[512];
 
-			if (*c != '|')
-				roff(f, one);
-			else
-				fputs(c == k->choices ? "empty, " : ", ", f);
-		}
+		cps_config_choices_text(k, choices, sizeof(choices));
+		fputs(", one of: ", f);
+		roff(f, choices);
 	}
 	if (k->type == CPS_CT_INT)
 		fprintf(f, ", %ld to %ld", k->min, k->max);

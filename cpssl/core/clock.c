@@ -61,3 +61,12 @@ void cps_boot_id(char *buf, size_t len)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 }
+
+const char *cps_time_iso(time_t t, char buf[CPS_ISO_TIME_LEN])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, CPS_ISO_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}

@@ -95,6 +95,21 @@ int cps_config_section_check(const char *section, cps_err *err)
 	return -1;
 }
 
+void cps_config_choices_text(const cps_config_key *k, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return;
+	for (const char *c = k->choices ? k->choices : ""; *c && o + 8 < len; c++) {
+		if (*c != '|')
+			buf[o++] = *c;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s", c == k->choices ? "empty, " : ", ");
+	}
+	buf[o < len ? o : len - 1] = '\0';
+}
+
 const char *cps_ctype_name(cps_ctype type)
 {
 	switch (type) {

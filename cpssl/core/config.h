@@ -291,6 +291,9 @@ const cps_config_key *cps_config_key_find(const char *section, const char *key,
 /* 0 when SECTION is known, else -1 with the valid sections listed. */
 int cps_config_section_check(const char *section, cps_err *err);
 const char *cps_ctype_name(cps_ctype type);
+/* K's choices for people: "a, b, c", a leading empty choice as "empty"
+ * ("empty, a, b"); "" when K has none. */
+void cps_config_choices_text(const cps_config_key *k, char *buf, size_t len);
 
 /* Validate VALUE (a literal-parsed argument: string, bool, number, array)
  * for KEY and return its canonical config.ini text. */

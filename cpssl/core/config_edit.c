@@ -269,14 +269,10 @@ char *cps_config_render_default(void)
 		comment_wrapped(f, k->desc);
 		fprintf(f, "; type: %s", cps_ctype_name(k->type));
 		if (k->choices) {
-			fputs(" (", f);
-			for (const char *c = k->choices; *c; c++) {
-				if (*c != '|')
-					fputc(*c, f);
-				else
-					fputs(c == k->choices ? "empty, " : ", ", f);
-			}
-			fputc(')', f);
+			char choices[512];
+
+			cps_config_choices_text(k, choices, sizeof(choices));
+			fprintf(f, " (%s)", choices);
 		}
 		if (k->type == CPS_CT_INT)
 			fprintf(f, " (%ld to %ld)", k->min, k->max);

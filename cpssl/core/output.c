@@ -6,6 +6,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "cpssl/core/clock.h"
+
 int cps_format_parse(const char *name, cps_format *out, cps_err *err)
 {
 	if (strcmp(name, "yaml") == 0)
@@ -173,12 +175,9 @@ int cps_output_render(json_object *value, cps_format fmt, char **out,
 
 json_object *cps_json_time(time_t t)
 {
-	char buf[32];
-	struct tm tm;
+	char buf[CPS_ISO_TIME_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_object_new_string(buf);
+	return json_object_new_string(cps_time_iso(t, buf));
 }
 
 json_object *cps_json_names(const char *joined)

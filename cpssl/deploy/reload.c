@@ -161,14 +161,10 @@ int cps_reload_now(cps_store *st, const cps_settings *set, const cps_paths *path
 
 static void file_sink(cps_level level, const char *msg, void *ud)
 {
-	char when[32];
-	time_t t = time(NULL);
-	struct tm tm;
+	char when[CPS_ISO_TIME_LEN];
 
 	(void)ud;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s %s[%ld] %s: %s\n", when, "reload", (long)getpid(),
+	fprintf(stderr, "%s %s[%ld] %s: %s\n", cps_time_iso(time(NULL), when), "reload", (long)getpid(),
 		cps_level_name(level), msg);
 	fflush(stderr);
 }

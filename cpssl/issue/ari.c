@@ -90,22 +90,13 @@ static bool offered(cps_session *s)
 	return yes;
 }
 
-static void iso(long long when, char *buf, size_t len)
-{
-	time_t t = (time_t)when;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void say_window(const char *who, const cps_acme_ari *a, long long renew_at, long long now)
 {
-	char from[32], until[32], at[32];
+	char from[CPS_ISO_TIME_LEN], until[CPS_ISO_TIME_LEN], at[CPS_ISO_TIME_LEN];
 
-	iso(a->start, from, sizeof(from));
-	iso(a->end, until, sizeof(until));
-	iso(renew_at, at, sizeof(at));
+	cps_time_iso((time_t)a->start, from);
+	cps_time_iso((time_t)a->end, until);
+	cps_time_iso((time_t)renew_at, at);
 	if (renew_at <= now)
 		cps_info("%s: the CA suggests renewing now (its window: %s to %s)%s%s", who, from, until,
 			 a->explanation ? "; why: " : "", a->explanation ? a->explanation : "");

@@ -11,21 +11,6 @@
 #include "cpssl/issue/ari.h"
 #include "cpssl/store/ca_health.h"
 
-typedef struct stamp {
-	char s[32];
-} stamp;
-
-static stamp when(long long t)
-{
-	stamp out = { "" };
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out.s, sizeof(out.s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return out;
-}
-
 size_t cps_failover_cas(const cps_settings *set, const char **out)
 {
 	size_t n = 0;
@@ -101,6 +86,7 @@ int cps_failover_pick(cps_store *st, const cps_settings *set, long long now, con
 int cps_failover_choose(cps_session *s, cps_err *err)
 {
 	cps_failover_view v;
+	char until[CPS_ISO_TIME_LEN];
 
 	if (s->given->ca.fallbacks.n == 0)
 		return cps_session_use_ca(s, s->primary, err);
@@ -108,7 +94,7 @@ int cps_failover_choose(cps_session *s, cps_err *err)
 		return -1;
 	if (v.failed_over_from)
 		cps_info("using the CA %s: %s is passed over after failing until %s", v.in_use,
-			 v.failed_over_from, when(v.until).s);
+			 v.failed_over_from, cps_time_iso((time_t)v.until, until));
 	return cps_session_use_ca(s, v.in_use, err);
 }
 
@@ -154,6 +140,7 @@ bool cps_failover_after_failure(cps_session *s, const cps_err *err, unsigned *tr
 	int at = index_of(cas, n, from);
 	cps_ca_health h;
 	long failures;
+	char stamp[CPS_ISO_TIME_LEN];
 	cps_err e;
 
 	if (at >= 0)
@@ -187,11 +174,11 @@ bool cps_failover_after_failure(cps_session *s, const cps_err *err, unsigned *tr
 		}
 		cps_warn("the CA %s %s; it is passed over until %s, and the CA %s is used instead",
 			 from, f == UNREACHABLE ? "cannot be reached" : "keeps failing",
-			 when(until).s, cas[i]);
+			 cps_time_iso((time_t)until, stamp), cas[i]);
 		return true;
 	}
 	cps_warn("the CA %s %s and is passed over until %s; no other configured CA is available now",
-		 from, f == UNREACHABLE ? "cannot be reached" : "keeps failing", when(until).s);
+		 from, f == UNREACHABLE ? "cannot be reached" : "keeps failing", cps_time_iso((time_t)until, stamp));
 	return false;
 }
 
