@@ -186,6 +186,9 @@ static int mgmt_key(parse_state *ps, const char *k, const char *v)
 			       ? 1 : FAIL("max-connections: %s is not 1-10000", v);
 	if (strcmp(k, "timeout") == 0)
 		return long_of(v, 1, 3600, &c->timeout) == 0 ? 1 : FAIL("timeout: %s is not 1-3600", v);
+	if (strcmp(k, "request-timeout") == 0)
+		return long_of(v, 1, 3600, &c->request_timeout) == 0
+			       ? 1 : FAIL("request-timeout: %s is not 1-3600", v);
 	if (strcmp(k, "default-verification") == 0)
 		return set_str(&c->default_verification, v) == 0;
 	if (strcmp(k, "default-storage") == 0)
@@ -396,6 +399,7 @@ static void defaults(am_conf *c)
 	c->max_size = 4096;
 	c->max_connections = 64;
 	c->timeout = 10;
+	c->request_timeout = 30;
 }
 
 static void after_parse(am_conf *c)

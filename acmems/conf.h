@@ -65,7 +65,7 @@ typedef struct am_conf {
 	am_addr mgmt[AM_MAX_ITEMS];
 	size_t nmgmt;
 	size_t max_size;             /* bytes */
-	long max_connections, timeout;
+	long max_connections, timeout, request_timeout;
 	char *default_verification, *default_storage;
 	am_verification *verifications[AM_MAX_ITEMS];
 	size_t nverifications;

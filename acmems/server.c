@@ -10,6 +10,7 @@
 
 #include "acmems/auth.h"
 #include "acmems/cache.h"
+#include "acmems/deadline.h"
 #include "cpssl/core/clock.h"
 #include "cpssl/core/log.h"
 #include "cpssl/issue/csr.h"
@@ -31,6 +32,7 @@ typedef struct am_srv {
 	cps_dns_settings dns[AM_MAX_ITEMS]; /* per verification block */
 	struct MHD_Daemon *d[2 * AM_MAX_ITEMS * AM_MAX_ITEMS];
 	size_t nd;
+	am_deadlines *dl;
 } am_srv;
 
 typedef struct conn {
@@ -82,45 +84,14 @@ static enum MHD_Result reply(struct MHD_Connection *cn, unsigned code, const cha
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", code == 200 ? "application/pem-certificate-chain"
 								: "text/plain");
+	/* one request per connection: its deadline runs from the connection's start */
+	MHD_add_response_header(r, "Connection", "close");
 	rc = MHD_queue_response(cn, code, r);
 	MHD_destroy_response(r);
 	return rc;
 }
 
-#define CHALLENGE_PREFIX "/.well-known/acme-challenge/"
-
-static enum MHD_Result on_challenge(void *cls, struct MHD_Connection *cn, const char *url,
-				    const char *method, const char *version, const char *data,
-				    size_t *data_size, void **state)
-{
-	am_srv *sv = cls;
-	char *answer = NULL;
-	enum MHD_Result rc;
-
-	(void)version, (void)data, (void)data_size;
-	if (*state == NULL) { /* headers only so far */
-		*state = sv;
-		return MHD_YES;
-	}
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return reply(cn, 405, "only GET\n");
-	if (strncmp(url, CHALLENGE_PREFIX, strlen(CHALLENGE_PREFIX)) == 0) {
-		const char *t = url + strlen(CHALLENGE_PREFIX);
-
-		pthread_mutex_lock(&sv->tok_lock);
-		for (size_t i = 0; i < MAX_TOKENS && answer == NULL; i++)
-			if (sv->toks[i].token && strcmp(sv->toks[i].token, t) == 0)
-				answer = strdup(sv->toks[i].keyauth);
-		pthread_mutex_unlock(&sv->tok_lock);
-	}
-	if (answer == NULL)
-		return reply(cn, 404, "no such challenge\n");
-	rc = reply(cn, 200, answer);
-	free(answer);
-	return rc;
-}
-
-/* ---- /sign ---------------------------------------------------------------- */
+/* ---- connections: who, the log line, the deadline ------------------------ */
 
 static void client_ip(struct MHD_Connection *cn, char *out, size_t len, const struct sockaddr **sa)
 {
@@ -157,6 +128,80 @@ static void log_request(am_srv *sv, const char *ip, const char *auth, const char
 	}
 	pthread_mutex_unlock(&sv->log_lock);
 }
+
+static void cut_off(void *arg, const char *ip, unsigned seconds)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "the request was not received within request-timeout %u s: "
+		 "connection closed", seconds);
+	log_request(arg, ip, NULL, NULL, 408, why);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *cn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	am_srv *sv = cls;
+	const union MHD_ConnectionInfo *fd;
+	const struct sockaddr *peer;
+	char ip[INET6_ADDRSTRLEN + 1];
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) { /* before libmicrohttpd closes the socket */
+		am_deadline_forget(sv->dl, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	fd = MHD_get_connection_info(cn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	client_ip(cn, ip, sizeof(ip), &peer);
+	*socket_context = fd ? am_deadline_arm(sv->dl, fd->connect_fd, ip) : NULL;
+}
+
+static void request_received(am_srv *sv, struct MHD_Connection *cn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(cn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (ci)
+		am_deadline_disarm(sv->dl, ci->socket_context);
+}
+
+/* ---- the challenge listeners -------------------------------------------- */
+
+#define CHALLENGE_PREFIX "/.well-known/acme-challenge/"
+
+static enum MHD_Result on_challenge(void *cls, struct MHD_Connection *cn, const char *url,
+				    const char *method, const char *version, const char *data,
+				    size_t *data_size, void **state)
+{
+	am_srv *sv = cls;
+	char *answer = NULL;
+	enum MHD_Result rc;
+
+	(void)version, (void)data, (void)data_size;
+	if (*state == NULL) { /* headers only so far */
+		*state = sv;
+		return MHD_YES;
+	}
+	request_received(sv, cn);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply(cn, 405, "only GET\n");
+	if (strncmp(url, CHALLENGE_PREFIX, strlen(CHALLENGE_PREFIX)) == 0) {
+		const char *t = url + strlen(CHALLENGE_PREFIX);
+
+		pthread_mutex_lock(&sv->tok_lock);
+		for (size_t i = 0; i < MAX_TOKENS && answer == NULL; i++)
+			if (sv->toks[i].token && strcmp(sv->toks[i].token, t) == 0)
+				answer = strdup(sv->toks[i].keyauth);
+		pthread_mutex_unlock(&sv->tok_lock);
+	}
+	if (answer == NULL)
+		return reply(cn, 404, "no such challenge\n");
+	rc = reply(cn, 200, answer);
+	free(answer);
+	return rc;
+}
+
+/* ---- /sign ---------------------------------------------------------------- */
 
 static size_t verification_index(const am_srv *sv, const am_verification *v)
 {
@@ -307,6 +352,7 @@ static enum MHD_Result on_mgmt(void *cls, struct MHD_Connection *cn, const char 
 		return MHD_YES;
 	}
 	st->answered = true;
+	request_received(sv, cn);
 	return sign(sv, cn, st);
 }
 
@@ -368,7 +414,8 @@ static int listen_on(am_srv *sv, const am_addr *a, MHD_AccessHandlerCallback h, 
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)sv->c->max_connections,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)sv->c->timeout,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
-			     MHD_OPTION_NOTIFY_COMPLETED, on_done, sv, MHD_OPTION_END);
+			     MHD_OPTION_NOTIFY_COMPLETED, on_done, sv,
+			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, sv, MHD_OPTION_END);
 	if (d == NULL)
 		return cps_fail(err, CPS_E_IO, "cannot listen on %s (in use, or not an address of "
 				"this host)", a->text);
@@ -416,7 +463,8 @@ int am_serve(const am_conf *c, cps_session *s, const char *log_path, cps_err *er
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	rc = start_all(sv, err);
+	sv->dl = am_deadlines_start((unsigned)c->request_timeout, cut_off, sv);
+	rc = sv->dl ? start_all(sv, err) : cps_fail(err, CPS_E_NOMEM, "cannot start a thread");
 	if (rc == 0) {
 		cps_info("cpssl-acmems serves %zu listener(s) with %zu auth block(s)", sv->nd,
 			 c->nauths);
@@ -425,6 +473,7 @@ int am_serve(const am_conf *c, cps_session *s, const char *log_path, cps_err *er
 	}
 	for (size_t i = 0; i < sv->nd; i++)
 		MHD_stop_daemon(sv->d[i]);
+	am_deadlines_stop(sv->dl);
 	for (size_t i = 0; i < MAX_TOKENS; i++) {
 		free(sv->toks[i].token);
 		free(sv->toks[i].keyauth);

@@ -7,7 +7,8 @@
 # BIND with TSIG; the cache (same CSR, same certificate, no new order);
 # every refusal (wrong HMAC, address, names outside the globs, a wildcard
 # without an explicit glob, oversize, malformed, no Content-Length, a
-# spoofed X-Forwarded-For); a slow client does not stop another; 50
+# spoofed X-Forwarded-For); slow clients do not stop another and are cut
+# off at request-timeout (headers or body trickled a byte at a time); 50
 # concurrent clients; status; one log line per request without secrets.
 # Two web nodes (Apache, mod_proxy) forward /.well-known/acme-challenge/ to
 # the daemon's challenge listener: node A on Pebble's http-01 port for the
@@ -41,6 +42,7 @@ ca-bundle = $H_PEBBLE_TLS_CA
 [mgmt]
 mgmt = 127.0.0.1:$MGMT
 max-size = 4k
+request-timeout = 5
 default-verification = http
 default-storage = file
 
@@ -276,18 +278,34 @@ t_is "$(curl -s "http://127.0.0.1:$H_HTTP_PORT/.well-known/acme-challenge/nosuch
 t_is "$(($(orders) - o3))" 2 "refusals reach no CA (two orders: secure.test, x.pat.test)"
 t_unlike "$(cat "$W/serve.log" "$W/account/requests.log")" "S3cretSeedKeyA1YP67|KEY" "no HMAC key in the logs"
 
-# --- a slow client does not stop another ----------------------------------------------
-exec 7<>"/dev/tcp/127.0.0.1/$MGMT"
-( printf 'POST /sign HTTP/1.1\r\nHost: x\r\nX-Slow: ' >&7
-  for ((k = 0; k < 150; k++)); do [ -e slow.stop ] && break; printf a >&7; sleep 0.2; done ) &
-slow=$!
+# --- slow clients: another is served meanwhile, and each is cut off at request-timeout --
+# trickle FD TEXT MARK: TEXT, then a byte every 0.2 s for up to 30 s, or until a
+# write fails (the server closed the connection); MARK gets how many went out
+trickle() {
+	local k
+	trap '' PIPE
+	printf '%s' "$2" >&"$1" || return
+	for ((k = 0; k < 150; k++)); do
+		printf a >&"$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	echo "$k" >"$3"
+}
+exec 7<>"/dev/tcp/127.0.0.1/$MGMT" 8<>"/dev/tcp/127.0.0.1/$MGMT"
+trickle 7 $'POST /sign HTTP/1.1\r\nHost: x\r\nX-Slow: ' slow-headers.n &
+slow1=$!
+trickle 8 $'POST /sign HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n' slow-body.n &
+slow2=$!
 post open.csr
-t_is "$CODE" 200 "another client is served while a slow one trickles its headers"
-kill -0 "$slow" 2>/dev/null
-t_ok $? "  (the slow one was still sending)"
-touch slow.stop
-wait "$slow"
-exec 7>&-
+t_is "$CODE" 200 "another client is served while two slow ones trickle headers and a body"
+t_ok "$([ ! -e slow-headers.n ] && [ ! -e slow-body.n ]; echo $?)" "  (both were still sending)"
+wait "$slow1" "$slow2"
+exec 7>&- 8>&-
+t_ok "$([ "$(cat slow-headers.n)" -lt 150 ]; echo $?)" \
+	"a client trickling its headers is cut off before it ends (request-timeout; the idle timeout never fires)"
+t_ok "$([ "$(cat slow-body.n)" -lt 150 ]; echo $?)" "  and so is one trickling its body"
+t_is "$(grep -c 'client=127\.0\.0\.1 auth=- names=- status=408 the request was not received within request-timeout 5 s' \
+	"$W/serve.log")" 2 "  each logged once (408, the client, the time it had)"
 
 # --- 50 concurrent clients (10 CSRs, 5 clients each) -------------------------------------
 for i in $(seq 1 10); do csr "c$i.key" "c$i.csr" "c$i.many.test"; done

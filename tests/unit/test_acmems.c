@@ -1,14 +1,21 @@
 /* cpssl-acmems without a network: the INI configuration (repeated keys,
  * named blocks, defaults, references, bad values), address, network and
  * size parsing, CIDR and glob matching, the Authentication header and its
- * HMAC, and the auth decision. */
+ * HMAC, the auth decision, and the request deadline on a socket pair. */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <openssl/evp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include "acmems/auth.h"
 #include "acmems/conf.h"
+#include "acmems/deadline.h"
 #include "unit.h"
 
 static const char *seed =
@@ -49,7 +56,15 @@ static void config(void)
 	CHECK_STR(c.auths[2]->verification->name, "dns", "  mail-secure its own verification");
 	CHECK_STR(c.auths[2]->hmac_type, "sha256", "  and hmac_type");
 	CHECK_INT(c.storages[1]->renew_within, 14, "  renew-within");
+	CHECK_INT(c.request_timeout, 30, "  request-timeout defaults to 30 s");
+	CHECK_INT(c.timeout, 10, "  and the idle timeout to 10 s");
 	am_conf_free(&c);
+	CHECK(am_conf_parse("[account]\nacme-server=x\ndir=/a\n[mgmt]\nrequest-timeout=7\n", &c,
+			    &err) == 0 && c.request_timeout == 7, "request-timeout is read");
+	am_conf_free(&c);
+	CHECK(am_conf_parse("[account]\nacme-server=x\ndir=/a\n[mgmt]\nrequest-timeout=0\n", &c,
+			    &err) == -1, "request-timeout 0 is refused");
+	CHECK_HAS(err.msg, "request-timeout: 0 is not 1-3600", "  saying why");
 
 	CHECK(am_conf_parse("[account]\nacme-server=x\ndir=/a\n[auth \"a\"]\nip=10.0.0.0/8\n"
 			    "domain=a.test\nverification=nope\n[verification \"v\"]\ntype=http01\n",
@@ -199,11 +214,80 @@ static void decision(void)
 	am_conf_free(&c);
 }
 
+static bool fcntl_ok(int fd)
+{
+	return fcntl(fd, F_GETFD) != -1;
+}
+
+static struct {
+	pthread_mutex_t lock;
+	int calls;
+	char ip[48];
+	unsigned seconds;
+} cut = { PTHREAD_MUTEX_INITIALIZER, 0, "", 0 };
+
+static void on_cut(void *arg, const char *ip, unsigned seconds)
+{
+	(void)arg;
+	pthread_mutex_lock(&cut.lock);
+	cut.calls++;
+	snprintf(cut.ip, sizeof(cut.ip), "%s", ip);
+	cut.seconds = seconds;
+	pthread_mutex_unlock(&cut.lock);
+}
+
+/* What the client's end reads within WAIT_MS: 0 at the end of the stream
+ * (the server's end was shut down), -2 when nothing happened. */
+static int client_sees(int fd, int wait_ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char b;
+
+	if (poll(&p, 1, wait_ms) <= 0)
+		return -2;
+	return (int)read(fd, &b, 1);
+}
+
+/* A connection still sending after its time is shut down (the descriptor
+ * stays open: libmicrohttpd owns it); one whose request arrived is not. */
+static void deadline(void)
+{
+	am_deadlines *d = am_deadlines_start(1, on_cut, NULL);
+	int slow[2], done[2];
+	am_deadline *es, *ed;
+
+	CHECK(d != NULL, "the deadline watchdog starts");
+	if (d == NULL)
+		return;
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, slow) == 0 &&
+	      socketpair(AF_UNIX, SOCK_STREAM, 0, done) == 0, "two socket pairs");
+	es = am_deadline_arm(d, slow[0], "192.0.2.7");
+	ed = am_deadline_arm(d, done[0], "192.0.2.8");
+	am_deadline_disarm(d, ed);
+	CHECK_INT(client_sees(slow[1], 200), -2, "within its time a connection is left alone");
+	CHECK_INT(client_sees(slow[1], 5000), 0, "after it, its server end is shut down");
+	CHECK(fcntl_ok(slow[0]), "  but not closed");
+	CHECK_INT(client_sees(done[1], 1500), -2, "a connection whose request arrived is not");
+	pthread_mutex_lock(&cut.lock);
+	CHECK_INT(cut.calls, 1, "one connection reported cut off");
+	CHECK_STR(cut.ip, "192.0.2.7", "  naming its client");
+	CHECK_INT((long)cut.seconds, 1, "  and the time it had");
+	pthread_mutex_unlock(&cut.lock);
+	am_deadline_forget(d, es);
+	am_deadline_forget(d, ed);
+	am_deadlines_stop(d);
+	for (int i = 0; i < 2; i++) {
+		close(slow[i]);
+		close(done[i]);
+	}
+}
+
 int main(void)
 {
 	config();
 	matching();
 	hmac();
 	decision();
+	deadline();
 	return unit_done();
 }
