@@ -6,6 +6,7 @@
 #   make demo     the main job end to end on a throw-away CPSSL_HOME
 #   make install  install cpcmd, config and scripts under PREFIX / CPSSL_HOME
 #   make deb      the Debian package (build/deb/), checked by lintian
+#   make bench    figures beside certbot, lego and uacme (bench-acmems: the service's alone)
 #   make clean    remove the builds but keep build/deps; distclean removes all
 
 PKGS     := openssl libcurl sqlite3 json-c yaml-0.1 inih ldns libpsl
@@ -78,7 +79,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 ITEST_SRC := $(sort $(wildcard tests/integration/c/itest_*.c))
 ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(OUT)/itests/%)
 
-.PHONY: all deps check unit-bins fuzz-bins demo install clean distclean bench config-template man deb
+.PHONY: all deps check unit-bins fuzz-bins demo install clean distclean bench bench-acmems config-template man deb
 
 all: $(OUT)/cpcmd $(OUT)/cpssl-acmems
 ifeq ($(VARIANT)$(LAYOUT),plainhome)
@@ -161,6 +162,11 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory all
 	tests/bench/run
+
+# cpssl-acmems's figures alone (make bench includes them)
+bench-acmems: deps
+	$(MAKE) --no-print-directory all
+	tests/bench/acmems
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(CPSSL_HOME)/etc/apache \
