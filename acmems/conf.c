@@ -163,7 +163,19 @@ static int account_key(parse_state *ps, const char *k, const char *v)
 		return set_str(&c->account_dir, v) == 0;
 	if (strcmp(k, "ca-bundle") == 0)
 		return set_str(&c->ca_bundle, v) == 0;
-	return FAIL("[account] has no key %s (acme-server, dir, ca-bundle)", k);
+	if (strcmp(k, "fallback-server") == 0) {
+		if (c->nfallbacks == AM_MAX_ITEMS)
+			return FAIL("more than %d fallback-server entries", AM_MAX_ITEMS);
+		if (strncmp(v, "https://", 8) != 0 || v[8] == '\0' || strpbrk(v, ", \t"))
+			return FAIL("fallback-server: %s is not an https:// URL", v);
+		return set_str(&c->fallbacks[c->nfallbacks++], v) == 0;
+	}
+	if (strcmp(k, "failover-after") == 0)
+		return set_str(&c->failover_after, v) == 0;
+	if (strcmp(k, "failover-retry-hours") == 0)
+		return set_str(&c->failover_retry_hours, v) == 0;
+	return FAIL("[account] has no key %s (acme-server, dir, ca-bundle, fallback-server, "
+		    "failover-after, failover-retry-hours)", k);
 }
 
 static int mgmt_key(parse_state *ps, const char *k, const char *v)
@@ -500,6 +512,10 @@ void am_conf_free(am_conf *c)
 	free(c->acme_server);
 	free(c->account_dir);
 	free(c->ca_bundle);
+	for (size_t i = 0; i < c->nfallbacks; i++)
+		free(c->fallbacks[i]);
+	free(c->failover_after);
+	free(c->failover_retry_hours);
 	free(c->default_verification);
 	free(c->default_storage);
 	memset(c, 0, sizeof(*c));

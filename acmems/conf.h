@@ -62,6 +62,9 @@ typedef struct am_auth {
 typedef struct am_conf {
 	char *path;
 	char *acme_server, *account_dir, *ca_bundle;
+	char *fallbacks[AM_MAX_ITEMS];       /* fallback-server: CAs used when it fails */
+	size_t nfallbacks;
+	char *failover_after, *failover_retry_hours; /* NULL: cpssl's defaults */
 	am_addr mgmt[AM_MAX_ITEMS];
 	size_t nmgmt;
 	size_t max_size;             /* bytes */

@@ -57,11 +57,33 @@ static int set_key(const char *path, const char *section, const char *key, const
 
 	if (k == NULL)
 		return -1;
+	if (value == NULL) /* not in this file: cpssl's default */
+		value = k->def;
 	if (cps_config_canonical(k, value, &canon, err) != 0)
 		return cps_err_prefix(err, "%s %s", section, key);
 	rc = cps_config_edit(path, k, canon, err);
 	free(canon);
 	return rc;
+}
+
+/* [account]'s failover keys, or cpssl's defaults when it has none. */
+static int set_fallbacks(const char *path, const am_conf *c, cps_err *err)
+{
+	char list[AM_MAX_ITEMS * 1024] = "";
+	size_t at = 0;
+
+	for (size_t i = 0; i < c->nfallbacks && at < sizeof(list); i++)
+		at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%s", i ? "," : "",
+				       c->fallbacks[i]);
+	if (at >= sizeof(list))
+		return cps_fail(err, CPS_E_CONFIG, "%s: the fallback-server URLs are too long",
+				c->path);
+	return set_key(path, "letsencrypt", "fallback_servers", list, err) != 0 ||
+			       set_key(path, "letsencrypt", "failover_after", c->failover_after,
+				       err) != 0 ||
+			       set_key(path, "letsencrypt", "failover_retry_hours",
+				       c->failover_retry_hours, err) != 0
+		       ? -1 : 0;
 }
 
 /* The account directory as a cpssl home whose CA is [account]'s. */
@@ -80,7 +102,8 @@ static int open_home(am_ctx *x, cps_err *err)
 	free(etc);
 	if (set_key(x->paths.config, "letsencrypt", "server", c->acme_server, err) != 0 ||
 	    (c->ca_bundle && set_key(x->paths.config, "letsencrypt", "ca_bundle", c->ca_bundle,
-				     err) != 0))
+				     err) != 0) ||
+	    set_fallbacks(x->paths.config, c, err) != 0)
 		return cps_err_prefix(err, "%s", x->paths.config);
 	if (cps_config_load(x->paths.config, &x->cfg, err) != 0 ||
 	    cps_store_open(x->paths.db, &x->st, err) != 0 ||
@@ -127,6 +150,14 @@ static int cmd_register(am_ctx *x, int argc, char **argv, cps_err *err)
 		return -1;
 	printf("account: %s\nca: %s\nemail: %s\n", cps_acme_kid(x->s->acme), x->conf.acme_server,
 	       canon);
+	/* and at each fallback CA, whose terms --accept-terms accepts as well */
+	for (size_t i = 0; i < x->set.ca.fallbacks.n; i++) {
+		const char *url = x->set.ca.fallbacks.v[i];
+
+		if (cps_session_use_ca(x->s, url, err) != 0 || cps_session_account(x->s, err) != 0)
+			return cps_err_prefix(err, "the fallback CA %s", url);
+		printf("account: %s\nca: %s\n", cps_acme_kid(x->s->acme), url);
+	}
 	return 0;
 }
 

@@ -232,7 +232,8 @@ static int sign_locked(am_srv *sv, const am_auth *a, const cps_csr_info *csr, ch
 		return -1;
 	if (am_cache_put(a->storage, key, res.chain, &e) != 0)
 		cps_warn("storage %s: cannot keep the certificate: %s", a->storage->name, e.msg);
-	snprintf(outcome, olen, "issued serial %s (%u requests to the CA)", res.serial, res.requests);
+	snprintf(outcome, olen, "issued serial %s by %s (%u requests to the CA)", res.serial,
+		 res.ca, res.requests);
 	*chain = res.chain;
 	res.chain = NULL;
 	cps_csr_result_free(&res);

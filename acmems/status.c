@@ -6,9 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cpssl/core/clock.h"
 #include "cpssl/core/fs.h"
+#include "cpssl/core/paths.h"
 #include "cpssl/crypto/cert.h"
+#include "cpssl/store/ca_health.h"
 
 #define RECENT 20
 
@@ -60,6 +64,43 @@ static json_object *auths(const am_conf *c)
 		json_object_object_add(o, "storage", json_object_new_string(b->storage->name));
 		json_object_array_add(a, o);
 	}
+	return a;
+}
+
+/* The CAs in order (acme-server, then each fallback-server) with their
+ * health as the service last recorded it: failures in a row, and until when
+ * one is passed over. */
+static json_object *cas(const am_conf *c)
+{
+	json_object *a = json_object_new_array();
+	cps_store *st = NULL;
+	cps_paths p = { 0 };
+	cps_err e;
+
+	if (cps_paths_init(&p, c->account_dir, &e) == 0 && access(p.db, F_OK) == 0 &&
+	    cps_store_open(p.db, &st, &e) != 0)
+		st = NULL;
+	for (size_t i = 0; i <= c->nfallbacks; i++) {
+		const char *url = i ? c->fallbacks[i - 1] : c->acme_server;
+		json_object *o = json_object_new_object();
+		cps_ca_health h = { 0 };
+		char when[CPS_ISO_TIME_LEN];
+
+		if (st && cps_ca_health_get(st, url, &h, &e) != 0)
+			memset(&h, 0, sizeof(h));
+		json_object_object_add(o, "url", json_object_new_string(url));
+		json_object_object_add(o, "role", json_object_new_string(i ? "fallback" : "primary"));
+		json_object_object_add(o, "failures", json_object_new_int64(h.failures));
+		json_object_object_add(o, "passed_over_until",
+				       h.until > (long long)cps_now()
+					       ? json_object_new_string(cps_time_iso((time_t)h.until, when))
+					       : NULL);
+		json_object_object_add(o, "last_error",
+				       *h.last_error ? json_object_new_string(h.last_error) : NULL);
+		json_object_array_add(a, o);
+	}
+	cps_store_close(st);
+	cps_paths_free(&p);
 	return a;
 }
 
@@ -166,6 +207,7 @@ int am_status(const am_conf *c, const char *log_path, int argc, char **argv, cps
 	else if (argc != 0)
 		return 2;
 	o = json_object_new_object();
+	json_object_object_add(o, "cas", cas(c));
 	json_object_object_add(o, "listeners", listeners(c));
 	json_object_object_add(o, "auth", auths(c));
 	json_object_object_add(o, "cached", cached(c));

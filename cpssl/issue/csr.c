@@ -14,6 +14,7 @@
 #include "cpssl/crypto/cert.h"
 #include "cpssl/dns/provider.h"
 #include "cpssl/issue/drive.h"
+#include "cpssl/issue/failover.h"
 #include "cpssl/issue/issue.h"
 #include "cpssl/solvers/solvers.h"
 
@@ -159,7 +160,9 @@ static int why_invalid(csr_run *r, cps_err *err)
 		}
 		cps_acme_authz_free(&az);
 	}
-	return cps_fail(err, CPS_E_CA, "%s", msg[0] ? msg : "the order became invalid");
+	cps_fail(err, CPS_E_CA, "%s", msg[0] ? msg : "the order became invalid");
+	err->input = true; /* the names' validation: not the CA's fault */
+	return -1;
 }
 
 static int authorize(void *ctx, cps_err *err)
@@ -267,17 +270,16 @@ static int before_ordering(csr_run *r, cps_err *err)
 	return 0;
 }
 
-int cps_issue_csr(cps_session *s, const cps_csr_issue *req, cps_csr_result *res,
-		  cps_err *err)
+/* One attempt at the session's CA; *MOVABLE: whether the request may go on
+ * at another CA after a failure (nothing was finalized here). */
+static int attempt(cps_session *s, const cps_csr_issue *req, cps_csr_result *res,
+		   bool *movable, cps_err *err)
 {
 	static const cps_drive_steps steps = { authorize, NULL, finalize, download, NULL };
 	csr_run r = { .s = s, .req = req, .res = res };
 	unsigned req0 = cps_acme_stats_get(s->acme)->requests;
 	int rc = -1;
 
-	memset(res, 0, sizeof(*res));
-	if (req->csr == NULL || req->csr->n == 0)
-		return cps_fail(err, CPS_E_INVAL, "no hostnames to register");
 	r.name_set = cps_name_set((const char *const *)req->csr->names, req->csr->n);
 	if (r.name_set == NULL)
 		return cps_fail(err, CPS_E_NOMEM, "out of memory");
@@ -289,12 +291,36 @@ int cps_issue_csr(cps_session *s, const cps_csr_issue *req, cps_csr_result *res,
 			    &steps, &r, err) == 0)
 		rc = 0;
 	unpublish_all(&r);
-	res->requests = cps_acme_stats_get(s->acme)->requests - req0;
-	if (rc != 0)
-		cps_csr_result_free(res);
+	res->requests += cps_acme_stats_get(s->acme)->requests - req0;
+	res->ca = s->dir_url;
+	*movable = !r.finalized;
 	cps_acme_order_free(&r.order);
 	cps_dns_provider_free(r.dns);
 	free(r.name_set);
+	return rc;
+}
+
+int cps_issue_csr(cps_session *s, const cps_csr_issue *req, cps_csr_result *res,
+		  cps_err *err)
+{
+	unsigned tried = 0;
+	bool movable = true;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (req->csr == NULL || req->csr->n == 0)
+		return cps_fail(err, CPS_E_INVAL, "no hostnames to register");
+	if ((rc = cps_failover_choose(s, err)) != 0)
+		return rc;
+	while ((rc = attempt(s, req, res, &movable, err)) != 0 && movable &&
+	       cps_failover_after_failure(s, err, &tried)) {
+		free(res->chain);
+		res->chain = NULL;
+	}
+	if (rc == 0)
+		cps_failover_succeeded(s);
+	else
+		cps_csr_result_free(res);
 	return rc;
 }
 

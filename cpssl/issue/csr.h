@@ -5,7 +5,9 @@
  * answering http-01 through the caller's publisher (or files under the
  * session's http-01 root) or dns-01 through an RFC 2136 / hook provider.
  * Nothing is deployed and no site's state is touched; the answer is the
- * chain PEM, the leaf first. A session is used by one request at a time. */
+ * chain PEM, the leaf first. The CA is chosen, and left for the next one
+ * on its failures, by the same failover rule as a site's request
+ * (issue/failover.h). A session is used by one request at a time. */
 #ifndef CPSSL_ISSUE_CSR_H
 #define CPSSL_ISSUE_CSR_H
 
@@ -32,7 +34,8 @@ typedef struct cps_csr_result {
 	char *chain;                  /* PEM: leaf, then the chain */
 	time_t not_after;             /* of the leaf */
 	char serial[128];
-	unsigned requests;            /* HTTP requests to the CA */
+	unsigned requests;            /* HTTP requests to the CAs */
+	const char *ca;               /* the directory URL of the CA that signed */
 } cps_csr_result;
 
 int cps_issue_csr(cps_session *s, const cps_csr_issue *req, cps_csr_result *res,

@@ -65,6 +65,17 @@ static void config(void)
 	CHECK(am_conf_parse("[account]\nacme-server=x\ndir=/a\n[mgmt]\nrequest-timeout=0\n", &c,
 			    &err) == -1, "request-timeout 0 is refused");
 	CHECK_HAS(err.msg, "request-timeout: 0 is not 1-3600", "  saying why");
+	CHECK(am_conf_parse("[account]\nacme-server=https://a.test/dir\ndir=/a\n"
+			    "fallback-server=https://b.test/dir\nfallback-server=https://c.test/dir\n"
+			    "failover-after=2\n", &c, &err) == 0 && c.nfallbacks == 2,
+	      "fallback-server repeats");
+	CHECK_STR(c.nfallbacks == 2 ? c.fallbacks[1] : "", "https://c.test/dir", "  in order");
+	CHECK_STR(c.failover_after ? c.failover_after : "", "2", "  failover-after kept");
+	CHECK(c.failover_retry_hours == NULL, "  failover-retry-hours unset: cpssl's default");
+	am_conf_free(&c);
+	CHECK(am_conf_parse("[account]\nacme-server=x\ndir=/a\nfallback-server=http://b.test/\n",
+			    &c, &err) == -1, "a fallback-server that is not https:// is refused");
+	CHECK_HAS(err.msg, "fallback-server: http://b.test/ is not an https:// URL", "  saying why");
 
 	CHECK(am_conf_parse("[account]\nacme-server=x\ndir=/a\n[auth \"a\"]\nip=10.0.0.0/8\n"
 			    "domain=a.test\nverification=nope\n[verification \"v\"]\ntype=http01\n",
