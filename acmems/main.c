@@ -21,6 +21,7 @@
 #include "cpssl/core/paths.h"
 #include "cpssl/issue/session.h"
 #include "cpssl/names/hostname.h"
+#include "cpssl/store/acme_state.h"
 #include "cpssl/store/server.h"
 #include "cpssl/store/settings.h"
 
@@ -161,6 +162,26 @@ static int cmd_register(am_ctx *x, int argc, char **argv, cps_err *err)
 	return 0;
 }
 
+/* Serving orders certificates with the accounts register made: it never
+ * registers one itself, which would accept a CA's terms unasked. */
+static int registered(am_ctx *x, cps_err *err)
+{
+	for (size_t i = 0; i <= x->set.ca.fallbacks.n; i++) {
+		const char *url = i ? x->set.ca.fallbacks.v[i - 1] : x->set.ca.url;
+		char *kid = NULL, *contact = NULL;
+
+		if (cps_account_get(x->st, url, &kid, &contact, err) != 0)
+			return -1;
+		free(contact);
+		if (kid == NULL)
+			return cps_fail(err, CPS_E_CONFIG, "no ACME account at %s yet: run cpssl-acmems "
+					"-c %s register --email ADDRESS --accept-terms (registering "
+					"accepts the CA's terms of service)", url, x->conf.path);
+		free(kid);
+	}
+	return 0;
+}
+
 static char *log_path(const am_conf *c)
 {
 	return cps_path_join(c->account_dir, "requests.log");
@@ -191,7 +212,9 @@ int main(int argc, char **argv)
 	if (strcmp(argv[i], "register") == 0)
 		rc = cmd_register(&x, argc - i - 1, argv + i + 1, &err);
 	else if (strcmp(argv[i], "serve") == 0 && argc == i + 1)
-		rc = open_home(&x, &err) == 0 && am_serve(&x.conf, x.s, lp, &err) == 0 ? 0 : -1;
+		rc = open_home(&x, &err) == 0 && registered(&x, &err) == 0 &&
+				     am_serve(&x.conf, x.s, lp, &err) == 0
+			     ? 0 : -1;
 	else if (strcmp(argv[i], "status") == 0)
 		rc = am_status(&x.conf, lp, argc - i - 1, argv + i + 1, &err);
 	else

@@ -2,7 +2,8 @@
 # also-asan
 # cpssl-acmems with a fallback CA, against two real Pebbles (2.10) and
 # BIND: [account] fallback-server names the second CA; register creates an
-# account at each (--accept-terms accepting both); with both up the primary
+# account at each (--accept-terms accepting both), and serve refuses to run
+# while a configured CA has none; with both up the primary
 # signs; with the primary cut off (a TCP relay in front of it stopped) the
 # same POST /sign is signed by the fallback at once (a WARNING names both
 # CAs, the request line names the CA that signed), later requests go
@@ -104,6 +105,12 @@ t_is "$?" 1 "a fallback-server that is not an https:// URL is refused"
 t_like "$out" "fallback-server: http://127\.0\.0\.1:1/dir is not an https:// URL" "  naming the key and the value"
 conf
 
+out=$(timeout 30 "$AM" -c "$W/acmems.ini" serve 2>&1)
+t_is "$?" 1 "serve before register is refused (it never accepts a CA's terms itself)"
+t_like "$out" "no ACME account at ${P1_URL//./\\.} yet: run cpssl-acmems -c .*acmems\.ini register --email ADDRESS --accept-terms" \
+	"  naming the CA and the command to run"
+t_is "$(grep -c 'POST /sign-me-up' "$H_DIR/pebble/pebble.log")" 0 "  and no account was made"
+
 # --- register: an account at each CA ----------------------------------------------------------
 out=$("$AM" -c "$W/acmems.ini" register --email admin@fo.test --accept-terms 2>&1)
 t_is "$?" 0 "register --accept-terms" || t_diag "$out"
@@ -112,6 +119,13 @@ t_like "$out" "ca: $P2_URL" "  one of them at the fallback CA"
 t_is "$(grep -c 'POST /sign-me-up' "$H_DIR/pebble/pebble.log")" 2 "  one new account at each Pebble"
 grep -q "^fallback_servers = $P2_URL\$" "$W/account/etc/config.ini"
 t_ok $? "  the account directory's config.ini has the fallback, in step with this file"
+# a fallback added later has no account until register runs again
+conf "$P2_URL
+fallback-server = https://127.0.0.1:$RELAY/other-dir"
+out=$(timeout 30 "$AM" -c "$W/acmems.ini" serve 2>&1)
+t_like "$?:$out" "^1:.*no ACME account at https://127\.0\.0\.1:$RELAY/other-dir yet" \
+	"serve is refused while a fallback-server has no account"
+conf
 
 # --- both up: the primary signs ---------------------------------------------------------------
 serve
