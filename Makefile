@@ -4,7 +4,7 @@
 #   make deps     install every build and test dependency (apt-get)
 #   make check    deps + build + unit tests (plain and ASan+UBSan) + integration tests
 #   make demo     the main job end to end on a throw-away CPSSL_HOME
-#   make install  install cpcmd, config and scripts under PREFIX / CPSSL_HOME
+#   make install  install cpcmd, cpssl-acmems, config and scripts under PREFIX / CPSSL_HOME
 #   make deb      the Debian package (build/deb/), checked by lintian
 #   make bench    figures beside certbot, lego and uacme (bench-acmems: the service's alone)
 #   make clean    remove the builds but keep build/deps; distclean removes all
@@ -173,10 +173,12 @@ install: all
 	           $(DESTDIR)$(CPSSL_HOME)/etc/systemd $(DESTDIR)$(CPSSL_HOME)/scripts
 	install -d -m 0700 $(DESTDIR)$(CPSSL_HOME)/storage
 	install -m 0755 cpcmd $(DESTDIR)$(PREFIX)/bin/cpcmd
+	install -m 0755 $(OUT)/cpssl-acmems $(DESTDIR)$(PREFIX)/bin/cpssl-acmems
 	test -e $(DESTDIR)$(CPSSL_HOME)/etc/config.ini || \
 	  install -m 0600 etc/config.ini $(DESTDIR)$(CPSSL_HOME)/etc/config.ini
 	install -m 0644 etc/apache/*.conf etc/apache/*.example $(DESTDIR)$(CPSSL_HOME)/etc/apache/
 	install -m 0644 etc/systemd/* $(DESTDIR)$(CPSSL_HOME)/etc/systemd/
+	install -m 0644 etc/acmems.ini.example $(DESTDIR)$(CPSSL_HOME)/etc/
 	install -m 0755 scripts/housekeeping scripts/reissueAllCertificates \
 	  $(DESTDIR)$(CPSSL_HOME)/scripts/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
@@ -184,7 +186,7 @@ install: all
 	install -m 0644 man/cpcmd.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/cpssl.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0644 man/reissueAllCertificates.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/reissueAllCertificates.8 man/cpssl-acmems.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 etc/bash-completion/cpcmd $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
 
 # etc/config.ini is the key table rendered; a unit test keeps them equal.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The manual pages cpcmd(1) and cpssl.ini(5) and the bash completion: the
+# The manual pages cpcmd(1), cpssl.ini(5), reissueAllCertificates(8) and
+# cpssl-acmems(8) and the bash completion: the
 # committed pages are what cpcmd writes from its tables (so a new command or
 # key cannot be left out), they render with man -l without a warning, name
 # every command, key and exit status; the completion offers commands,
@@ -25,6 +26,12 @@ done
 warn=$(MANWIDTH=100 man --warnings -l "$src/man/reissueAllCertificates.8" 2>&1 >"$H_DIR/r.txt")
 t_is "$warn" "" "man/reissueAllCertificates.8 renders without a warning"
 t_like "$(head -n 1 "$H_DIR/r.txt")" "REISSUEALLCERTIFICATES\(8\)" "  as section 8"
+warn=$(MANWIDTH=100 man --warnings -l "$src/man/cpssl-acmems.8" 2>&1 >"$H_DIR/am.txt")
+t_is "$warn" "" "man/cpssl-acmems.8 renders without a warning"
+t_like "$(head -n 1 "$H_DIR/am.txt")" "CPSSL-ACMEMS\(8\)" "  as section 8"
+for w in register serve status /etc/cpssl/acmems.ini /var/lib/cpssl/acmems; do
+	grep -qF -- "$w" "$H_DIR/am.txt"; t_ok $? "  it describes $w"
+done
 "$CPCMD" --man bogus >/dev/null 2>"$H_DIR/err"
 t_is "$?" 2 "an unknown page: exit 2"
 t_like "$(cat "$H_DIR/err")" "no manual page 'bogus' \(cpcmd or cpssl.ini\)" "  naming the pages there are"

@@ -8,13 +8,18 @@
 # enabled, the manual pages and completion; the demo flow issues a
 # certificate through Pebble that Apache serves; an upgrade to a higher
 # version keeps the config, the state and the keys and migrates an older
-# database; removal keeps the state, purge removes it.
+# database; removal keeps the state, purge removes it.  cpssl-acmems: in
+# /usr/bin, linked to the system's shared libmicrohttpd12 and libssl3, its
+# unit installed but neither enabled nor started, its user made, its manual
+# page and example config; it runs, and serves under the packaged unit until
+# stopped.
 . "$(dirname "$0")/../harness/lib.sh"
 . "$(dirname "$0")/../harness/cpssl.sh"
 h_init
+nl=$'\n'
 src=${CPSSL_SRC:?}
 scratch=$src/tests/harness/scratch-root
-machine_paths=(/usr/bin/cpcmd /etc/cpssl /var/lib/cpssl /etc/apache2/conf-enabled /etc/systemd/system/timers.target.wants
+machine_paths=(/usr/bin/cpcmd /usr/bin/cpssl-acmems /etc/passwd /etc/cpssl /var/lib/cpssl /etc/apache2/conf-enabled /etc/systemd/system/timers.target.wants
 	/var/lib/dpkg/status /usr/share/man/man1)
 snapshot() {
 	local p
@@ -76,6 +81,32 @@ t_like "$(sr bash -c '. /usr/share/bash-completion/completions/cpcmd; complete -
 t_is "$(sr sh -c 'test -x /usr/sbin/reissueAllCertificates && test -x /usr/lib/cpssl/housekeeping && echo ok')" ok \
 	"  reissueAllCertificates and the housekeeping script"
 
+# --- cpssl-acmems ------------------------------------------------------------------------
+t_is "$(sr stat -c '%a %U' /usr/bin/cpssl-acmems)" "755 root" "cpssl-acmems is installed in /usr/bin"
+needed=$(sr readelf -d /usr/bin/cpssl-acmems | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+t_like "$needed" "libmicrohttpd\.so\.12 .*libssl\.so\.3 " "  linked shared to libmicrohttpd12 and libssl3 (NEEDED: $needed)"
+t_is "$(sr ldd /usr/bin/cpssl-acmems | grep -cE '^\s*(libmicrohttpd\.so\.12|libssl\.so\.3) => /(usr/)?lib/')" 2 \
+	"  and loads the system's"
+t_like "$(dpkg-deb -f "$deb1" Depends)" "libmicrohttpd12" "  the package depends on libmicrohttpd12"
+au=/lib/systemd/system/cpssl-acmems.service
+t_like "$(sr grep -E '^(ConditionPathExists|ExecStart|User|StateDirectory)=' "$au" | tr '\n' ' ')" \
+	"^ConditionPathExists=/etc/cpssl/acmems\.ini ExecStart=/usr/bin/cpssl-acmems -c /etc/cpssl/acmems\.ini serve User=cpssl-acmems StateDirectory=cpssl/acmems $" \
+	"  its unit runs /usr/bin/cpssl-acmems with /etc/cpssl/acmems.ini as cpssl-acmems"
+t_unlike "$(sr cat "$au")" "/usr/local" "  and names nothing under /usr/local"
+t_is "$(sr sh -c 'ls /etc/systemd/system/*.wants/ 2>/dev/null | grep -c acmems; test -e /etc/cpssl/acmems.ini; echo $?')" "0${nl}1" \
+	"  it is not enabled (no .wants link), and there is no acmems.ini: it would be skipped"
+out=$(sr systemd-analyze verify "$au" 2>&1)
+t_is "$?:$out" "0:" "  systemd-analyze verify accepts it"
+sr cat "$au" >"$H_DIR/pkg-acmems.service"
+"$src/tests/harness/unit-sandbox" --check "$H_DIR/pkg-acmems.service" >/dev/null 2>&1
+t_is "$?" 0 "  and the unit sandbox knows every directive of it"
+t_like "$(sr getent passwd cpssl-acmems)" "^cpssl-acmems:x:[0-9]+:[0-9]+:[^:]*:/var/lib/cpssl/acmems:/usr/sbin/nologin$" \
+	"  the system user cpssl-acmems is made, without a login shell"
+t_is "$(sr man -w cpssl-acmems)" "/usr/share/man/man8/cpssl-acmems.8.gz" "  man cpssl-acmems"
+out=$(sr cpssl-acmems -c /usr/share/doc/cpssl/examples/acmems.ini.example status 2>&1)
+t_is "$?" 0 "  the installed cpssl-acmems reads the shipped example (status)" || t_diag "$out"
+t_like "$out" "address=\"127\.0\.0\.1:1313\" serves=\"mgmt\"" "  and shows its listeners"
+
 # --- the demo flow through the installed package ----------------------------------------
 fsroot=$H_DIR/fsroot
 conf=(cpcmd scope:set cp.config)
@@ -120,6 +151,29 @@ t_is "$?:$(cat "$H_DIR/unit.status" 2>/dev/null)" "0:3" \
 	"the packaged unit's pass runs under its restrictions: the store in StateDirectory=, nothing due (3, a success)" ||
 	t_diag "$(tail -n 5 "$H_DIR/unit.err")"
 t_unlike "$(cat "$H_DIR/unit.err")" "(ERROR|WARNING)" "  without an error or a warning"
+
+# the packaged cpssl-acmems unit: serve under its restrictions as its user,
+# stopped as systemctl stop does
+amport=$(h_free_port) && chport=$(h_free_port) || t_bail "no port"
+sed -e "s#^acme-server = .*#acme-server = $H_PEBBLE_DIR_URL#" -e "s#^;ca-bundle = .*#ca-bundle = /etc/cpssl/pebble-ca.pem#" \
+	-e "s#^mgmt = .*#mgmt = 127.0.0.1:$amport#" -e "s#^listener = .*#listener = 127.0.0.1:$chport#" \
+	"$src/etc/acmems.ini.example" | sr sh -c 'cat >/etc/cpssl/acmems.ini && chgrp cpssl-acmems /etc/cpssl/acmems.ini && chmod 0640 /etc/cpssl/acmems.ini'
+sbm=(--map "/usr/bin/cpssl-acmems=$up/usr/bin/cpssl-acmems" --map "/etc/cpssl=$up/etc/cpssl"
+	--map "/var/lib/cpssl=$up/var/lib/cpssl" --map "/etc/passwd=$up/etc/passwd" --map "/etc/group=$up/etc/group")
+"$src/tests/harness/unit-sandbox" --status-file "$H_DIR/am.status" --pid-file "$H_DIR/am.pid" "${sbm[@]}" \
+	"$H_DIR/pkg-acmems.service" >/dev/null 2>"$H_DIR/am.err" &
+sbpid=$!
+h__record_pid unit-sandbox "$sbpid" >/dev/null
+for ((i = 0; i < 100; i++)); do [ -s "$H_DIR/am.pid" ] && break; sleep 0.1; done
+read -r ampid <"$H_DIR/am.pid" 2>/dev/null
+h__wait_listen "$amport" "${ampid:-0}" 15
+t_ok $? "the packaged cpssl-acmems unit serves on its mgmt listener" || t_diag "$(cat "$H_DIR/am.err")"
+t_is "$(awk '/^Uid:/ {print $2}' "/proc/${ampid:-0}/status" 2>/dev/null)" "$(sr id -u cpssl-acmems)" "  as cpssl-acmems"
+t_is "$(sr stat -c '%U %a' /var/lib/cpssl/acmems)" "cpssl-acmems 700" "  its account directory /var/lib/cpssl/acmems, its own, 0700"
+kill -TERM "$sbpid"
+wait "$sbpid"
+t_is "$?:$(cat "$H_DIR/am.status" 2>/dev/null)" "0:0" "  stopped (SIGTERM), it exits 0" || t_diag "$(cat "$H_DIR/am.err")"
+sr rm -f /etc/cpssl/acmems.ini
 
 # --- upgrade --------------------------------------------------------------------------
 cfgsum=$(sr sha256sum /etc/cpssl/config.ini | cut -d' ' -f1)
