@@ -160,6 +160,13 @@ sed -e "s#^acme-server = .*#acme-server = $H_PEBBLE_DIR_URL#" -e "s#^;ca-bundle 
 	"$src/etc/acmems.ini.example" | sr sh -c 'cat >/etc/cpssl/acmems.ini && chgrp cpssl-acmems /etc/cpssl/acmems.ini && chmod 0640 /etc/cpssl/acmems.ini'
 sbm=(--map "/usr/bin/cpssl-acmems=$up/usr/bin/cpssl-acmems" --map "/etc/cpssl=$up/etc/cpssl"
 	--map "/var/lib/cpssl=$up/var/lib/cpssl" --map "/etc/passwd=$up/etc/passwd" --map "/etc/group=$up/etc/group")
+# serve runs only with the accounts register made: register first, as the unit's user
+"$src/tests/harness/unit-sandbox" --status-file "$H_DIR/am.status" "${sbm[@]}" "$H_DIR/pkg-acmems.service" -- \
+	/usr/bin/cpssl-acmems -c /etc/cpssl/acmems.ini register --email admin@pkg.test --accept-terms \
+	>"$H_DIR/am.out" 2>"$H_DIR/am.err"
+t_is "$?:$(cat "$H_DIR/am.status" 2>/dev/null)" "0:0" "the packaged cpssl-acmems registers under its unit" ||
+	t_diag "$(cat "$H_DIR/am.err")"
+t_like "$(cat "$H_DIR/am.out")" "^account: https://127\.0\.0\.1:" "  printing the account's URL"
 "$src/tests/harness/unit-sandbox" --status-file "$H_DIR/am.status" --pid-file "$H_DIR/am.pid" "${sbm[@]}" \
 	"$H_DIR/pkg-acmems.service" >/dev/null 2>"$H_DIR/am.err" &
 sbpid=$!
