@@ -1193,6 +1193,39 @@ h_haproxy_stop() {
 # certificates
 # ---------------------------------------------------------------------------
 
+# h_path_snapshot PATH... — one line per path: a hash of its inode, mode,
+# owner, size, mtime and (a directory) its entry names, or "absent".  Taken
+# before and after a test that works in a private view of the machine, to
+# show the machine's own paths were left as they were.
+h_path_snapshot() {
+    local p
+    for p in "$@"; do
+        if [ -e "$p" ] || [ -L "$p" ]; then
+            printf '%s %s\n' "$p" "$( (stat -c '%i %a %U %s %Y' "$p"; [ -d "$p" ] && ls -A "$p") | md5sum | cut -c1-12)"
+        else
+            printf '%s absent\n' "$p"
+        fi
+    done
+}
+
+# h_systemd_verify DIR FILE... — systemd-analyze verify on unit files named
+# relative to DIR, in a mount namespace of its own over a copy-on-write /run
+# (it stamps /run/systemd/systemd-units-load as a manager would), with
+# MANPATH=DIR/man when that exists (for Documentation=man:).  Prints what it
+# says; its exit status.
+h_systemd_verify() {
+    local d=$1
+    shift
+    command -v systemd-analyze >/dev/null || { h__err "systemd-analyze is missing (make deps installs systemd)"; return 1; }
+    mkdir -p "$d/.run-up" "$d/.run-work" || return 1
+    unshare --mount --propagation private -- sh -c \
+        'd=$1; shift
+        mount -n -t overlay verify-run -o "lowerdir=/run,upperdir=$d/.run-up,workdir=$d/.run-work" /run || exit 1
+        cd "$d" || exit 1
+        [ -d "$d/man" ] && export MANPATH="$d/man"
+        exec systemd-analyze verify "$@"' sh "$d" "$@" 2>&1
+}
+
 # h_tls_fingerprint PORT SNI — SHA-256 fingerprint (AA:BB:...) of the
 # certificate served on 127.0.0.1:PORT for SNI; 10 s bound.  Prints nothing
 # and fails if there was no handshake.

@@ -31,34 +31,19 @@ CPCMD=$H_DIR/cpcmd
 machine_paths=(/usr/local/cpssl /var/lib/cpssl /var/lib/prometheus /home/virtual /etc/pki /etc/httpd /etc/haproxy/ssl.d
 	/usr/local/bin/cpcmd /usr/local/sbin/systemctl /etc/apache2 /run/apache2 /run/lock/apache2
 	/run/mount/utab /run/systemd/systemd-units-load)
-snapshot() {
-	local p
-	for p in "${machine_paths[@]}"; do
-		if [ -e "$p" ] || [ -L "$p" ]; then
-			printf '%s %s\n' "$p" "$( (stat -c '%i %a %U %s %Y' "$p"; [ -d "$p" ] && ls -A "$p") | md5sum | cut -c1-12)"
-		else
-			printf '%s absent\n' "$p"
-		fi
-	done
-}
+snapshot() { h_path_snapshot "${machine_paths[@]}"; }
 before_machine=$(snapshot)
 
 # --- systemd-analyze verify --------------------------------------------------------------
-command -v systemd-analyze >/dev/null || t_bail "systemd-analyze is missing (make deps installs systemd)"
 v=$H_DIR/verify
-mkdir -p "$v/up" "$v/work"
+mkdir -p "$v"
 # verify insists that ExecStart's program exists: a copy of the unit runs the
 # built cpcmd instead of /usr/local/bin/cpcmd, and is otherwise the same
 sed "s#^ExecStart=/usr/local/bin/cpcmd #ExecStart=$CPCMD #" "$unit" >"$v/cpssl-housekeeping.service"
 cp "$timer" "$v/"
 t_is "$(diff "$unit" "$v/cpssl-housekeeping.service" | grep -c '^[<>]')" 2 \
 	"the unit verified differs from the shipped one in ExecStart='s path only"
-# systemd-analyze stamps /run/systemd/systemd-units-load as a manager would:
-# it runs in a mount namespace of its own, over a copy-on-write /run
-out=$(unshare --mount --propagation private -- sh -c \
-	'mount -n -t overlay verify-run -o "lowerdir=/run,upperdir=$1/up,workdir=$1/work" /run &&
-	cd "$1" && exec systemd-analyze verify ./cpssl-housekeeping.service ./cpssl-housekeeping.timer' \
-	sh "$v" 2>&1)
+out=$(h_systemd_verify "$v" ./cpssl-housekeeping.service ./cpssl-housekeeping.timer)
 t_is "$?:$out" "0:" "systemd-analyze verify passes on the service and the timer, without a warning"
 t_like "$(cat "$timer")" $'\nOnBootSec=[^\n]+\n(#[^\n]*\n)*OnCalendar=hourly\nRandomizedDelaySec=[^\n]+\nPersistent=true\n' \
 	"the timer: at boot, hourly with a randomized delay, persistent"

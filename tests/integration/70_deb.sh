@@ -21,13 +21,7 @@ src=${CPSSL_SRC:?}
 scratch=$src/tests/harness/scratch-root
 machine_paths=(/usr/bin/cpcmd /usr/bin/cpssl-acmems /etc/passwd /etc/cpssl /var/lib/cpssl /etc/apache2/conf-enabled /etc/systemd/system/timers.target.wants
 	/var/lib/dpkg/status /usr/share/man/man1)
-snapshot() {
-	local p
-	for p in "${machine_paths[@]}"; do
-		if [ -e "$p" ]; then printf '%s %s\n' "$p" "$( (stat -c '%i %s %Y' "$p"; [ -d "$p" ] && ls -A "$p") | md5sum | cut -c1-12)"
-		else printf '%s absent\n' "$p"; fi
-	done
-}
+snapshot() { h_path_snapshot "${machine_paths[@]}"; }
 before_machine=$(snapshot)
 
 # --- build ----------------------------------------------------------------------------
