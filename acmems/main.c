@@ -19,6 +19,7 @@
 #include "cpssl/core/fs.h"
 #include "cpssl/core/log.h"
 #include "cpssl/core/paths.h"
+#include "cpssl/issue/failover.h"
 #include "cpssl/issue/session.h"
 #include "cpssl/names/hostname.h"
 #include "cpssl/store/acme_state.h"
@@ -127,9 +128,10 @@ static void close_ctx(am_ctx *x)
 
 static int cmd_register(am_ctx *x, int argc, char **argv, cps_err *err)
 {
-	const char *email = NULL;
+	const char *email = NULL, *cas[CPS_FAILOVER_MAX];
 	char canon[CPS_EMAIL_MAX + 1];
 	bool terms = false;
+	size_t n;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
@@ -152,12 +154,11 @@ static int cmd_register(am_ctx *x, int argc, char **argv, cps_err *err)
 	printf("account: %s\nca: %s\nemail: %s\n", cps_acme_kid(x->s->acme), x->conf.acme_server,
 	       canon);
 	/* and at each fallback CA, whose terms --accept-terms accepts as well */
-	for (size_t i = 0; i < x->set.ca.fallbacks.n; i++) {
-		const char *url = x->set.ca.fallbacks.v[i];
-
-		if (cps_session_use_ca(x->s, url, err) != 0 || cps_session_account(x->s, err) != 0)
-			return cps_err_prefix(err, "the fallback CA %s", url);
-		printf("account: %s\nca: %s\n", cps_acme_kid(x->s->acme), url);
+	n = cps_failover_cas(&x->set, cas);
+	for (size_t i = 1; i < n; i++) {
+		if (cps_session_use_ca(x->s, cas[i], err) != 0 || cps_session_account(x->s, err) != 0)
+			return cps_err_prefix(err, "the fallback CA %s", cas[i]);
+		printf("account: %s\nca: %s\n", cps_acme_kid(x->s->acme), cas[i]);
 	}
 	return 0;
 }
@@ -166,17 +167,19 @@ static int cmd_register(am_ctx *x, int argc, char **argv, cps_err *err)
  * registers one itself, which would accept a CA's terms unasked. */
 static int registered(am_ctx *x, cps_err *err)
 {
-	for (size_t i = 0; i <= x->set.ca.fallbacks.n; i++) {
-		const char *url = i ? x->set.ca.fallbacks.v[i - 1] : x->set.ca.url;
+	const char *cas[CPS_FAILOVER_MAX];
+	size_t n = cps_failover_cas(&x->set, cas);
+
+	for (size_t i = 0; i < n; i++) {
 		char *kid = NULL, *contact = NULL;
 
-		if (cps_account_get(x->st, url, &kid, &contact, err) != 0)
+		if (cps_account_get(x->st, cas[i], &kid, &contact, err) != 0)
 			return -1;
 		free(contact);
 		if (kid == NULL)
 			return cps_fail(err, CPS_E_CONFIG, "no ACME account at %s yet: run cpssl-acmems "
 					"-c %s register --email ADDRESS --accept-terms (registering "
-					"accepts the CA's terms of service)", url, x->conf.path);
+					"accepts the CA's terms of service)", cas[i], x->conf.path);
 		free(kid);
 	}
 	return 0;
